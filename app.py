@@ -1,0 +1,493 @@
+"""Storefront's composition root: settings, the ASGI app, and the command line.
+
+The only module that reads the environment. `python app.py --help` lists the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route, WebSocketRoute
+
+from db import embedded, migrations
+from db.engine import make_engine, make_sessionmaker, read_only
+from db.statement_counter import install_counter
+from schema import build_schema
+from schema.context import Services
+from schema.view import GraphQLView
+
+ROOT = Path(__file__).resolve().parent
+log = logging.getLogger("storefront")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message says which and how."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting, read once from the environment (see the README's table)."""
+
+    database_url: str | None = None
+    data_dir: Path = ROOT / ".data"
+    graphiql: bool | None = None
+    debug_sql: bool = False
+    pool_size: int = 10
+    pool_max_overflow: int = 10
+    statement_timeout_ms: int = 5000
+    request_timeout_s: float = 10.0
+    token_ttl_hours: int = 720
+    max_body_bytes: int = 100 * 1024
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            data_dir=Path(env.get("STOREFRONT_DATA_DIR", str(ROOT / ".data"))),
+            graphiql=_bool(env, "STOREFRONT_GRAPHIQL"),
+            debug_sql=bool(_bool(env, "STOREFRONT_DEBUG_SQL")),
+            pool_size=_int(env, "STOREFRONT_POOL_SIZE", 10),
+            pool_max_overflow=_int(env, "STOREFRONT_POOL_MAX_OVERFLOW", 10),
+            statement_timeout_ms=_int(env, "STOREFRONT_STATEMENT_TIMEOUT_MS", 5000),
+            request_timeout_s=float(_int(env, "STOREFRONT_REQUEST_TIMEOUT_MS", 10000)) / 1000,
+            token_ttl_hours=_int(env, "STOREFRONT_TOKEN_TTL_HOURS", 720),
+            max_body_bytes=_int(env, "STOREFRONT_MAX_BODY_BYTES", 100 * 1024),
+            log_level=env.get("STOREFRONT_LOG_LEVEL", "INFO").upper(),
+        )
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        """GraphiQL is for development: on by default only with the embedded database."""
+        return self.embedded if self.graphiql is None else self.graphiql
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool | None:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no, on/off)")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} must be greater than zero")
+    return value
+
+
+def normalise_database_url(raw: str) -> str:
+    """Accept the usual `postgres://` and `postgresql://` spellings; drive them with asyncpg."""
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(
+            "DATABASE_URL is not a database URL "
+            "(expected postgresql+asyncpg://user:password@host:port/database)"
+        ) from None
+    if url.drivername in {"postgres", "postgresql", "postgresql+asyncpg"}:
+        url = url.set(drivername="postgresql+asyncpg")
+    else:
+        raise ConfigError(
+            f"DATABASE_URL names {url.drivername!r}; Storefront needs PostgreSQL "
+            "(postgresql+asyncpg://user:password@host:port/database)"
+        )
+    if not url.database:
+        raise ConfigError("DATABASE_URL names no database (…/database at its end)")
+    return url.render_as_string(hide_password=False)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL when set; otherwise the embedded server, started on first use."""
+    if settings.database_url is not None:
+        return normalise_database_url(settings.database_url)
+    return embedded.start(settings.data_dir / "postgres")
+
+
+def build_engine(settings: Settings, url: str) -> AsyncEngine:
+    engine = make_engine(
+        url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_max_overflow,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
+    install_counter(engine)
+    return engine
+
+
+def create_app(settings: Settings, database_url: str) -> Starlette:
+    """The ASGI app. Builds its engine in the lifespan and disposes of it on shutdown."""
+    head = migrations.head_revision()
+    schema = build_schema()
+    view = GraphQLView(
+        schema,
+        graphiql=settings.graphiql_enabled,
+        max_body_bytes=settings.max_body_bytes,
+        request_timeout_s=settings.request_timeout_s,
+        debug_sql=settings.debug_sql,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = build_engine(settings, database_url)
+        view.services = Services(
+            read_engine=read_only(engine),
+            sessionmaker=make_sessionmaker(engine),
+            token_ttl_hours=settings.token_ttl_hours,
+        )
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    async def healthz(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    async def readyz(request: Request) -> JSONResponse:
+        engine: AsyncEngine = request.app.state.engine
+        try:
+            async with asyncio.timeout(2), engine.connect() as conn:
+                current = await migrations.current_revision(conn)
+        except Exception as exc:
+            log.warning("readyz: database unreachable: %s", type(exc).__name__)
+            return JSONResponse({"ready": False, "reason": "database unreachable"}, 503)
+        if current != head:
+            reason = f"database at migration {current or 'none'}, code expects {head}"
+            return JSONResponse({"ready": False, "reason": reason}, 503)
+        return JSONResponse({"ready": True, "migration": head})
+
+    return Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+async def _connected_engine(settings: Settings, url: str) -> AsyncEngine:
+    """An engine that has answered once, or a ConfigError saying why it cannot."""
+    engine = build_engine(settings, url)
+    try:
+        async with asyncio.timeout(10), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except BaseException as exc:
+        await engine.dispose()
+        if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
+            raise
+        raise ConfigError(f"cannot connect to the database at {_where(url)}: {_why(exc)}") from None
+    return engine
+
+
+def _where(url: str) -> str:
+    parsed = make_url(url)
+    host = parsed.host or parsed.query.get("host") or "localhost"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{host}{port}/{parsed.database}"
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "no answer within 10 s"
+    cause = getattr(exc, "orig", None) or exc
+    text_ = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return text_.removeprefix("<class 'asyncpg.exceptions.").strip()
+
+
+async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    url = resolve_database_url(settings)
+    engine = await _connected_engine(settings, url)
+    try:
+        if args.revision_down:
+            await migrations.downgrade(engine, args.revision_down)
+            print(f"downgraded to {args.revision_down}")
+        else:
+            await migrations.upgrade(engine)
+            print(f"database at migration {migrations.head_revision()} (head)")
+    finally:
+        await engine.dispose()
+
+
+async def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
+    from db import seed
+
+    url = resolve_database_url(settings)
+    engine = await _connected_engine(settings, url)
+    try:
+        await _require_head(engine)
+        report = await seed.seed(
+            engine,
+            scale=args.scale,
+            random_seed=args.random_seed,
+            replace=args.replace,
+            progress=sys.stderr.isatty() and not args.quiet,
+        )
+    except seed.DatabaseNotEmpty as exc:
+        raise ConfigError(str(exc)) from None
+    finally:
+        await engine.dispose()
+    print(report.summary())
+    _remember_demo_login(settings, report.demo_login)
+
+
+async def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> None:
+    from db import accounts
+
+    password = args.password
+    if password is None:
+        password = getpass.getpass("Password for the new admin: ")
+        if password != getpass.getpass("Repeat it: "):
+            raise ConfigError("the two passwords differ")
+    url = resolve_database_url(settings)
+    engine = await _connected_engine(settings, url)
+    try:
+        await _require_head(engine)
+        async with make_sessionmaker(engine).begin() as session:
+            problem = await accounts.create_admin(
+                session, username=args.username, email=args.email, password=password
+            )
+    finally:
+        await engine.dispose()
+    if problem is not None:
+        raise ConfigError(problem)
+    print(f"admin {args.username!r} created")
+
+
+def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:
+    sdl = build_schema().as_str() + "\n"
+    if args.output == "-":
+        sys.stdout.write(sdl)
+    else:
+        Path(args.output).write_text(sdl)
+        print(f"wrote {args.output}")
+
+
+async def _require_head(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        current = await migrations.current_revision(conn)
+    head = migrations.head_revision()
+    if current != head:
+        raise ConfigError(
+            f"the database is at migration {current or 'none'}, not {head}: "
+            "run `python app.py migrate` first"
+        )
+
+
+def _remember_demo_login(settings: Settings, login: tuple[str, str] | None) -> None:
+    """Keep the embedded database's demo sign-in beside its data, readable only by us."""
+    if login is None or not settings.embedded:
+        return
+    path = settings.data_dir / "demo-login.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(f"{login[0]}\n{login[1]}\n")
+
+
+def _demo_login(settings: Settings) -> tuple[str, str] | None:
+    path = settings.data_dir / "demo-login.txt"
+    if not settings.embedded or not path.is_file():
+        return None
+    username, password = path.read_text().splitlines()[:2]
+    return username, password
+
+
+async def _prepare_embedded(settings: Settings, url: str) -> None:
+    """Embedded only: migrate to head and load the demo data into an empty database."""
+    from db import seed
+
+    engine = await _connected_engine(settings, url)
+    try:
+        await migrations.upgrade(engine)
+        if await seed.is_empty(engine):
+            print("loading demo data (scale 1) into the embedded database…", file=sys.stderr)
+            report = await seed.seed(engine, scale=1, progress=sys.stderr.isatty())
+            _remember_demo_login(settings, report.demo_login)
+    finally:
+        await engine.dispose()
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    sock = _bind(args.host, args.port)
+    url = resolve_database_url(settings)
+    if settings.embedded:
+        asyncio.run(_prepare_embedded(settings, url))
+    else:
+        asyncio.run(_connected_engine(settings, url)).sync_engine.dispose()
+    app = create_app(settings, url)
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"Storefront serving http://{shown_host}:{args.port}/graphql", flush=True)
+    if settings.graphiql_enabled:
+        print(f"GraphiQL: open http://{shown_host}:{args.port}/graphql in a browser", flush=True)
+    if login := _demo_login(settings):
+        print(f"demo sign-in (admin): username {login[0]!r}, password {login[1]!r}", flush=True)
+    config = uvicorn.Config(
+        app,
+        log_level=settings.log_level.lower(),
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind before anything starts, so a taken port is one clear line, not a traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="app.py",
+        description="Storefront: a GraphQL API over PostgreSQL. "
+        "Uses DATABASE_URL when set, an embedded PostgreSQL in .data/ otherwise.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve /graphql",
+        description="Serve /graphql. Without DATABASE_URL: start the embedded PostgreSQL, "
+        "migrate it and load demo data when empty. With DATABASE_URL: change nothing.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="upgrade the database to the newest migration",
+        description=("Upgrade the database to the newest Alembic revision (or down to --down)."),
+    )
+    migrate.add_argument(
+        "--down",
+        dest="revision_down",
+        metavar="REVISION",
+        help="downgrade to this revision instead ('base' removes every table)",
+    )
+
+    seed = commands.add_parser(
+        "seed",
+        help="load deterministic demo data",
+        description=(
+            "Load deterministic demo data with COPY. Refuses a database that holds data "
+            "unless --replace is given."
+        ),
+    )
+    seed.add_argument(
+        "--scale",
+        type=_positive_int,
+        default=1,
+        help="1 is 2,000 users, 20,000 posts, 10,000 orders (default 1)",
+    )
+    seed.add_argument("--random-seed", type=int, default=1, help="seed of the generator (1)")
+    seed.add_argument("--replace", action="store_true", help="delete every row first")
+    seed.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    export = commands.add_parser(
+        "export-schema", help="write the GraphQL SDL", description="Write the served schema's SDL."
+    )
+    export.add_argument(
+        "--output",
+        default="schema.graphql",
+        help="file to write, '-' for standard output (schema.graphql)",
+    )
+
+    admin = commands.add_parser(
+        "create-admin",
+        help="create an admin user",
+        description=("Create an admin user; asks for the password when --password is left out."),
+    )
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password", help="asked for when left out")
+    return parser
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+ASYNC_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, None]]] = {
+    "migrate": cmd_migrate,
+    "seed": cmd_seed,
+    "create-admin": cmd_create_admin,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        logging.basicConfig(
+            level=settings.log_level,
+            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        )
+        if args.command == "serve":
+            cmd_serve(settings, args)
+        elif args.command == "export-schema":
+            cmd_export_schema(settings, args)
+        else:
+            asyncio.run(ASYNC_COMMANDS[args.command](settings, args))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

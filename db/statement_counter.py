@@ -1,0 +1,62 @@
+"""Count the SQL statements a block of code runs, across every task it starts.
+
+One listener per engine; a count is open while `counting()` is active in the
+current context (asyncio tasks inherit it), so concurrent requests never mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+@dataclass
+class StatementLog:
+    statements: list[str] = field(default_factory=list)
+    transactions: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+_current: ContextVar[StatementLog | None] = ContextVar("statement_log", default=None)
+
+
+def install_counter(engine: AsyncEngine) -> None:
+    """Attach the listener; costs one context-variable read per statement when no count is open."""
+    sync_engine = engine.sync_engine
+    if event.contains(sync_engine, "before_cursor_execute", _before_execute):
+        return
+    event.listen(sync_engine, "before_cursor_execute", _before_execute)
+    event.listen(sync_engine, "begin", _on_begin)
+
+
+def _before_execute(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    log = _current.get()
+    if log is not None:
+        log.statements.append(statement)
+
+
+def _on_begin(conn: Any) -> None:
+    log = _current.get()
+    if log is not None:
+        log.transactions += 1
+
+
+@contextlib.contextmanager
+def counting() -> Iterator[StatementLog]:
+    log = StatementLog()
+    token = _current.set(log)
+    try:
+        yield log
+    finally:
+        _current.reset(token)

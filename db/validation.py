@@ -1,0 +1,27 @@
+"""Input rules shared by the API and the command line (API.md, "Mutations")."""
+
+from __future__ import annotations
+
+import re
+
+USERNAME = re.compile(r"[A-Za-z0-9_]{3,50}")
+# Deliberately plain: one @, a dot in the domain, no spaces. Deliverability is the mailer's job.
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def check_username(username: str) -> str | None:
+    if not USERNAME.fullmatch(username):
+        return "username must be 3 to 50 letters, digits or underscores"
+    return None
+
+
+def check_email(email: str) -> str | None:
+    if len(email) > 255 or not EMAIL.fullmatch(email):
+        return "email is not a valid address"
+    return None
+
+
+def check_password(password: str) -> str | None:
+    if len(password) < 8:
+        return "password must be at least 8 characters"
+    return None

@@ -1,0 +1,43 @@
+"""What every resolver gets: the typed per-request Context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from db.accounts import Viewer
+from schema.loaders import Loaders
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Process-wide collaborators, built once in the app's lifespan."""
+
+    read_engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    token_ttl_hours: int = 720
+
+
+@dataclass(slots=True)
+class Context:
+    services: Services
+    viewer: Viewer | None
+    request_id: str
+    token: str | None = None
+    auth_error: str | None = None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Built here, per request and inside the running loop, so no cache outlives
+        # the request or crosses viewers.
+        self.loaders = Loaders(self.services.read_engine, self.viewer)
+
+    def reset_loaders(self) -> None:
+        """After a write: later reads in this request must see the new state."""
+        self.loaders = Loaders(self.services.read_engine, self.viewer)
+
+
+Info: TypeAlias = strawberry.Info[Context, None]

@@ -1,0 +1,114 @@
+"""Top-level errors: the codes API.md names, and masking of everything unexpected."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+log = logging.getLogger("storefront.errors")
+
+INTERNAL_MESSAGE = "Internal server error"
+
+
+class ApiError(Exception):
+    """An error the client caused or may see: its message is safe to show."""
+
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.extensions = extensions
+
+
+class BadUserInput(ApiError):
+    code = "BAD_USER_INPUT"
+
+
+class Unauthenticated(ApiError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(ApiError):
+    code = "FORBIDDEN"
+
+
+class QueryTooComplex(ApiError):
+    code = "QUERY_TOO_COMPLEX"
+
+
+class RequestTimeout(ApiError):
+    code = "TIMEOUT"
+
+
+def coded_error(message: str, code: str, **extensions: Any) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code, **extensions})
+
+
+class ErrorCodes(SchemaExtension):
+    """Give every error an `extensions.code`; mask and log the ones nobody expected."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        _tag(self.execution_context.pre_execution_errors, "GRAPHQL_PARSE_FAILED")
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        _tag(self.execution_context.pre_execution_errors, "GRAPHQL_VALIDATION_FAILED")
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        result.errors = [_classify(error, request_id) for error in result.errors]
+
+
+def _tag(errors: list[GraphQLError] | None, code: str) -> None:
+    for error in errors or ():
+        if error.extensions is None or "code" not in error.extensions:
+            error.extensions = {**(error.extensions or {}), "code": code}
+
+
+def _classify(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    if error.extensions and "code" in error.extensions:
+        return error
+    original = error.original_error
+    if isinstance(original, ApiError):
+        return GraphQLError(
+            str(original),
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": original.code, **original.extensions},
+        )
+    if original is None:
+        # graphql-core's own complaints during execution: variables that do not coerce.
+        return GraphQLError(
+            error.message,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "BAD_USER_INPUT"},
+        )
+    if isinstance(original, TimeoutError):
+        return GraphQLError(
+            "The request took too long and was cut off",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "TIMEOUT", "requestId": request_id},
+        )
+    log.error(
+        "unexpected error at %s (request %s)",
+        ".".join(map(str, error.path or [])) or "operation",
+        request_id,
+        exc_info=original,
+    )
+    return GraphQLError(
+        INTERNAL_MESSAGE,
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    )

@@ -1,0 +1,156 @@
+"""The /graphql endpoint: Strawberry's ASGI view with our context, limits and JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+import orjson
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.schema.base import BaseSchema
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+
+from db.accounts import viewer_by_token
+from schema.context import Context, Services
+
+log = logging.getLogger("storefront.http")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class GraphQLView(GraphQL[Context, None]):
+    def __init__(
+        self,
+        schema: BaseSchema,
+        *,
+        graphiql: bool,
+        max_body_bytes: int,
+        request_timeout_s: float,
+        debug_sql: bool = False,
+    ) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        self.max_body_bytes = max_body_bytes
+        self.request_timeout_s = request_timeout_s
+        self.debug_sql = debug_sql
+        self.services: Services | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        try:
+            await super().__call__(scope, self._limited(receive), send)
+        except BodyTooLarge:
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = f"Request body is larger than {self.max_body_bytes} bytes"
+        await PlainTextResponse(message, status_code=413)(scope, receive, send)
+
+    def _limited(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_body_bytes:
+                raise BodyTooLarge
+            return message
+
+        return limited
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        assert self.services is not None, "the app's lifespan has not run"
+        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex[:16]
+        token, auth_error = _bearer(request.headers.get("authorization"))
+        viewer = None
+        if token is not None:
+            async with self.services.read_engine.connect() as conn:
+                viewer = await viewer_by_token(conn, token)
+            if viewer is None:
+                auth_error = "The token is invalid, expired or revoked"
+        if isinstance(response, Response):
+            response.headers["x-request-id"] = request_id
+        return Context(
+            services=self.services,
+            viewer=viewer,
+            request_id=request_id,
+            token=token,
+            auth_error=auth_error,
+        )
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        if context.auth_error is not None:
+            return _error_result(context.auth_error, "UNAUTHENTICATED")
+        try:
+            async with asyncio.timeout(self.request_timeout_s):
+                return await super().execute_single(
+                    request, request_adapter, sub_response, context, root_value, request_data
+                )
+        except TimeoutError:
+            log.warning(
+                "request %s cut off after %.1f s", context.request_id, self.request_timeout_s
+            )
+            return _error_result(
+                "The request took too long and was cut off",
+                "TIMEOUT",
+                requestId=context.request_id,
+            )
+        except HTTPException as exc:
+            if isinstance(exc.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, exc.reason) from exc
+            raise
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+def _error_result(message: str, code: str, **extensions: Any) -> ExecutionResult:
+    return ExecutionResult(
+        data=None, errors=[GraphQLError(message, extensions={"code": code, **extensions})]
+    )
+
+
+def _bearer(header: str | None) -> tuple[str | None, str | None]:
+    """(token, problem) from an Authorization header; a missing header is anonymous."""
+    if header is None:
+        return None, None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None, "The Authorization header must be 'Bearer <token>'"
+    return token.strip(), None
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

@@ -1,0 +1,145 @@
+"""A real PostgreSQL for the suite: embedded (or TEST_DATABASE_URL), migrated by Alembic.
+
+Isolation: every test starts on empty tables (truncated after each test), so
+tests may use as many connections as they like, as the app itself does.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app import Settings, build_engine, create_app
+from db import embedded, migrations
+from db.engine import make_sessionmaker, read_only
+from db.models import Base
+from schema.context import Services
+
+TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """An asyncpg URL of a server (and a database on it) the suite may create databases on."""
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        yield configured.replace("postgresql://", "postgresql+asyncpg://", 1)
+        return
+    with tempfile.TemporaryDirectory(prefix="storefront-pg-") as folder:
+        yield embedded.start(Path(folder) / "data")
+
+
+async def _admin(url: str, sql: str) -> None:
+    parsed = make_url(url).set(drivername="postgresql")
+    conn = await asyncpg.connect(parsed.render_as_string(hide_password=False))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def create_database(server_url: str) -> AsyncIterator[Callable[[], Awaitable[str]]]:
+    """Makes empty databases on the test server; drops them at the end of the run."""
+    made: list[str] = []
+
+    async def create() -> str:
+        name = f"storefront_test_{uuid.uuid4().hex[:10]}"
+        await _admin(server_url, f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+    yield create
+    for name in made:
+        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def database_url(create_database: Callable[[], Awaitable[str]]) -> str:
+    url = await create_database()
+    engine = build_engine(Settings(), url)
+    try:
+        await migrations.upgrade(engine)
+    finally:
+        await engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, graphiql=True)
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings, database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = build_engine(settings, database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    yield
+    if "engine" in request.fixturenames:
+        engine: AsyncEngine = request.getfixturevalue("engine")
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """For factories and checks; factories commit, so the app's own connections see rows."""
+    async with sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+def services(engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> Services:
+    return Services(read_engine=read_only(engine), sessionmaker=sessionmaker)
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, database_url: str, engine: AsyncEngine
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, database_url)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+GraphQL = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient) -> GraphQL:
+    """POST a document; returns the decoded response body."""
+
+    async def run(
+        query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    return run
