@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from schema.errors import ErrorCodes
 from schema.query import Query
+from schema.types.order import Order
+from schema.types.post import Post
+from schema.types.product import Product
+from schema.types.tag import Tag
+from schema.types.user import User
 
 
-def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Logged by ErrorCodes instead: only the unexpected ones, with the request id."""
+
+
+def build_schema() -> Schema:
+    return Schema(
         query=Query,
+        types=[User, Post, Tag, Product, Order],
         config=StrawberryConfig(),
         extensions=[
             lambda: ParserCache(maxsize=1024),

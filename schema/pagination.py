@@ -1,0 +1,155 @@
+"""Relay connections: page arguments, keyset cursors, and the connection types."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import orjson
+import strawberry
+
+from db.paging import DbRow, KeyValue, Ordering, Page, PageRequest
+from schema.errors import BadUserInput
+
+MAX_PAGE = 100
+DEFAULT_PAGE = 10
+
+T = TypeVar("T")
+
+
+def encode_cursor(ordering: Ordering, key: tuple[KeyValue, ...]) -> str:
+    values = [value.isoformat() if isinstance(value, datetime) else value for value in key]
+    return base64.urlsafe_b64encode(orjson.dumps([ordering.name, *values])).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, ordering: Ordering, argument: str) -> tuple[KeyValue, ...]:
+    """The keyset values of a cursor made for `ordering`, or BAD_USER_INPUT naming `argument`."""
+    problem = BadUserInput(f"`{argument}` is not a valid cursor for this list", argument=argument)
+    if len(cursor) > 512:
+        raise problem
+    try:
+        decoded = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        raise problem from None
+    if (
+        not isinstance(decoded, list)
+        or len(decoded) != len(ordering.columns) + 1
+        or decoded[0] != ordering.name
+    ):
+        raise problem
+    values: list[KeyValue] = []
+    for column, value in zip(ordering.columns, decoded[1:], strict=True):
+        python_type = column.type.python_type
+        try:
+            if python_type is datetime and isinstance(value, str):
+                parsed = datetime.fromisoformat(value)
+                if parsed.tzinfo is None:
+                    raise ValueError
+                values.append(parsed)
+            elif (
+                python_type is int and isinstance(value, int) and not isinstance(value, bool)
+            ) or (python_type is str and isinstance(value, str)):
+                values.append(value)
+            else:
+                raise ValueError
+        except ValueError:
+            raise problem from None
+    return tuple(values)
+
+
+def page_request(
+    ordering: Ordering,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> PageRequest:
+    """Check the Relay arguments (API.md: 0..100, not both first and last, first 10 by default)."""
+    if first is not None and last is not None:
+        raise BadUserInput("Give `first` or `last`, not both", argument="last")
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and not 0 <= value <= MAX_PAGE:
+            raise BadUserInput(f"`{name}` must be between 0 and {MAX_PAGE}", argument=name)
+    after_key = decode_cursor(after, ordering, "after") if after is not None else None
+    before_key = decode_cursor(before, ordering, "before") if before is not None else None
+    if last is not None:
+        return PageRequest(limit=last, backward=True, after=after_key, before=before_key)
+    limit = DEFAULT_PAGE if first is None else first
+    return PageRequest(limit=limit, after=after_key, before=before_key)
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    _ordering: strawberry.Private[Ordering]
+    _first: strawberry.Private[DbRow | None]
+    _last: strawberry.Private[DbRow | None]
+
+    @strawberry.field
+    def start_cursor(self) -> str | None:
+        return (
+            None
+            if self._first is None
+            else encode_cursor(self._ordering, self._ordering.key_of(self._first))
+        )
+
+    @strawberry.field
+    def end_cursor(self) -> str | None:
+        return (
+            None
+            if self._last is None
+            else encode_cursor(self._ordering, self._ordering.key_of(self._last))
+        )
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    node: T
+    _ordering: strawberry.Private[Ordering]
+    _row: strawberry.Private[DbRow]
+
+    @strawberry.field
+    def cursor(self) -> str:
+        # Encoded only when asked for: most clients read pageInfo.endCursor alone.
+        return encode_cursor(self._ordering, self._ordering.key_of(self._row))
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        # Counted only when the query asks: a grouped count for all parents at once.
+        return await self._count()
+
+
+C = TypeVar("C", bound=Connection[Any])
+
+
+def connection(
+    cls: type[C],
+    page: Page,
+    ordering: Ordering,
+    make_node: Callable[[DbRow], Any],
+    count: Callable[[], Awaitable[int]],
+) -> C:
+    rows = page.rows
+    return cls(
+        edges=[Edge(node=make_node(row), _ordering=ordering, _row=row) for row in rows],
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            _ordering=ordering,
+            _first=rows[0] if rows else None,
+            _last=rows[-1] if rows else None,
+        ),
+        _count=count,
+    )

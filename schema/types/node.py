@@ -1,0 +1,52 @@
+"""The Node interface and the enums shared by several types."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from db import orders, posts
+from db.models import OrderStatus as DbOrderStatus
+from db.paging import Ordering
+from schema.ids import encode_id
+
+
+@strawberry.interface(description="An object with a globally unique, opaque ID.")
+class Node:
+    pk: strawberry.Private[int]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        # Each implementing class is named as its GraphQL type.
+        return strawberry.ID(encode_id(type(self).__name__, self.pk))
+
+
+@strawberry.enum
+class PostOrder(Enum):
+    NEWEST = "NEWEST"
+    OLDEST = "OLDEST"
+    TITLE = "TITLE"
+
+    @property
+    def ordering(self) -> Ordering:
+        return {"NEWEST": posts.NEWEST, "OLDEST": posts.OLDEST, "TITLE": posts.TITLE}[self.value]
+
+
+@strawberry.enum
+class OrderStatus(Enum):
+    PENDING = "PENDING"
+    PAID = "PAID"
+    SHIPPED = "SHIPPED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def db(self) -> DbOrderStatus:
+        return DbOrderStatus[self.value]
+
+    @classmethod
+    def of(cls, status: DbOrderStatus) -> OrderStatus:
+        return cls[status.name]
+
+
+ORDERS_NEWEST = orders.NEWEST

@@ -1,0 +1,90 @@
+"""Post, its filter input and its connection."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from db import posts as db_posts
+from db.paging import DbRow
+from schema.context import Info
+from schema.pagination import Connection
+from schema.types.node import Node
+from schema.types.tag import Tag
+
+if TYPE_CHECKING:
+    from schema.types.user import User
+
+LazyUser = Annotated["User", strawberry.lazy("schema.types.user")]
+
+
+@strawberry.type
+class Post(Node):
+    author_pk: strawberry.Private[int]
+    title: str
+    body: str
+    published: bool
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: DbRow) -> Post:
+        return cls(
+            pk=row.id,
+            author_pk=row.author_id,
+            title=row.title,
+            body=row.body,
+            published=row.published,
+            published_at=row.published_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field
+    async def author(self, info: Info) -> LazyUser:
+        from schema.types.user import User
+
+        row = await info.context.loaders.user.load(self.author_pk)
+        return User.from_row(row)
+
+    @strawberry.field(description="Ordered by tag name.")
+    async def tags(self, info: Info) -> list[Tag]:
+        rows = await info.context.loaders.tags_by_post.load(self.pk)
+        return [Tag.from_row(row) for row in rows]
+
+
+@strawberry.type
+class PostConnection(Connection[Post]):
+    pass
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A date-time without an offset is taken as UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@strawberry.input
+class PostFilter:
+    published: bool | None = None
+    author_username: str | None = None
+    tag: str | None = strawberry.field(default=None, description="posts carrying this tag name")
+    search: str | None = strawberry.field(
+        default=None, description="case-insensitive substring of title or body"
+    )
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    def to_db(self) -> db_posts.PostFilter:
+        return db_posts.PostFilter(
+            published=self.published,
+            author_username=self.author_username,
+            tag=self.tag,
+            search=self.search,
+            created_after=_aware(self.created_after),
+            created_before=_aware(self.created_before),
+        )
