@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 @dataclass
 class StatementLog:
     statements: list[str] = field(default_factory=list)
-    transactions: int = 0
 
     @property
     def count(self) -> int:
@@ -35,7 +34,6 @@ def install_counter(engine: AsyncEngine) -> None:
     if event.contains(sync_engine, "before_cursor_execute", _before_execute):
         return
     event.listen(sync_engine, "before_cursor_execute", _before_execute)
-    event.listen(sync_engine, "begin", _on_begin)
 
 
 def _before_execute(
@@ -44,12 +42,6 @@ def _before_execute(
     log = _current.get()
     if log is not None:
         log.statements.append(statement)
-
-
-def _on_begin(conn: Any) -> None:
-    log = _current.get()
-    if log is not None:
-        log.transactions += 1
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app import Settings, build_engine, create_app
 from db import embedded, migrations
 from db.engine import make_sessionmaker, read_only
+from db.statement_counter import StatementLog, counting
 from db.models import Base
 from schema.context import Services
 
@@ -141,5 +142,23 @@ def gql(client: httpx.AsyncClient) -> GraphQL:
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
+
+    return run
+
+
+Counted = Callable[..., Awaitable[tuple[dict[str, Any], StatementLog]]]
+
+
+@pytest.fixture
+def counted(gql: GraphQL) -> Counted:
+    """Like `gql`, and also returns the SQL statements the request ran."""
+
+    async def run(
+        query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> tuple[dict[str, Any], StatementLog]:
+        with counting() as log:
+            body = await gql(query, variables, token=token)
+        assert "errors" not in body, body
+        return body, log
 
     return run

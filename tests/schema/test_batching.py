@@ -1,0 +1,168 @@
+"""The promise the service exists for: statements depend on the query's shape, not its rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from db.engine import read_only
+from db.models import OrderStatus
+from tests.conftest import Counted
+from tests.factories import make_order, make_post, make_product, make_token, make_user
+
+FEED = """
+query Feed($n: Int!) {
+  posts(first: $n) { edges { node { title author { username } tags { name } } } }
+}
+"""
+
+
+async def _authors_with_posts(session: AsyncSession, authors: int, posts_each: int) -> None:
+    for a in range(authors):
+        user = await make_user(session, username=f"author{a:02d}")
+        for p in range(posts_each):
+            await make_post(session, user.id, tags=[f"t{p % 4}", f"u{a % 3}"])
+
+
+async def test_feed_runs_one_statement_per_level_whatever_the_page_size(
+    session: AsyncSession, counted: Counted
+) -> None:
+    await _authors_with_posts(session, authors=10, posts_each=6)
+
+    small, small_log = await counted(FEED, {"n": 2})
+    large, large_log = await counted(FEED, {"n": 50})
+
+    assert len(small["data"]["posts"]["edges"]) == 2
+    assert len(large["data"]["posts"]["edges"]) == 50
+    # posts, their authors, their tags
+    assert small_log.count == large_log.count == 3
+
+
+async def test_total_count_costs_one_statement_and_only_when_asked(
+    session: AsyncSession, counted: Counted
+) -> None:
+    await _authors_with_posts(session, authors=3, posts_each=4)
+    query = "{ posts(first: 5) { totalCount edges { node { title } } } }"
+
+    body, log = await counted(query)
+
+    assert body["data"]["posts"]["totalCount"] == 12
+    assert log.count == 2
+    _, without = await counted("{ posts(first: 5) { edges { node { title } } } }")
+    assert without.count == 1
+
+
+async def test_users_posts_tags_is_one_statement_per_level_for_all_users(
+    session: AsyncSession, counted: Counted
+) -> None:
+    await _authors_with_posts(session, authors=20, posts_each=7)
+    query = """{ users(first: 20) { edges { node { username
+        posts(first: 5) { totalCount edges { node { title tags { name } } } } } } } }"""
+
+    body, log = await counted(query)
+
+    users = body["data"]["users"]["edges"]
+    assert len(users) == 20
+    assert all(len(u["node"]["posts"]["edges"]) == 5 for u in users)
+    assert all(u["node"]["posts"]["totalCount"] == 7 for u in users)
+    # users, the 20 pages of posts, their tags, the 20 counts
+    assert log.count == 4
+
+
+async def test_tags_posts_author_is_one_statement_per_level(
+    session: AsyncSession, counted: Counted
+) -> None:
+    await _authors_with_posts(session, authors=6, posts_each=5)
+    query = """{ tags(first: 20) { edges { node { name postCount
+        posts(first: 3) { edges { node { title author { username } } } } } } } }"""
+
+    body, log = await counted(query)
+
+    tags = body["data"]["tags"]["edges"]
+    assert len(tags) == 7
+    assert all(len(t["node"]["posts"]["edges"]) == min(3, t["node"]["postCount"]) for t in tags)
+    # tags, their counts, their pages of posts, the posts' authors
+    assert log.count == 4
+
+
+async def test_orders_items_product_is_one_statement_per_level(
+    session: AsyncSession, counted: Counted
+) -> None:
+    admin = await make_user(session, is_admin=True)
+    token = await make_token(session, admin.id)
+    products = [await make_product(session, price="1.50") for _ in range(5)]
+    for n in range(25):
+        customer = await make_user(session)
+        lines = [(products[(n + k) % 5], k + 1) for k in range(3)]
+        await make_order(session, customer.id, lines, status=OrderStatus.PAID)
+    query = """{ orders(first: 20) { edges { node { status customer { username }
+        items { quantity unitPrice product { name unitsSold } } itemCount total } } } }"""
+
+    body, log = await counted(query, token=token)
+
+    orders = body["data"]["orders"]["edges"]
+    assert len(orders) == 20
+    assert all(o["node"]["itemCount"] == 6 and o["node"]["total"] == "9.00" for o in orders)
+    # the token, orders, customers, items with their products, totals, units sold
+    assert log.count == 6
+
+
+async def test_user_orders_items_is_one_statement_per_level(
+    session: AsyncSession, counted: Counted
+) -> None:
+    customer = await make_user(session, username="carol")
+    token = await make_token(session, customer.id)
+    product = await make_product(session)
+    for _ in range(12):
+        await make_order(session, customer.id, [(product, 2)])
+    query = """{ user(username: "carol") { orders(first: 10) { totalCount
+        edges { node { items { quantity product { sku } } } } } } }"""
+
+    body, log = await counted(query, token=token)
+
+    orders = body["data"]["user"]["orders"]
+    assert orders["totalCount"] == 12
+    assert len(orders["edges"]) == 10
+    # the token, the user, the page of orders, its count, the items
+    assert log.count == 5
+
+
+async def test_node_batches_every_id_of_a_type(session: AsyncSession, counted: Counted) -> None:
+    author = await make_user(session)
+    posts = [await make_post(session, author.id) for _ in range(8)]
+    from schema.ids import encode_id
+
+    ids = [encode_id("Post", p.id) for p in posts] + [encode_id("User", author.id)]
+    body, log = await counted(
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids}
+    )
+
+    assert [n["id"] for n in body["data"]["nodes"]] == ids
+    assert log.count == 2
+
+
+async def test_batches_bind_one_array_never_an_expanding_in(
+    session: AsyncSession, counted: Counted
+) -> None:
+    await _authors_with_posts(session, authors=5, posts_each=3)
+    _, log = await counted(
+        "{ users { edges { node { postCount posts { edges { node { author { username } "
+        "tags { name postCount } } } } } } } }"
+    )
+    assert log.count >= 4
+    for statement in log.statements:
+        assert "POSTCOMPILE" not in statement
+        assert " IN (" not in statement.upper()
+
+
+async def test_reads_run_outside_any_transaction(engine: AsyncEngine) -> None:
+    # In a transaction block both statements would share one transaction id; in
+    # autocommit each is its own, so no BEGIN/ROLLBACK round trips are paid.
+    async with read_only(engine).connect() as conn:
+        first = (await conn.execute(text("SELECT txid_current()"))).scalar_one()
+        second = (await conn.execute(text("SELECT txid_current()"))).scalar_one()
+        raw = await conn.get_raw_connection()
+        assert raw.driver_connection is not None
+        in_transaction = raw.driver_connection.is_in_transaction()
+    assert first != second
+    assert in_transaction is False
