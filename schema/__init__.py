@@ -10,7 +10,9 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from schema.errors import ErrorCodes
+from schema.mutations import Mutation
 from schema.query import Query
+from schema.subscription import Subscription
 from schema.types.order import Order
 from schema.types.post import Post
 from schema.types.product import Product
@@ -26,6 +28,8 @@ class Schema(strawberry.Schema):
 def build_schema() -> Schema:
     return Schema(
         query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
         types=[User, Post, Tag, Product, Order],
         config=StrawberryConfig(),
         extensions=[

@@ -28,12 +28,18 @@ class Context:
     request_id: str
     token: str | None = None
     auth_error: str | None = None
+    # Set by Strawberry from a WebSocket's connection_init payload.
+    connection_params: dict[str, object] | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         # Built here, per request and inside the running loop, so no cache outlives
         # the request or crosses viewers.
         self.loaders = Loaders(self.services.read_engine, self.viewer)
+
+    def sign_in(self, viewer: Viewer | None, token: str | None) -> None:
+        self.viewer, self.token = viewer, token
+        self.reset_loaders()
 
     def reset_loaders(self) -> None:
         """After a write: later reads in this request must see the new state."""

@@ -15,12 +15,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
-from db.accounts import viewer_by_token
+from db.accounts import Viewer, viewer_by_token
 from schema.context import Context, Services
 
 log = logging.getLogger("storefront.http")
@@ -79,13 +81,7 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         assert self.services is not None, "the app's lifespan has not run"
         request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex[:16]
-        token, auth_error = _bearer(request.headers.get("authorization"))
-        viewer = None
-        if token is not None:
-            async with self.services.read_engine.connect() as conn:
-                viewer = await viewer_by_token(conn, token)
-            if viewer is None:
-                auth_error = "The token is invalid, expired or revoked"
+        viewer, token, auth_error = await self._authenticate(request.headers.get("authorization"))
         if isinstance(response, Response):
             response.headers["x-request-id"] = request_id
         return Context(
@@ -95,6 +91,36 @@ class GraphQLView(GraphQL[Context, None]):
             token=token,
             auth_error=auth_error,
         )
+
+    async def _authenticate(
+        self, header: str | None
+    ) -> tuple[Viewer | None, str | None, str | None]:
+        """(viewer, token, problem) from an Authorization header; no header is anonymous."""
+        assert self.services is not None
+        token, problem = _bearer(header)
+        if token is None:
+            return None, None, problem
+        async with self.services.read_engine.connect() as conn:
+            viewer = await viewer_by_token(conn, token)
+        if viewer is None:
+            return None, None, "The token is invalid, expired or revoked"
+        return viewer, token, None
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """A WebSocket may sign in with `{"Authorization": "Bearer ..."}` in connection_init."""
+        params = context.connection_params or {}
+        header = params.get("Authorization", params.get("authorization"))
+        if isinstance(header, str):
+            viewer, token, problem = await self._authenticate(header)
+            if problem is not None:
+                raise ConnectionRejectionError({"message": problem, "code": "UNAUTHENTICATED"})
+            context.sign_in(viewer, token)
+        elif context.auth_error is not None:
+            raise ConnectionRejectionError(
+                {"message": context.auth_error, "code": "UNAUTHENTICATED"}
+            )
+        unset: UnsetType = UNSET
+        return unset
 
     async def execute_single(
         self,

@@ -36,7 +36,7 @@ async def make_user(
 ) -> DbRow:
     n = next(_counter)
     username = username or f"user{n}"
-    values = {
+    values: dict[str, object] = {
         "username": username,
         "email": email or f"{username}@example.com",
         "full_name": full_name,
@@ -45,7 +45,7 @@ async def make_user(
     }
     if created_at is not None:
         values["created_at"] = created_at
-    row = (await session.execute(insert(users).values(**values).returning(users))).one()
+    row: DbRow = (await session.execute(insert(users).values(**values).returning(users))).one()
     await session.commit()
     return row
 
@@ -68,7 +68,7 @@ async def make_post(
 ) -> DbRow:
     n = next(_counter)
     created = created_at or minutes(n)
-    row = (
+    row: DbRow = (
         await session.execute(
             insert(posts)
             .values(
@@ -95,7 +95,7 @@ async def make_tag(session: AsyncSession, name: str) -> DbRow:
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     await session.execute(pg_insert(tags).values(name=name).on_conflict_do_nothing())
-    row = (await session.execute(select(tags).where(tags.c.name == name))).one()
+    row: DbRow = (await session.execute(select(tags).where(tags.c.name == name))).one()
     await session.commit()
     return row
 
@@ -109,7 +109,7 @@ async def make_product(
     stock: int = 100,
 ) -> DbRow:
     n = next(_counter)
-    row = (
+    row: DbRow = (
         await session.execute(
             insert(products)
             .values(
@@ -136,7 +136,7 @@ async def make_order(
 ) -> DbRow:
     """An order of (product row, quantity) lines at the products' prices; stock untouched."""
     n = next(_counter)
-    row = (
+    row: DbRow = (
         await session.execute(
             insert(orders)
             .values(
@@ -159,3 +159,22 @@ async def make_order(
         )
     await session.commit()
     return row
+
+
+async def snapshot(session: AsyncSession) -> dict[str, object]:
+    """Row counts of every table and every product's stock: equal snapshots before and
+    after a failed mutation show it changed nothing."""
+    from sqlalchemy import func, select
+
+    from db.models import Base
+
+    state: dict[str, object] = {}
+    for table in Base.metadata.sorted_tables:
+        count = select(func.count()).select_from(table)
+        state[table.name] = (await session.execute(count)).scalar_one()
+    stock = await session.execute(select(products.c.id, products.c.stock).order_by(products.c.id))
+    state["stock"] = [tuple(row) for row in stock.all()]
+    status = await session.execute(select(orders.c.id, orders.c.status).order_by(orders.c.id))
+    state["order_status"] = [tuple(row) for row in status.all()]
+    await session.commit()
+    return state

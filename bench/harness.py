@@ -1,0 +1,280 @@
+"""Bring the bench up (database, servers, admin token, fixtures) and check the answers agree."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench import database, queries, servers
+from bench.database import BENCH, DATA, ROOT, BenchDatabase
+from bench.queries import Fixtures, Query
+
+LOG_IN = """mutation BenchLogIn($login: String!, $password: String!) {
+  logIn(input: {login: $login, password: $password}) { token userErrors { message } }
+}"""
+
+
+@dataclass(frozen=True, slots=True)
+class Pinning:
+    server: str | None  # taskset CPU list for the servers under test
+    db: str | None  # for PostgreSQL
+    load: str | None  # for wrk
+
+    @classmethod
+    def default(cls, enabled: bool = True) -> Pinning:
+        if not enabled or (os.cpu_count() or 1) < 2:
+            return cls(None, None, None)
+        return cls(server="0", db="0", load="1")
+
+
+@dataclass
+class Bench:
+    db: BenchDatabase
+    seed: database.SeedInfo
+    pinning: Pinning
+    servers: dict[str, servers.Server] = field(default_factory=dict)
+    token: str | None = None
+    fixtures: Fixtures | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+
+def bring_up(names: list[str], scale: int, pinning: Pinning, reseed: bool = False) -> Bench:
+    if "postgraphile" in names:
+        servers.ensure_postgraphile_installed()
+    servers.ensure_wrk()
+    db = database.start()
+    seed = database.prepare(db, scale, force=reseed)
+    if "postgraphile" in names:
+        asyncio.run(_install_postgraphile_functions(db))
+    if pinning.db:
+        servers.pin_tree(db.postmaster_pid, pinning.db)
+    bench = Bench(db=db, seed=seed, pinning=pinning)
+    if seed.source == "fallback":
+        bench.notes.append(
+            "data from bench/fallback_seed.sql (db/seed.py was not there yet), not `app.py seed`"
+        )
+    try:
+        for name in names:
+            server = servers.make_server(name, db)
+            print(f"starting {name} on {server.url}…", file=sys.stderr, flush=True)
+            server.start(pinning.server)
+            bench.servers[name] = server
+        bench.token = admin_token(bench)
+        bench.fixtures = pick_fixtures(bench)
+    except BaseException:
+        bench.stop()
+        raise
+    return bench
+
+
+async def _install_postgraphile_functions(db: BenchDatabase) -> None:
+    conn = await db.connect()
+    try:
+        await conn.execute((BENCH / "postgraphile" / "functions.sql").read_text())
+    finally:
+        await conn.close()
+
+
+# --- sign-in ----------------------------------------------------------------------------------
+
+
+def admin_token(bench: Bench) -> str:
+    """A bearer token of an admin: logIn as the seed's admin, else as one the bench creates;
+    minted straight into auth_tokens (as logIn would) while Storefront has no logIn yet."""
+    candidates = [bench.seed.admin] if bench.seed.admin else []
+    storefront = bench.servers.get("storefront")
+    if storefront is not None:
+        for login in [*candidates, None]:
+            username, password = login or database.ensure_bench_admin(bench.db)
+            answer = servers.post(
+                storefront.url,
+                {"query": LOG_IN, "variables": {"login": username, "password": password}},
+            )
+            token = ((answer.get("data") or {}).get("logIn") or {}).get("token")
+            if token:
+                return str(token)
+            problem = json.dumps(answer.get("errors") or answer.get("data"))[:300]
+            bench.notes.append(f"logIn as {username!r} gave no token: {problem}")
+    username = bench.seed.admin[0] if bench.seed.admin else database.ensure_bench_admin(bench.db)[0]
+    bench.notes.append(f"admin token for {username!r} minted directly (no working logIn)")
+    return asyncio.run(_mint_token(bench.db, username))
+
+
+async def _mint_token(db: BenchDatabase, username: str) -> str:
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import text
+
+    from db.accounts import issue_token
+    from db.engine import make_engine, make_sessionmaker
+
+    engine = make_engine(db.url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            user_id = (
+                await session.execute(
+                    text("SELECT id FROM users WHERE lower(username) = lower(:name)"),
+                    {"name": username},
+                )
+            ).scalar_one()
+            return await issue_token(session, user_id, ttl=timedelta(days=2))
+    finally:
+        await engine.dispose()
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+def pick_fixtures(bench: Bench) -> Fixtures:
+    picked = asyncio.run(database.pick_fixtures(bench.db))
+    global_id = _guess_global_id("Post", picked.post_row_id)
+    storefront = bench.servers.get("storefront")
+    if storefront is not None:
+        answer = servers.post(
+            storefront.url, {"query": "{ posts(first: 7) { edges { node { id title } } } }"}
+        )
+        try:
+            node = answer["data"]["posts"]["edges"][6]["node"]
+            if node["title"] == picked.post_title:
+                global_id = node["id"]
+            else:
+                bench.notes.append(
+                    f"Storefront's 7th newest post is {node['title']!r}, "
+                    f"the database's {picked.post_title!r}"
+                )
+        except (KeyError, IndexError, TypeError):
+            bench.notes.append(f"post ID guessed as {global_id!r} (Storefront has no posts yet)")
+    return Fixtures(
+        username=picked.username, post_row_id=picked.post_row_id, post_global_id=global_id
+    )
+
+
+def _guess_global_id(type_name: str, row_id: int) -> str:
+    return base64.b64encode(f"{type_name}:{row_id}".encode()).decode()
+
+
+# --- result checker ---------------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    server: str
+    query: str
+    ok: bool = False
+    detail: str = ""
+    statements: int | None = None  # SQL statements Storefront reported for the request
+    canonical: Any = None
+    errors: bool = False  # the response carried GraphQL errors (not worth timing)
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.ok else "FAILED"
+
+
+def check_all(bench: Bench, selected: list[Query]) -> dict[tuple[str, str], Check]:
+    """Fetch each query once from every server; the answer most servers agree on (the floor's
+    on a tie) is the reference, and a server that errs or differs from it is FAILED."""
+    assert bench.fixtures is not None
+    results: dict[tuple[str, str], Check] = {}
+    for query in selected:
+        checks = [_fetch(bench, name, query) for name in bench.servers]
+        answers = [c for c in checks if not c.errors and c.detail == ""]
+        reference = _reference(answers)
+        for c in checks:
+            if c.errors or c.detail:
+                pass
+            elif c.canonical == reference:
+                c.ok = True
+                c.detail = f"{_size(c.canonical)} agrees"
+            else:
+                c.detail = "differs: " + _first_difference(reference, c.canonical)
+            results[(c.server, query.key)] = c
+        _save_answers(query, checks)
+    return results
+
+
+def _fetch(bench: Bench, name: str, query: Query) -> Check:
+    assert bench.fixtures is not None
+    result = Check(server=name, query=query.key)
+    answer = servers.post(
+        bench.servers[name].url,
+        query.body(name, bench.fixtures),
+        token=bench.token if query.admin else None,
+    )
+    result.statements = _statement_count(answer.get("extensions"))
+    if answer.get("errors"):
+        result.errors = True
+        result.detail = "errors: " + "; ".join(
+            str(e.get("message"))[:160] for e in answer["errors"][:3]
+        )
+        return result
+    try:
+        result.canonical = query.canonical(name, answer["data"])
+    except (KeyError, TypeError, IndexError) as exc:
+        result.detail = f"unexpected shape ({type(exc).__name__}: {exc})"
+    if result.canonical is None or result.canonical == []:
+        result.detail = result.detail or "empty answer (no data to compare)"
+    return result
+
+
+def _reference(answers: list[Check]) -> Any:
+    if not answers:
+        return None
+    votes = Counter(json.dumps(a.canonical, default=str) for a in answers)
+    best = max(votes.values())
+    for preferred in ("floor", "postgraphile", "storefront"):
+        for a in answers:
+            if a.server == preferred and votes[json.dumps(a.canonical, default=str)] == best:
+                return a.canonical
+    return answers[0].canonical
+
+
+def _statement_count(extensions: Any) -> int | None:
+    """The SQL statement count STOREFRONT_DEBUG_SQL adds, wherever in `extensions` it is."""
+    if isinstance(extensions, dict):
+        for key, value in extensions.items():
+            lowered = key.lower()
+            if isinstance(value, int) and ("statement" in lowered or "sql" in lowered):
+                return value
+            if isinstance(value, list) and ("statement" in lowered or lowered == "sql"):
+                return len(value)
+            found = _statement_count(value)
+            if found is not None:
+                return found
+    return None
+
+
+def _size(value: Any) -> str:
+    return f"{len(value)} rows" if isinstance(value, list) else "1 row"
+
+
+def _first_difference(expected: Any, actual: Any, path: str = "") -> str:
+    if isinstance(expected, list | tuple) and isinstance(actual, list | tuple):
+        if len(expected) != len(actual):
+            return f"{path or 'top'}: {len(actual)} items, expected {len(expected)}"
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
+            if e != a:
+                return _first_difference(e, a, f"{path}[{i}]")
+    return f"{path or 'top'}: {str(actual)[:120]} != expected {str(expected)[:120]}"
+
+
+def _save_answers(query: Query, checks: list[Check]) -> None:
+    folder: Path = DATA / "answers"
+    folder.mkdir(parents=True, exist_ok=True)
+    for c in checks:
+        path = folder / f"{query.label}-{c.server}.json"
+        path.write_text(json.dumps(c.canonical, default=str, indent=1))
+
+
+ALL_QUERIES = queries.ALL

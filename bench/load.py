@@ -1,0 +1,122 @@
+"""Load with wrk: one run at a fixed concurrency, with the server's CPU and memory around it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench import servers
+from bench.database import BENCH
+
+POST_LUA = BENCH / "wrk" / "post.lua"
+MIX_LUA = BENCH / "wrk" / "mix.lua"
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    seconds: float
+    rps: float
+    mean_ms: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: int  # socket errors, non-2xx statuses, timeouts, GraphQL errors (mix only)
+    user_errors: int
+    server_cpu_s: float  # utime + stime of the server process during the run
+    db_cpu_s: float  # of every PostgreSQL process during the run
+    server_rss_mb: float  # after the run
+    db_rss_mb: float
+
+    @property
+    def server_cpu_ms_per_request(self) -> float | None:
+        return self.server_cpu_s * 1000 / self.requests if self.requests else None
+
+    @property
+    def db_cpu_ms_per_request(self) -> float | None:
+        return self.db_cpu_s * 1000 / self.requests if self.requests else None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            **asdict(self),
+            "server_cpu_ms_per_request": self.server_cpu_ms_per_request,
+            "db_cpu_ms_per_request": self.db_cpu_ms_per_request,
+        }
+
+
+def wrk(
+    url: str,
+    script: Path,
+    script_args: list[str],
+    *,
+    concurrency: int,
+    seconds: float,
+    cpus: str | None,
+    timeout_s: int = 10,
+) -> dict[str, float]:
+    """Run wrk once; the numbers its script's done() printed."""
+    command = [
+        servers.ensure_wrk(),
+        "-t1",
+        f"-c{concurrency}",
+        f"-d{max(1, round(seconds))}s",
+        f"--timeout={timeout_s}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+        "--",
+        *script_args,
+    ]
+    if cpus:
+        command = ["taskset", "-c", cpus, *command]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCH_RESULT "):
+            result: dict[str, float] = json.loads(line.removeprefix("BENCH_RESULT "))
+            return result
+    raise RuntimeError(f"wrk printed no result (exit {done.returncode}):\n{done.stdout}{done.stderr}")
+
+
+def measure(
+    server: servers.Server,
+    postmaster: int,
+    script: Path,
+    script_args: list[str],
+    *,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    cpus: str | None,
+) -> LoadResult:
+    """Warm up (discarded), then one measured run with CPU read from /proc around it."""
+    if warmup > 0:
+        wrk(server.url, script, script_args, concurrency=concurrency, seconds=warmup, cpus=cpus)
+    cpu_before = servers.cpu_seconds(server.pid)
+    db_before = servers.db_cpu_seconds(postmaster)
+    raw = wrk(server.url, script, script_args, concurrency=concurrency, seconds=seconds, cpus=cpus)
+    server_cpu = servers.cpu_seconds(server.pid) - cpu_before
+    db_cpu = servers.db_cpu_seconds(postmaster) - db_before
+    elapsed = raw["duration_us"] / 1e6
+    requests = int(raw["requests"])
+    return LoadResult(
+        requests=requests,
+        seconds=elapsed,
+        rps=requests / elapsed if elapsed else 0.0,
+        mean_ms=raw["mean_us"] / 1000,
+        p50_ms=raw["p50_us"] / 1000,
+        p90_ms=raw["p90_us"] / 1000,
+        p99_ms=raw["p99_us"] / 1000,
+        max_ms=raw["max_us"] / 1000,
+        errors=int(
+            raw["socket_errors"] + raw["status_errors"] + raw["timeouts"] + raw["graphql_errors"]
+        ),
+        user_errors=int(raw.get("user_errors", 0)),
+        server_cpu_s=server_cpu,
+        db_cpu_s=db_cpu,
+        server_rss_mb=servers.rss_bytes(server.pid) / 2**20,
+        db_rss_mb=servers.db_rss_bytes(postmaster) / 2**20,
+    )

@@ -1,0 +1,123 @@
+"""signUp, logIn, logOut."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import strawberry
+from sqlalchemy.exc import IntegrityError
+
+from db import accounts
+from db.users import users_by_ids
+from db.validation import check_email, check_password, check_username
+from db.writes import violated_constraint
+from schema.context import Info
+from schema.mutations.payloads import (
+    AuthPayload,
+    Problems,
+    UserError,
+    UserErrorCode,
+    require_viewer,
+    user_error,
+)
+from schema.types.user import User
+
+FULL_NAME_MAX = 100
+WRONG_LOGIN = "The login or the password is wrong"
+TAKEN_BY_INDEX = {"uq_users_username_lower": "username", "uq_users_email_lower": "email"}
+
+
+@strawberry.input
+class SignUpInput:
+    username: str
+    email: str
+    password: str
+    full_name: str | None = None
+
+
+@strawberry.input
+class LogInInput:
+    login: str = strawberry.field(description="username or email")
+    password: str
+
+
+def _taken(field: str) -> UserError:
+    return user_error(UserErrorCode.TAKEN, f"That {field} is already taken", ["input", field])
+
+
+@strawberry.type
+class AuthMutation:
+    @strawberry.mutation
+    async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
+        full_name = (input.full_name or "").strip() or None
+        problems = Problems()
+        for field, problem in (
+            ("username", check_username(input.username)),
+            ("email", check_email(input.email)),
+            ("password", check_password(input.password)),
+        ):
+            if problem:
+                problems.invalid(problem, ["input", field])
+        if full_name is not None and len(full_name) > FULL_NAME_MAX:
+            problems.invalid(
+                f"fullName must be at most {FULL_NAME_MAX} characters", ["input", "fullName"]
+            )
+        if problems.errors:
+            return AuthPayload(user_errors=problems.errors)
+
+        services = info.context.services
+        # Checked before the slow hash; the unique indexes still decide a race below.
+        async with services.sessionmaker() as session:
+            taken = await accounts.username_or_email_taken(session, input.username, input.email)
+        if taken:
+            return AuthPayload(user_errors=[_taken(field) for field in sorted(taken, reverse=True)])
+
+        password_hash = await accounts.hash_password(input.password)
+        try:
+            async with services.sessionmaker.begin() as session:
+                user_id = await accounts.insert_user(
+                    session,
+                    username=input.username,
+                    email=input.email,
+                    password_hash=password_hash,
+                    full_name=full_name,
+                )
+                token = await accounts.issue_token(
+                    session, user_id, ttl=timedelta(hours=services.token_ttl_hours)
+                )
+                [row] = await users_by_ids(await session.connection(), [user_id])
+        except IntegrityError as exc:
+            taken_field = TAKEN_BY_INDEX.get(violated_constraint(exc) or "")
+            if taken_field is None:
+                raise
+            return AuthPayload(user_errors=[_taken(taken_field)])
+        assert row is not None
+        info.context.reset_loaders()
+        return AuthPayload(token=token, user=User.from_row(row))
+
+    @strawberry.mutation
+    async def log_in(self, info: Info, input: LogInInput) -> AuthPayload:
+        services = info.context.services
+        async with services.sessionmaker() as session:
+            found = await accounts.user_id_by_login(session, input.login)
+        # Verified even when no user matched, so a miss costs as much as a hit.
+        if not await accounts.verify_password(found[1] if found else None, input.password):
+            wrong = user_error(UserErrorCode.INVALID, WRONG_LOGIN, ["input", "password"])
+            return AuthPayload(user_errors=[wrong])
+        assert found is not None
+        async with services.sessionmaker.begin() as session:
+            token = await accounts.issue_token(
+                session, found[0], ttl=timedelta(hours=services.token_ttl_hours)
+            )
+            [row] = await users_by_ids(await session.connection(), [found[0]])
+        assert row is not None
+        info.context.reset_loaders()
+        return AuthPayload(token=token, user=User.from_row(row))
+
+    @strawberry.mutation(description="Revokes the token the request was made with.")
+    async def log_out(self, info: Info) -> bool:
+        viewer = require_viewer(info)
+        async with info.context.services.sessionmaker.begin() as session:
+            await accounts.revoke_token(session, viewer.token_id)
+        info.context.reset_loaders()
+        return True

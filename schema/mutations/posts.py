@@ -1,0 +1,165 @@
+"""createPost, updatePost, deletePost."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import writes_posts
+from db.accounts import Viewer
+from db.paging import DbRow
+from schema.context import Info
+from schema.events import PostPublished, publish
+from schema.ids import decode_id_of, encode_id
+from schema.mutations.payloads import (
+    DeletePostPayload,
+    Path,
+    PostPayload,
+    Problems,
+    Rejected,
+    UserErrorCode,
+    require_viewer,
+)
+from schema.types.post import Post
+
+TITLE_MAX = 200
+TAGS_MAX = 10
+TAG_NAME_MAX = 50
+
+
+@strawberry.input
+class CreatePostInput:
+    title: str
+    body: str
+    tags: list[str] = strawberry.field(default_factory=list)
+    published: bool = False
+
+
+@strawberry.input
+class UpdatePostInput:
+    id: strawberry.ID
+    title: str | None = None
+    body: str | None = None
+    tags: list[str] | None = strawberry.field(
+        default=None, description="Replaces the post's tags when given."
+    )
+    published: bool | None = None
+
+
+def _title(problems: Problems, title: str) -> str:
+    title = title.strip()
+    if not 1 <= len(title) <= TITLE_MAX:
+        problems.invalid(f"title must be 1 to {TITLE_MAX} characters", ["input", "title"])
+    return title
+
+
+def _body(problems: Problems, body: str) -> str:
+    if not body.strip():
+        problems.invalid("body must not be empty", ["input", "body"])
+    return body
+
+
+def _tags(problems: Problems, names: Sequence[str]) -> list[str]:
+    """Lower-cased, stripped and without duplicates, in the order given."""
+    normalised: list[str] = []
+    for index, name in enumerate(names):
+        tag = name.strip().lower()
+        if not 1 <= len(tag) <= TAG_NAME_MAX:
+            problems.invalid(
+                f"a tag name must be 1 to {TAG_NAME_MAX} characters", ["input", "tags", index]
+            )
+        elif tag not in normalised:
+            normalised.append(tag)
+    if len(normalised) > TAGS_MAX:
+        problems.invalid(f"a post has at most {TAGS_MAX} tags", ["input", "tags"])
+    return normalised
+
+
+def _may_see(viewer: Viewer, post: DbRow) -> bool:
+    return bool(post.published) or viewer.is_admin or post.author_id == viewer.user_id
+
+
+async def _locked_own_post(
+    session: AsyncSession, viewer: Viewer, post_id: int | None, field: Path
+) -> DbRow:
+    """The post, locked, when the viewer may change it; Rejected otherwise.
+
+    A post the viewer may not see is missing as far as they know (API.md, "Visibility").
+    """
+    post = None if post_id is None else await writes_posts.lock_post(session, post_id)
+    if post is None or not _may_see(viewer, post):
+        raise Rejected.one(UserErrorCode.NOT_FOUND, "No such post", field)
+    if post.author_id != viewer.user_id and not viewer.is_admin:
+        raise Rejected.one(
+            UserErrorCode.FORBIDDEN, "Only the author or an admin may change this post", field
+        )
+    return post
+
+
+@strawberry.type
+class PostMutation:
+    @strawberry.mutation
+    async def create_post(self, info: Info, input: CreatePostInput) -> PostPayload:
+        viewer = require_viewer(info)
+        problems = Problems()
+        title = _title(problems, input.title)
+        body = _body(problems, input.body)
+        tags = _tags(problems, input.tags)
+        if problems.errors:
+            return PostPayload(user_errors=problems.errors)
+
+        async with info.context.services.sessionmaker.begin() as session:
+            row = await writes_posts.insert_post(
+                session, author_id=viewer.user_id, title=title, body=body, published=input.published
+            )
+            tag_rows = await writes_posts.ensure_tags(session, tags)
+            await writes_posts.set_post_tags(session, row.id, [tag.id for tag in tag_rows])
+        info.context.reset_loaders()
+        if row.published:
+            await publish(PostPublished(post_id=row.id, tag_names=tuple(sorted(tags))))
+        return PostPayload(post=Post.from_row(row))
+
+    @strawberry.mutation
+    async def update_post(self, info: Info, input: UpdatePostInput) -> PostPayload:
+        viewer = require_viewer(info)
+        problems = Problems()
+        title = None if input.title is None else _title(problems, input.title)
+        body = None if input.body is None else _body(problems, input.body)
+        tags = None if input.tags is None else _tags(problems, input.tags)
+        if problems.errors:
+            return PostPayload(user_errors=problems.errors)
+
+        post_id = decode_id_of(input.id, "Post")
+        published_now: tuple[str, ...] | None = None
+        try:
+            async with info.context.services.sessionmaker.begin() as session:
+                before = await _locked_own_post(session, viewer, post_id, ["input", "id"])
+                row = await writes_posts.update_post(
+                    session, before.id, title=title, body=body, published=input.published
+                )
+                if tags is not None:
+                    tag_rows = await writes_posts.ensure_tags(session, tags)
+                    await writes_posts.set_post_tags(session, row.id, [t.id for t in tag_rows])
+                if row.published and not before.published:
+                    published_now = tuple(await writes_posts.tag_names_of_post(session, row.id))
+        except Rejected as rejected:
+            return PostPayload(user_errors=rejected.errors)
+        info.context.reset_loaders()
+        if published_now is not None:
+            await publish(PostPublished(post_id=row.id, tag_names=published_now))
+        return PostPayload(post=Post.from_row(row))
+
+    @strawberry.mutation
+    async def delete_post(self, info: Info, id: strawberry.ID) -> DeletePostPayload:
+        viewer = require_viewer(info)
+        post_id = decode_id_of(id, "Post")
+        try:
+            async with info.context.services.sessionmaker.begin() as session:
+                post = await _locked_own_post(session, viewer, post_id, ["id"])
+                await writes_posts.delete_post(session, post.id)
+        except Rejected as rejected:
+            return DeletePostPayload(user_errors=rejected.errors)
+        info.context.reset_loaders()
+        return DeletePostPayload(deleted_id=strawberry.ID(encode_id("Post", post.id)))
