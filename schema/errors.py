@@ -93,7 +93,7 @@ def _classify(error: GraphQLError, request_id: str | None) -> GraphQLError:
             path=error.path,
             extensions={"code": "BAD_USER_INPUT"},
         )
-    if isinstance(original, TimeoutError):
+    if isinstance(original, TimeoutError) or _statement_timed_out(original):
         return GraphQLError(
             "The request took too long and was cut off",
             nodes=error.nodes,
@@ -112,3 +112,15 @@ def _classify(error: GraphQLError, request_id: str | None) -> GraphQLError:
         path=error.path,
         extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
     )
+
+
+def _statement_timed_out(error: BaseException) -> bool:
+    """PostgreSQL cancelled a statement at `statement_timeout` (SQLSTATE 57014)."""
+    seen: BaseException | None = error
+    for _ in range(4):
+        if seen is None:
+            return False
+        if getattr(seen, "sqlstate", None) == "57014":
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False

@@ -56,6 +56,8 @@ class GraphQLView(GraphQL[Context, None]):
         if declared is not None and declared > self.max_body_bytes:
             await self._too_large(scope, receive, send)
             return
+        if _accepts_graphql_response(scope):
+            send = _as_graphql_response(send)
         try:
             await super().__call__(scope, self._limited(receive), send)
         except BodyTooLarge:
@@ -180,3 +182,27 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+GRAPHQL_RESPONSE = b"application/graphql-response+json"
+
+
+def _accepts_graphql_response(scope: Scope) -> bool:
+    return any(name == b"accept" and GRAPHQL_RESPONSE in value for name, value in scope["headers"])
+
+
+def _as_graphql_response(send: Send) -> Send:
+    """Label a JSON result with the media type the client asked for (GraphQL over HTTP)."""
+
+    async def relabelled(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [
+                (name, GRAPHQL_RESPONSE + b"; charset=utf-8")
+                if name == b"content-type" and value.startswith(b"application/json")
+                else (name, value)
+                for name, value in message["headers"]
+            ]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return relabelled

@@ -1,0 +1,83 @@
+"""GraphQL over HTTP: methods, content types, limits and the explorer (API.md, "Transport")."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from app import Settings, create_app
+from db import posts as db_posts
+
+
+async def test_get_runs_a_query(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", params={"query": "{ __typename }"})
+    assert response.status_code == 200
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_get_refuses_a_mutation_with_405(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", params={"query": "mutation { logOut }"})
+    assert response.status_code == 405
+
+
+async def test_graphql_response_json_when_the_client_asks_for_it(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ __typename }"},
+        headers={"Accept": "application/graphql-response+json"},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/graphql-response+json")
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_a_browser_gets_graphiql_when_it_is_on(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
+
+
+async def test_graphiql_is_off_unless_switched_on(database_url: str) -> None:
+    settings = Settings(database_url=database_url)
+    assert settings.graphiql_enabled is False
+    app = create_app(settings, database_url)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert "graphiql" not in response.text.lower()
+
+
+async def test_a_body_over_the_limit_gets_413(client: httpx.AsyncClient) -> None:
+    padding = "#" + "x" * (100 * 1024) + "\n"
+    response = await client.post("/graphql", json={"query": padding + "{ __typename }"})
+    assert response.status_code == 413
+
+
+async def test_every_response_names_its_request_id(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json={"query": "{ __typename }"})
+    assert len(response.headers["x-request-id"]) >= 8
+
+
+async def test_a_request_over_its_time_limit_is_cut_off_with_timeout(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def slow(*args: object, **kwargs: object) -> None:
+        await asyncio.sleep(5)
+
+    monkeypatch.setattr(db_posts, "posts_page", slow)
+    settings = Settings(database_url=database_url, request_timeout_s=0.1)
+    app = create_app(settings, database_url)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.post(
+                "/graphql", json={"query": "{ posts { edges { node { id } } } }"}
+            )
+    assert response.status_code == 200
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "TIMEOUT"
