@@ -32,9 +32,11 @@ async def test_an_unexpected_error_is_masked_and_logged_with_its_request_id(
     assert error["message"] == "Internal server error"
     assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     request_id = error["extensions"]["requestId"]
-    assert "secret" not in str(body) and 'posts"' not in error["message"]
+    assert "secret" not in str(body)
+    assert 'posts"' not in error["message"]
     logged = [r for r in caplog.records if request_id in r.getMessage()]
-    assert logged and logged[0].exc_info is not None
+    assert logged
+    assert logged[0].exc_info is not None
 
 
 async def test_a_statement_cut_off_by_statement_timeout_is_a_timeout_error(
