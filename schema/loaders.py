@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from db import orders, posts, products, tags, users
 from db.access import Access
 from db.accounts import Viewer
+from db.engine import read
 from db.models import OrderStatus
 from db.paging import Ordering, PageRequest
 
@@ -48,13 +49,11 @@ class Loaders:
 
     async def read(self, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
         """Run one db/ read on a connection borrowed for just that statement."""
-        async with self.engine.connect() as conn:
-            return await fn(conn, *args, **kwargs)
+        return await read(self.engine, fn, *args, **kwargs)
 
     def _loader(self, batch: Batch) -> DataLoader[Any, Any]:
         async def load(keys: list[int]) -> list[Any]:
-            async with self.engine.connect() as conn:
-                return list(await batch(conn, keys))
+            return list(await read(self.engine, batch, keys))
 
         return DataLoader(load)
 

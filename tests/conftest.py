@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app import Settings, build_engine, create_app
+from app import Settings, build_engine, build_read_engine, create_app
 from db import embedded, migrations
-from db.engine import make_sessionmaker, read_only
-from db.statement_counter import StatementLog, counting
+from db.engine import make_sessionmaker
 from db.models import Base
+from db.statement_counter import StatementLog, counting
 from schema.context import Services
 
 TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
@@ -88,6 +88,13 @@ async def engine(settings: Settings, database_url: str) -> AsyncIterator[AsyncEn
     await engine.dispose()
 
 
+@pytest.fixture(scope="session")
+async def read_engine(settings: Settings, database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = build_read_engine(settings, database_url)
+    yield engine
+    await engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     yield
@@ -110,8 +117,8 @@ async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
 
 
 @pytest.fixture
-def services(engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> Services:
-    return Services(read_engine=read_only(engine), sessionmaker=sessionmaker)
+def services(read_engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> Services:
+    return Services(read_engine=read_engine, sessionmaker=sessionmaker)
 
 
 @pytest.fixture

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from typing import Any
 
-from db.engine import read_only
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from db.engine import read
 from db.models import OrderStatus
+from db.statement_counter import counting
 from tests.conftest import Counted
 from tests.factories import make_order, make_post, make_product, make_token, make_user
 
@@ -133,9 +138,7 @@ async def test_node_batches_every_id_of_a_type(session: AsyncSession, counted: C
     from schema.ids import encode_id
 
     ids = [encode_id("Post", p.id) for p in posts] + [encode_id("User", author.id)]
-    body, log = await counted(
-        "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids}
-    )
+    body, log = await counted("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})
 
     assert [n["id"] for n in body["data"]["nodes"]] == ids
     assert log.count == 2
@@ -155,10 +158,10 @@ async def test_batches_bind_one_array_never_an_expanding_in(
         assert " IN (" not in statement.upper()
 
 
-async def test_reads_run_outside_any_transaction(engine: AsyncEngine) -> None:
+async def test_reads_run_outside_any_transaction(read_engine: AsyncEngine) -> None:
     # In a transaction block both statements would share one transaction id; in
     # autocommit each is its own, so no BEGIN/ROLLBACK round trips are paid.
-    async with read_only(engine).connect() as conn:
+    async with read_engine.connect() as conn:
         first = (await conn.execute(text("SELECT txid_current()"))).scalar_one()
         second = (await conn.execute(text("SELECT txid_current()"))).scalar_one()
         raw = await conn.get_raw_connection()
@@ -166,3 +169,46 @@ async def test_reads_run_outside_any_transaction(engine: AsyncEngine) -> None:
         in_transaction = raw.driver_connection.is_in_transaction()
     assert first != second
     assert in_transaction is False
+
+
+async def test_a_read_batch_is_one_round_trip(
+    read_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No pre-ping on the read pool: a ping is a round trip of its own per checkout.
+    simple: list[str] = []
+
+    def record(name: str) -> None:
+        original = getattr(asyncpg.Connection, name)
+
+        async def recording(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
+            simple.append(query)
+            return await original(self, query, *args, **kw)
+
+        monkeypatch.setattr(asyncpg.Connection, name, recording)
+
+    # A ping is `fetchrow(";")`, wrapped in BEGIN/ROLLBACK (`execute`) outside autocommit.
+    record("execute")
+    record("fetchrow")
+    with counting() as log:
+        for _ in range(3):
+            assert await read(read_engine, _select_one) == 1
+
+    assert simple == []
+    assert log.statements == ["SELECT 1"] * 3
+
+
+async def _select_one(conn: AsyncConnection) -> int:
+    return int((await conn.execute(text("SELECT 1"))).scalar_one())
+
+
+async def test_a_read_survives_a_dropped_pooled_connection(
+    read_engine: AsyncEngine, engine: AsyncEngine
+) -> None:
+    async def backend_pid(conn: AsyncConnection) -> int:
+        return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+    pid = await read(read_engine, backend_pid)
+    async with engine.begin() as admin:
+        await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    assert await read(read_engine, backend_pid) != pid
