@@ -23,6 +23,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from db.accounts import Viewer, viewer_by_token
+from db.engine import read
 from schema.context import Context, Services
 
 log = logging.getLogger("storefront.http")
@@ -102,8 +103,7 @@ class GraphQLView(GraphQL[Context, None]):
         token, problem = _bearer(header)
         if token is None:
             return None, None, problem
-        async with self.services.read_engine.connect() as conn:
-            viewer = await viewer_by_token(conn, token)
+        viewer = await read(self.services.read_engine, viewer_by_token, token)
         if viewer is None:
             return None, None, "The token is invalid, expired or revoked"
         return viewer, token, None
