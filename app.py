@@ -340,9 +340,15 @@ def _read_password() -> str:
 
 
 async def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> None:
-    from db import accounts
+    from db import accounts, validation
 
+    # Checked again on insert; checking first spares a prompt and a connection.
+    problem = validation.check_username(args.username) or validation.check_email(args.email)
+    if problem:
+        raise ConfigError(problem)
     password = _read_password() if args.password is None else args.password
+    if problem := validation.check_password(password):
+        raise ConfigError(problem)
     url = _database_url(settings)
     engine = await _connected_engine(settings, url)
     try:

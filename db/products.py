@@ -12,7 +12,7 @@ from db.models import OrderStatus, order_items, orders, products
 from db.paging import DbRow, Ordering, Page, PageRequest, any_id, fetch_page
 from db.posts import contains
 
-BY_NAME = Ordering("name", (products.c.name, products.c.id))
+BY_NAME = Ordering("product_name", (products.c.name, products.c.id))
 
 
 async def products_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[DbRow | None]:

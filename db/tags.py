@@ -12,7 +12,7 @@ from db.models import post_tags, tags
 from db.paging import DbRow, Ordering, Page, PageRequest, any_id, fetch_page
 from db.posts import contains
 
-BY_NAME = Ordering("name", (tags.c.name, tags.c.id))
+BY_NAME = Ordering("tag_name", (tags.c.name, tags.c.id))
 
 
 async def tags_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[DbRow | None]:

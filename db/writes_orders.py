@@ -6,10 +6,9 @@ changes), then product rows in ascending id order (placing and cancelling).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import BigInteger, Integer, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,33 +59,34 @@ async def existing_product_ids(session: AsyncSession, ids: Sequence[int]) -> set
     return set((await session.execute(stmt)).scalars().all())
 
 
-async def take_stock(session: AsyncSession, product_id: int, quantity: int) -> Decimal | None:
-    """Take `quantity` units if there are that many; the product's price, or None if not.
+async def take_stock(session: AsyncSession, order_id: int, product_id: int, quantity: int) -> bool:
+    """Take `quantity` units of a product for an order's line, if there are that many.
 
-    The row lock the UPDATE takes holds until the transaction ends, so the stock
-    seen here is the stock committed by everyone before.
+    One statement: the UPDATE's row lock holds until the transaction ends, so the
+    stock it sees is what everyone before committed, and the line gets the price of
+    that moment. False (nothing written) when the product is short or missing.
     """
-    stmt = (
+    taken = (
         update(products)
         .where(products.c.id == product_id, products.c.stock >= quantity)
         .values(stock=products.c.stock - quantity)
-        .returning(products.c.price)
+        .returning(products.c.id, products.c.price)
+        .cte("taken")
     )
-    price: Decimal | None = (await session.execute(stmt)).scalar_one_or_none()
-    return price
-
-
-async def insert_items(
-    session: AsyncSession, order_id: int, lines: Mapping[int, tuple[int, Decimal]]
-) -> None:
-    """Lines as {product id: (quantity, unit price)}."""
-    await session.execute(
-        insert(order_items),
-        [
-            {"order_id": order_id, "product_id": pid, "quantity": qty, "unit_price": price}
-            for pid, (qty, price) in sorted(lines.items())
-        ],
+    line = (
+        insert(order_items)
+        .from_select(
+            ["order_id", "product_id", "quantity", "unit_price"],
+            select(
+                literal(order_id, BigInteger),
+                taken.c.id,
+                literal(quantity, Integer),
+                taken.c.price,
+            ),
+        )
+        .returning(order_items.c.product_id)
     )
+    return (await session.execute(line)).first() is not None
 
 
 async def lock_order(session: AsyncSession, order_id: int) -> DbRow | None:

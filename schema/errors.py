@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
 log = logging.getLogger("storefront.errors")
@@ -60,7 +60,12 @@ class ErrorCodes(SchemaExtension):
         _tag(self.execution_context.pre_execution_errors, "GRAPHQL_VALIDATION_FAILED")
 
     def on_operation(self) -> Iterator[None]:
-        yield
+        try:
+            yield
+        except GraphQLSyntaxError as error:
+            # ParserCache parses in its own on_parse and raises past on_parse above.
+            _tag([error], "GRAPHQL_PARSE_FAILED")
+            raise
         result = self.execution_context.result
         if result is None or not result.errors:
             return
@@ -85,15 +90,24 @@ def _classify(error: GraphQLError, request_id: str | None) -> GraphQLError:
             path=error.path,
             extensions={"code": original.code, **original.extensions},
         )
-    if original is None:
-        # graphql-core's own complaints during execution: variables that do not coerce.
+    if original is None or isinstance(original, GraphQLError):
+        # graphql-core's own complaints during execution: variables that do not coerce
+        # (their original error is the scalar's or enum's own GraphQLError).
         return GraphQLError(
             error.message,
             nodes=error.nodes,
             path=error.path,
             extensions={"code": "BAD_USER_INPUT"},
         )
-    if isinstance(original, TimeoutError) or _statement_timed_out(original):
+    state = _sqlstate(original)
+    if state == INVALID_TEXT:
+        return GraphQLError(
+            "Text arguments may not contain NUL characters",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "BAD_USER_INPUT"},
+        )
+    if isinstance(original, TimeoutError) or state == QUERY_CANCELED:
         return GraphQLError(
             "The request took too long and was cut off",
             nodes=error.nodes,
@@ -114,13 +128,18 @@ def _classify(error: GraphQLError, request_id: str | None) -> GraphQLError:
     )
 
 
-def _statement_timed_out(error: BaseException) -> bool:
-    """PostgreSQL cancelled a statement at `statement_timeout` (SQLSTATE 57014)."""
+QUERY_CANCELED = "57014"  # statement_timeout cut the statement off
+INVALID_TEXT = "22021"  # a NUL character, which PostgreSQL text cannot hold
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a database error, through SQLAlchemy's and asyncpg's wrappers."""
     seen: BaseException | None = error
     for _ in range(4):
         if seen is None:
-            return False
-        if getattr(seen, "sqlstate", None) == "57014":
-            return True
+            return None
+        state = getattr(seen, "sqlstate", None)
+        if isinstance(state, str):
+            return state
         seen = getattr(seen, "orig", None) or seen.__cause__
-    return False
+    return None

@@ -21,7 +21,7 @@ def decode_id(value: str) -> tuple[str, int] | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     type_name, _, pk = raw.partition(":")
-    if type_name not in NODE_TYPES or not pk.isdigit() or len(pk) > 18:
+    if type_name not in NODE_TYPES or not (pk.isascii() and pk.isdigit()) or len(pk) > 18:
         return None
     return type_name, int(pk)
 

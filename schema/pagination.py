@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -48,14 +48,18 @@ def decode_cursor(cursor: str, ordering: Ordering, argument: str) -> tuple[KeyVa
                 parsed = datetime.fromisoformat(value)
                 if parsed.tzinfo is None:
                     raise ValueError
+                parsed.astimezone(UTC)  # OverflowError beyond the years 1..9999 in UTC
                 values.append(parsed)
             elif (
-                python_type is int and isinstance(value, int) and not isinstance(value, bool)
-            ) or (python_type is str and isinstance(value, str)):
+                python_type is int
+                and isinstance(value, int)
+                and not isinstance(value, bool)
+                and -(2**63) <= value < 2**63
+            ) or (python_type is str and isinstance(value, str) and "\x00" not in value):
                 values.append(value)
             else:
                 raise ValueError
-        except ValueError:
+        except (ValueError, OverflowError):
             raise problem from None
     return tuple(values)
 

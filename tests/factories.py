@@ -16,7 +16,9 @@ from db.paging import DbRow
 
 _counter = itertools.count(1)
 # Fixed hash of an unknown password: factories never pay for argon2.
-UNUSABLE_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$unusableunusableunusableunusableunusable"
+UNUSABLE_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$unusableunusableunusableunusableunusable"
+)
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 
 

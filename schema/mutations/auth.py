@@ -41,6 +41,10 @@ class LogInInput:
     password: str
 
 
+def _nul(value: str) -> str | None:
+    return "must not contain NUL characters" if "\x00" in value else None
+
+
 def _taken(field: str) -> UserError:
     return user_error(UserErrorCode.TAKEN, f"That {field} is already taken", ["input", field])
 
@@ -53,12 +57,16 @@ class AuthMutation:
         problems = Problems()
         for field, problem in (
             ("username", check_username(input.username)),
-            ("email", check_email(input.email)),
+            ("email", check_email(input.email) or _nul(input.email)),
             ("password", check_password(input.password)),
         ):
             if problem:
                 problems.invalid(problem, ["input", field])
-        if full_name is not None and len(full_name) > FULL_NAME_MAX:
+        if (
+            full_name is not None
+            and problems.text(full_name, ["input", "fullName"])
+            and len(full_name) > FULL_NAME_MAX
+        ):
             problems.invalid(
                 f"fullName must be at most {FULL_NAME_MAX} characters", ["input", "fullName"]
             )
@@ -99,7 +107,10 @@ class AuthMutation:
     async def log_in(self, info: Info, input: LogInInput) -> AuthPayload:
         services = info.context.services
         async with services.sessionmaker() as session:
-            found = await accounts.user_id_by_login(session, input.login)
+            # No user's login has a NUL, and PostgreSQL would refuse to compare one.
+            found = None
+            if "\x00" not in input.login:
+                found = await accounts.user_id_by_login(session, input.login)
         # Verified even when no user matched, so a miss costs as much as a hit.
         if not await accounts.verify_password(found[1] if found else None, input.password):
             wrong = user_error(UserErrorCode.INVALID, WRONG_LOGIN, ["input", "password"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,27 +89,26 @@ def _lines(problems: Problems, items: Sequence[OrderLineInput]) -> dict[int, Lin
 
 async def _take_stock(session: AsyncSession, order_id: int, lines: dict[int, Line]) -> None:
     """Take every line's stock, products in id order; Rejected when one is short or missing."""
-    priced: dict[int, tuple[int, Decimal]] = {}
     for product_id in sorted(lines):
         line = lines[product_id]
-        price = await writes_orders.take_stock(session, product_id, line.quantity)
-        if price is None:
-            found = await writes_orders.existing_product_ids(session, list(lines))
-            missing = [line for pid, line in lines.items() if pid not in found]
-            if missing:
-                raise Rejected(
-                    [
-                        user_error(UserErrorCode.NOT_FOUND, "No such product", m.field("productId"))
-                        for m in sorted(missing, key=lambda m: m.index)
-                    ]
-                )
-            raise Rejected.one(
-                UserErrorCode.OUT_OF_STOCK,
-                "Not enough of this product in stock",
-                line.field("quantity"),
+        if await writes_orders.take_stock(session, order_id, product_id, line.quantity):
+            continue
+        found = await writes_orders.existing_product_ids(session, list(lines))
+        missing = sorted(
+            (line for pid, line in lines.items() if pid not in found), key=lambda m: m.index
+        )
+        if missing:
+            raise Rejected(
+                [
+                    user_error(UserErrorCode.NOT_FOUND, "No such product", m.field("productId"))
+                    for m in missing
+                ]
             )
-        priced[product_id] = (line.quantity, price)
-    await writes_orders.insert_items(session, order_id, priced)
+        raise Rejected.one(
+            UserErrorCode.OUT_OF_STOCK,
+            "Not enough of this product in stock",
+            line.field("quantity"),
+        )
 
 
 async def _locked_order(session: AsyncSession, viewer: Viewer, order_id: int | None) -> DbRow:
@@ -133,7 +131,11 @@ class OrderMutation:
         problems = Problems()
         lines = _lines(problems, input.items)
         key = input.idempotency_key
-        if key is not None and not 1 <= len(key) <= KEY_MAX:
+        if (
+            key is not None
+            and problems.text(key, ["input", "idempotencyKey"])
+            and not 1 <= len(key) <= KEY_MAX
+        ):
             problems.invalid(
                 f"idempotencyKey must be 1 to {KEY_MAX} characters", ["input", "idempotencyKey"]
             )

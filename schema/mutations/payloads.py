@@ -67,6 +67,13 @@ class Problems:
     def invalid(self, message: str, field: Path | None) -> None:
         self.add(UserErrorCode.INVALID, message, field)
 
+    def text(self, value: str, field: Path) -> bool:
+        """False, with an INVALID problem, for text PostgreSQL cannot store (a NUL character)."""
+        if "\x00" in value:
+            self.invalid("must not contain NUL characters", field)
+            return False
+        return True
+
     def raise_any(self) -> None:
         if self.errors:
             raise Rejected(self.errors)

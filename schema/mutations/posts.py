@@ -50,13 +50,13 @@ class UpdatePostInput:
 
 def _title(problems: Problems, title: str) -> str:
     title = title.strip()
-    if not 1 <= len(title) <= TITLE_MAX:
+    if problems.text(title, ["input", "title"]) and not 1 <= len(title) <= TITLE_MAX:
         problems.invalid(f"title must be 1 to {TITLE_MAX} characters", ["input", "title"])
     return title
 
 
 def _body(problems: Problems, body: str) -> str:
-    if not body.strip():
+    if problems.text(body, ["input", "body"]) and not body.strip():
         problems.invalid("body must not be empty", ["input", "body"])
     return body
 
@@ -66,10 +66,11 @@ def _tags(problems: Problems, names: Sequence[str]) -> list[str]:
     normalised: list[str] = []
     for index, name in enumerate(names):
         tag = name.strip().lower()
+        field: Path = ["input", "tags", index]
+        if not problems.text(tag, field):
+            continue
         if not 1 <= len(tag) <= TAG_NAME_MAX:
-            problems.invalid(
-                f"a tag name must be 1 to {TAG_NAME_MAX} characters", ["input", "tags", index]
-            )
+            problems.invalid(f"a tag name must be 1 to {TAG_NAME_MAX} characters", field)
         elif tag not in normalised:
             normalised.append(tag)
     if len(normalised) > TAGS_MAX:

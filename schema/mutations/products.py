@@ -53,9 +53,9 @@ class ProductMutation:
         problems = Problems()
         sku = input.sku.strip()
         name = input.name.strip()
-        if not 1 <= len(sku) <= SKU_MAX:
+        if problems.text(sku, ["input", "sku"]) and not 1 <= len(sku) <= SKU_MAX:
             problems.invalid(f"sku must be 1 to {SKU_MAX} characters", ["input", "sku"])
-        if not 1 <= len(name) <= NAME_MAX:
+        if problems.text(name, ["input", "name"]) and not 1 <= len(name) <= NAME_MAX:
             problems.invalid(f"name must be 1 to {NAME_MAX} characters", ["input", "name"])
         if problem := _price_problem(input.price):
             problems.invalid(problem, ["input", "price"])

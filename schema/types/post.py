@@ -10,6 +10,7 @@ import strawberry
 from db import posts as db_posts
 from db.paging import DbRow
 from schema.context import Info
+from schema.errors import BadUserInput
 from schema.pagination import Connection
 from schema.types.node import Node
 from schema.types.tag import Tag
@@ -61,10 +62,16 @@ class PostConnection(Connection[Post]):
     pass
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """A date-time without an offset is taken as UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
+def _aware(value: datetime | None, argument: str) -> datetime | None:
+    """A date-time without an offset is taken as UTC; one beyond what UTC can hold is refused."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise BadUserInput(f"`{argument}` is out of range", argument=argument) from None
     return value
 
 
@@ -85,6 +92,6 @@ class PostFilter:
             author_username=self.author_username,
             tag=self.tag,
             search=self.search,
-            created_after=_aware(self.created_after),
-            created_before=_aware(self.created_before),
+            created_after=_aware(self.created_after, "filter.createdAfter"),
+            created_before=_aware(self.created_before, "filter.createdBefore"),
         )

@@ -90,8 +90,8 @@ async def test_twenty_concurrent_sign_ups_make_one_user(
         *(gql(SIGN_UP, _input(email=f"ada{n}@example.com")) for n in range(20))
     )
 
+    assert [body for body in bodies if "errors" in body] == []
     payloads = [body["data"]["signUp"] for body in bodies]
-    assert "errors" not in bodies[0]
     made = [p for p in payloads if p["user"] is not None]
     assert len(made) == 1
     rejected = [p["userErrors"] for p in payloads if p["user"] is None]
@@ -157,3 +157,16 @@ async def test_log_out_needs_a_signed_in_viewer(gql: GraphQL) -> None:
 
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_nul_characters_are_invalid_input_not_internal_errors(gql: GraphQL) -> None:
+    signed_up = await gql(SIGN_UP, _input(email="a\u0000@example.com", fullName="A\u0000"))
+    logged_in = await gql(LOG_IN, {"input": {"login": "a\u0000", "password": "whatever1"}})
+
+    assert [(e["field"], e["code"]) for e in signed_up["data"]["signUp"]["userErrors"]] == [
+        (["input", "email"], "INVALID"),
+        (["input", "fullName"], "INVALID"),
+    ]
+    assert [(e["field"], e["code"]) for e in logged_in["data"]["logIn"]["userErrors"]] == [
+        (["input", "password"], "INVALID")
+    ]

@@ -270,3 +270,38 @@ async def test_concurrent_posts_with_the_same_new_tags_share_them(
     rows = (await session.execute(select(tags.c.name).order_by(tags.c.name))).scalars().all()
     assert rows == ["x", "y", "z"]
     await session.commit()
+
+
+async def test_update_and_delete_need_a_signed_in_viewer(
+    gql: GraphQL, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    post = await make_post(session, author.id)
+    post_id = encode_id("Post", post.id)
+    before = await snapshot(session)
+
+    updated = await gql(UPDATE, {"input": {"id": post_id, "title": "Mine"}})
+    deleted = await gql(DELETE, {"id": post_id})
+
+    for body in (updated, deleted):
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert await snapshot(session) == before
+
+
+async def test_nul_characters_are_invalid_input_not_internal_errors(
+    gql: GraphQL, session: AsyncSession
+) -> None:
+    _, token = await _signed_in(session)
+    before = await snapshot(session)
+
+    body = await gql(
+        CREATE, {"input": {"title": "a\u0000", "body": "\u0000", "tags": ["x\u0000"]}}, token=token
+    )
+
+    assert _errors(body["data"]["createPost"]) == [
+        (["input", "title"], "INVALID"),
+        (["input", "body"], "INVALID"),
+        (["input", "tags", "0"], "INVALID"),
+    ]
+    assert await snapshot(session) == before

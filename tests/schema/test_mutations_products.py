@@ -73,6 +73,8 @@ async def test_create_product_reports_invalid_fields(gql: GraphQL, session: Asyn
         (_product(price="100000000"), ["input", "price"]),
         (_product(price="NaN"), ["input", "price"]),
         (_product(stock=-1), ["input", "stock"]),
+        (_product(sku="A\u0000"), ["input", "sku"]),
+        (_product(name="A\u0000"), ["input", "name"]),
     ]
     for variables, field in cases:
         body = await gql(CREATE, variables, token=token)

@@ -98,8 +98,7 @@ async def test_a_page_after_writes_elsewhere_neither_repeats_nor_skips(
 ) -> None:
     author = await make_user(session)
     made = [
-        await make_post(session, author.id, title=f"p{n}", created_at=minutes(n))
-        for n in range(10)
+        await make_post(session, author.id, title=f"p{n}", created_at=minutes(n)) for n in range(10)
     ]
 
     first = (await gql(FEED_FORWARD, {"first": 4}))["data"]["posts"]
@@ -110,7 +109,7 @@ async def test_a_page_after_writes_elsewhere_neither_repeats_nor_skips(
     await session.execute(delete(posts).where(posts.c.id == made[8].id))
     await session.commit()
 
-    second = (await gql(FEED_FORWARD, {"first": 4, "after": first["pageInfo"]["endCursor"]}))
+    second = await gql(FEED_FORWARD, {"first": 4, "after": first["pageInfo"]["endCursor"]})
     page = second["data"]["posts"]
     assert titles(page) == ["p5", "p4", "p3", "p2"]
     assert page["pageInfo"]["hasPreviousPage"] is True

@@ -1,0 +1,232 @@
+"""The results: one markdown table (plus the in-process one) and the raw JSON beside it."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.database import BENCH, ROOT
+from bench.harness import Check
+from bench.inprocess import InProcessResult
+from bench.load import LoadResult
+
+RESULTS = BENCH / "results"
+FLOOR_STATEMENTS = 1  # by construction: one hand-written statement per request
+
+
+@dataclass
+class Row:
+    server: str
+    query: str  # label, e.g. "a-Feed"
+    key: str
+    concurrency: int
+    check: Check
+    load: LoadResult | None = None
+    skipped: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self.skipped:
+            return "FAILED (not timed)"
+        return self.check.status
+
+    @property
+    def statements(self) -> int | None:
+        if self.server == "floor":
+            return FLOOR_STATEMENTS
+        return self.check.statements
+
+
+@dataclass
+class Report:
+    started: datetime
+    settings: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    inprocess: list[InProcessResult] = field(default_factory=list)
+    idle_rss_mb: dict[str, float] = field(default_factory=dict)
+
+    def _noise_warning(self) -> list[str]:
+        others = sorted(r.load.other_cpu_pct for r in self.rows if r.load and r.load.requests)
+        if not others or others[len(others) // 2] < 20:
+            return []
+        return [
+            f"- **warning: other processes used a median {others[len(others) // 2]:.0f}% of a "
+            "core during the runs (see 'other CPU %'): the machine was not quiet, so these "
+            "figures are not comparable with a quiet run.**"
+        ]
+
+    def statements(self, row: Row) -> str:
+        """Over HTTP when Storefront reports it (STOREFRONT_DEBUG_SQL), else the in-process
+        count of the same document, marked with *."""
+        if row.statements is not None:
+            return str(row.statements)
+        if row.server == "storefront":
+            for r in self.inprocess:
+                if r.query == row.query and r.statements is not None:
+                    return f"{r.statements}*"
+        return "-"
+
+    def _peer(self, row: Row, server: str) -> Row | None:
+        for other in self.rows:
+            if (other.server, other.key, other.concurrency) == (server, row.key, row.concurrency):
+                return other if other.load is not None and other.load.requests else None
+        return None
+
+    def _ratios(self, row: Row, server: str) -> tuple[float | None, float | None]:
+        peer = self._peer(row, server)
+        if not row.load or not row.load.requests or peer is None or peer.load is None:
+            return None, None
+        rps = row.load.rps / peer.load.rps if peer.load.rps else None
+        mine, theirs = row.load.server_cpu_ms_per_request, peer.load.server_cpu_ms_per_request
+        cpu = mine / theirs if mine is not None and theirs else None
+        return rps, cpu
+
+    def markdown(self) -> str:
+        s = self.settings
+        lines = [
+            f"# Storefront benchmark, {self.started:%Y-%m-%d %H:%M:%S} UTC",
+            "",
+            f"- data: scale {s['scale']} ({s['seed_source']}); {s['duration']} s per run "
+            f"after {s['warmup']} s of warm-up; concurrency {s['concurrencies']}",
+            f"- machine: {s['cpus']} CPUs, {s['machine']}; pinning: servers on CPU "
+            f"{s['pin_server']}, PostgreSQL on {s['pin_db']}, wrk on {s['pin_load']}",
+            f"- code: {s['commit']}",
+            *(f"- note: {note}" for note in self.notes),
+            *self._noise_warning(),
+            "",
+            "## Over HTTP",
+            "",
+            "| server | query | conc | check | req/s | p50 ms | p99 ms | SQL/req "
+            "| CPU ms/req | DB CPU ms/req | RSS MB | req/s ÷ PG | req/s ÷ floor "
+            "| CPU ÷ PG | CPU ÷ floor | other CPU % |",
+            "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in self.rows:
+            load = row.load if row.load and row.load.requests else None
+            rps_pg, cpu_pg = self._ratios(row, "postgraphile")
+            rps_fl, cpu_fl = self._ratios(row, "floor")
+            cells = [
+                row.server,
+                row.query,
+                str(row.concurrency),
+                row.status,
+                _n(load.rps if load else None, 0),
+                _n(load.p50_ms if load else None, 2),
+                _n(load.p99_ms if load else None, 2),
+                self.statements(row),
+                _n(load.server_cpu_ms_per_request if load else None, 3),
+                _n(load.db_cpu_ms_per_request if load else None, 3),
+                _n(load.server_rss_mb if load else None, 0),
+                _n(rps_pg, 2),
+                _n(rps_fl, 2),
+                _n(cpu_pg, 2),
+                _n(cpu_fl, 2),
+                _n(row.load.other_cpu_pct if row.load else None, 0),
+            ]
+            if row.load is not None and row.load.errors:
+                cells[3] += f" ({row.load.errors} errors)"
+            if row.load is not None and not row.load.requests:
+                cells[3] += " (no reply in time)"
+            lines.append("| " + " | ".join(cells) + " |")
+        if any(self.statements(r).endswith("*") for r in self.rows):
+            lines += [
+                "",
+                "SQL/req marked * is the in-process count of the same document: Storefront did "
+                "not report its statements over HTTP (STOREFRONT_DEBUG_SQL). Over HTTP a request "
+                "with a token runs one more, the token lookup.",
+            ]
+        if self.idle_rss_mb:
+            idle = ", ".join(f"{k} {v:.0f} MB" for k, v in self.idle_rss_mb.items())
+            lines += ["", f"Resident size when idle, after start and the checks: {idle}."]
+        if self.inprocess:
+            lines += [
+                "",
+                "## In process (Storefront's schema.execute, no HTTP)",
+                "",
+                "| query | iterations | mean ms | p50 ms | p99 ms | SQL statements | error |",
+                "|---|---:|---:|---:|---:|---:|---|",
+            ]
+            for r in self.inprocess:
+                lines.append(
+                    f"| {r.query} | {r.iterations} | {_n(r.mean_ms, 2)} | {_n(r.p50_ms, 2)} "
+                    f"| {_n(r.p99_ms, 2)} | {_n(r.statements, 0)} | {r.error or ''} |"
+                )
+        failed = [r.check for r in self.rows if not r.check.ok]
+        seen: set[tuple[str, str]] = set()
+        details = []
+        for c in failed:
+            if (c.server, c.query) not in seen:
+                seen.add((c.server, c.query))
+                details.append(f"- {c.server} {c.query}: {c.detail}")
+        if details:
+            lines += ["", "## Failed checks", "", *details]
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "started": self.started.isoformat(),
+            "settings": self.settings,
+            "notes": self.notes,
+            "idle_rss_mb": self.idle_rss_mb,
+            "rows": [
+                {
+                    "server": r.server,
+                    "query": r.query,
+                    "concurrency": r.concurrency,
+                    "status": r.status,
+                    "check": r.check.detail,
+                    "statements": self.statements(r),
+                    "load": r.load.to_json() if r.load else None,
+                    "ratios": {
+                        "postgraphile": dict(
+                            zip(("rps", "cpu"), self._ratios(r, "postgraphile"), strict=True)
+                        ),
+                        "floor": dict(zip(("rps", "cpu"), self._ratios(r, "floor"), strict=True)),
+                    },
+                }
+                for r in self.rows
+            ],
+            "inprocess": [r.to_json() for r in self.inprocess],
+        }
+
+    def save(self) -> tuple[Path, Path]:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        stem = RESULTS / f"{self.started:%Y%m%d-%H%M%S}"
+        md, raw = stem.with_suffix(".md"), stem.with_suffix(".json")
+        md.write_text(self.markdown())
+        raw.write_text(json.dumps(self.to_json(), indent=2, default=str))
+        return md, raw
+
+
+def _n(value: float | None, digits: int) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def machine_settings() -> dict[str, Any]:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return {
+        "cpus": os.cpu_count(),
+        "machine": f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
+        "commit": commit + (" (with uncommitted changes)" if dirty else ""),
+    }
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

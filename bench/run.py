@@ -1,0 +1,179 @@
+"""Storefront's benchmark: Storefront vs PostGraphile 5 vs a hand-written floor, same data.
+
+    uv run python bench/run.py [--scale 1] [--duration 10] [--only storefront,postgraphile,floor]
+    uv run python bench/run.py --soak [--minutes 10]      # same as bench/soak.py
+
+See bench/README.md for what each column means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` and the app importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness, inprocess, load, servers
+from bench.database import DATA
+from bench.harness import Pinning
+from bench.queries import BY_KEY
+from bench.report import Report, Row, machine_settings, now
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--scale", type=int, default=1, help="seed scale (1)")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per measured run (10)")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per run (2)")
+    parser.add_argument(
+        "--only", default=",".join(servers.SERVER_NAMES), help="servers (all three)"
+    )
+    parser.add_argument(
+        "--queries", default="abcdef", help="which of the six queries, by letter (abcdef)"
+    )
+    parser.add_argument("--concurrency", default="1,32", help="wrk connections per run (1,32)")
+    parser.add_argument(
+        "--inprocess",
+        type=int,
+        default=200,
+        metavar="N",
+        help="iterations of the in-process Storefront timing per query; 0 skips it (200)",
+    )
+    parser.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
+    parser.add_argument("--reseed", action="store_true", help="seed again even if up to date")
+    parser.add_argument(
+        "--time-failed",
+        action="store_true",
+        help="time queries whose check found GraphQL errors too (skipped by default)",
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="S",
+        help="first wait up to S seconds for other work on the machine to stop (0)",
+    )
+    parser.add_argument("--soak", action="store_true", help="run the soak test instead")
+    args, rest = parser.parse_known_args(argv)
+    args.rest = rest
+    if rest and not args.soak:
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.soak:
+        from bench import soak
+
+        return soak.main(["--scale", str(args.scale), *args.rest])
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = set(names) - set(servers.SERVER_NAMES)
+    if unknown:
+        raise SystemExit(f"unknown servers {sorted(unknown)}; choose from {servers.SERVER_NAMES}")
+    selected = [BY_KEY[k] for k in args.queries if k in BY_KEY]
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    pinning = Pinning.default(not args.no_pin)
+
+    if args.wait_quiet > 0:
+        wait_quiet(args.wait_quiet)
+    started = now()
+    bench = harness.bring_up(names, args.scale, pinning, reseed=args.reseed)
+    assert bench.fixtures is not None
+    report = Report(
+        started=started,
+        settings={
+            "scale": args.scale,
+            "seed_source": "app.py seed" if bench.seed.source == "app" else "bench fallback seed",
+            "duration": args.duration,
+            "warmup": args.warmup,
+            "concurrencies": concurrencies,
+            "servers": names,
+            "queries": [q.label for q in selected],
+            "pin_server": pinning.server or "any",
+            "pin_db": pinning.db or "any",
+            "pin_load": pinning.load or "any",
+            "fixtures": {
+                "username": bench.fixtures.username,
+                "post_row_id": bench.fixtures.post_row_id,
+                "post_global_id": bench.fixtures.post_global_id,
+            },
+            **machine_settings(),
+        },
+        notes=bench.notes,
+    )
+    try:
+        checks = harness.check_all(bench, selected)
+        for (name, key), c in checks.items():
+            print(
+                f"check {name:12} {BY_KEY[key].label:10} {c.status:6} {c.detail}", file=sys.stderr
+            )
+        report.idle_rss_mb = {
+            name: servers.rss_bytes(s.pid) / 2**20 for name, s in bench.servers.items()
+        }
+        bodies = DATA / "bodies"
+        bodies.mkdir(parents=True, exist_ok=True)
+        for name, server in bench.servers.items():
+            for query in selected:
+                check = checks[(name, query.key)]
+                body_file = bodies / f"{name}-{query.label}.json"
+                body_file.write_text(json.dumps(query.body(name, bench.fixtures)))
+                token = bench.token if query.admin else ""
+                for concurrency in concurrencies:
+                    row = Row(name, query.label, query.key, concurrency, check)
+                    report.rows.append(row)
+                    if check.errors and not args.time_failed:
+                        row.skipped = check.detail
+                        continue
+                    row.load = load.measure(
+                        server,
+                        bench.db.postmaster_pid,
+                        load.POST_LUA,
+                        [str(body_file), token or ""],
+                        concurrency=concurrency,
+                        seconds=args.duration,
+                        warmup=args.warmup,
+                        cpus=pinning.load,
+                    )
+                    print(
+                        f"{name:12} {query.label:10} c={concurrency:<3} {row.load.rps:8.0f} req/s"
+                        f"  p99 {row.load.p99_ms:7.2f} ms  {row.status}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+        if "storefront" in names and args.inprocess > 0:
+            print(f"in-process: {args.inprocess} iterations per query…", file=sys.stderr)
+            report.inprocess = inprocess.run(
+                bench.db, selected, bench.fixtures, bench.token, args.inprocess
+            )
+    finally:
+        bench.stop()
+    md, raw = report.save()
+    sys.stdout.write(report.markdown())
+    print(f"\nsaved {md} and {raw}", file=sys.stderr)
+    return 0
+
+
+def wait_quiet(limit_s: float, threshold_pct: float = 15) -> None:
+    """Wait until the whole machine is under `threshold_pct` busy for 5 s, or `limit_s` pass."""
+    deadline = time.monotonic() + limit_s
+    cpus = os.cpu_count() or 1
+    while time.monotonic() < deadline:
+        before = servers.machine_busy_seconds()
+        time.sleep(5)
+        busy = 100 * (servers.machine_busy_seconds() - before) / (5 * cpus)
+        if busy < threshold_pct:
+            return
+        print(f"machine {busy:.0f}% busy with other work; waiting…", file=sys.stderr, flush=True)
+    print("the machine never went quiet: measuring anyway", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

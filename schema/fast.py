@@ -1,0 +1,425 @@
+"""A lean executor for read-only documents: the same resolvers, level by level.
+
+graphql-core resolves every field of every object on its own, with a coroutine
+(and often a task) per relationship per object; most of a nested query's CPU
+goes there. This executor walks a query breadth-first: each level's objects are
+grouped by the field that produced them, and a relationship resolves once for
+the whole group through its batch form (`@batch`), which calls the same loaders
+as the per-object resolver. Statement counts are unchanged; Python work is not
+repeated per object.
+
+It handles only what it can answer exactly; anything else (mutations,
+introspection, custom directives, any error at all) returns None, and the
+caller runs the document through Strawberry, which reports errors as usual.
+Reads change nothing, so running a document twice is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_operation_ast,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_argument_values, get_directive_values, get_variable_values
+from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
+from strawberry.schema.schema import Schema
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.field import StrawberryField
+
+from schema.context import Context
+
+DEFINITION = "strawberry-definition"
+BATCH_ATTRIBUTE = "__batch_of__"
+SCALAR_PASS_THROUGH = {"String": str, "Int": int, "Boolean": bool, "ID": str}
+
+
+def batch(field_name: str) -> Callable[[Callable[..., Any]], staticmethod[Any, Any]]:
+    """Mark a static method as the batch form of `field_name`'s resolver.
+
+    It takes the list of objects and the resolver's own keyword arguments, and
+    returns one value per object, in order.
+    """
+
+    def mark(fn: Callable[..., Any]) -> staticmethod[Any, Any]:
+        setattr(fn, BATCH_ATTRIBUTE, field_name)
+        return staticmethod(fn)
+
+    return mark
+
+
+class FastInfo:
+    """What our resolvers read from `info`: the request's context."""
+
+    __slots__ = ("context",)
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+
+class Unanswerable(Exception):
+    """This executor cannot answer the document exactly: let Strawberry run it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+
+
+@dataclass(slots=True)
+class Group:
+    """Objects of one type at one level, produced by the same field nodes."""
+
+    type: GraphQLObjectType
+    selections: tuple[SelectionSetNode, ...]
+    sources: list[Any] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+
+
+class FastPath:
+    def __init__(self, schema: Schema, *, maxsize: int = 512) -> None:
+        self.schema = schema
+        self.gql = schema._schema
+        self.maxsize = maxsize
+        self._prepared: OrderedDict[tuple[str, str | None], Prepared | None] = OrderedDict()
+        self._batches: dict[tuple[str, str], Callable[..., Awaitable[list[Any]]]] = {}
+        self._wants_info: dict[Callable[..., Any], bool] = {}
+
+    async def execute(
+        self,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: Context,
+    ) -> dict[str, Any] | None:
+        """The `data` of a document it can answer exactly; None to let Strawberry run it."""
+        prepared = self._prepare(query, operation_name)
+        if prepared is None:
+            return None
+        coerced = get_variable_values(
+            self.gql, prepared.operation.variable_definitions or (), variables or {}
+        )
+        if isinstance(coerced, list):
+            return None
+        run = _Run(self, prepared, coerced.coerced, FastInfo(context))
+        try:
+            return await run.root(self.gql.query_type)  # type: ignore[arg-type]
+        except Exception:
+            return None
+
+    def _prepare(self, query: str, operation_name: str | None) -> Prepared | None:
+        key = (query, operation_name)
+        if key in self._prepared:
+            self._prepared.move_to_end(key)
+            return self._prepared[key]
+        prepared = self._build(query, operation_name)
+        self._prepared[key] = prepared
+        if len(self._prepared) > self.maxsize:
+            self._prepared.popitem(last=False)
+        return prepared
+
+    def _build(self, query: str, operation_name: str | None) -> Prepared | None:
+        try:
+            document = parse(query)
+        except GraphQLError:
+            return None
+        if validate(self.gql, document):
+            return None
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation != OperationType.QUERY:
+            return None
+        if not _plain(document):
+            return None
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        return Prepared(operation=operation, fragments=fragments)
+
+    def batch_for(self, type_name: str, field: StrawberryField) -> Callable[..., Any] | None:
+        key = (type_name, field.python_name)
+        if key not in self._batches:
+            origin = self.schema.get_type_by_name(type_name)
+            found = None
+            if origin is not None:
+                for value in vars(origin.origin).values():  # type: ignore[union-attr]
+                    fn = getattr(value, "__func__", value)
+                    if getattr(fn, BATCH_ATTRIBUTE, None) == field.python_name:
+                        found = fn
+            self._batches[key] = found  # type: ignore[assignment]
+        return self._batches[key]
+
+    def wants_info(self, fn: Callable[..., Any]) -> bool:
+        if fn not in self._wants_info:
+            self._wants_info[fn] = "info" in inspect.signature(fn).parameters
+        return self._wants_info[fn]
+
+
+def _plain(document: DocumentNode) -> bool:
+    """No introspection and no directives but @skip/@include: nothing this executor lacks."""
+    stack: list[Any] = list(document.definitions)
+    while stack:
+        node = stack.pop()
+        for directive in getattr(node, "directives", None) or ():
+            if directive.name.value not in {"skip", "include"}:
+                return False
+        if (
+            isinstance(node, FieldNode)
+            and node.name.value.startswith("__")
+            and node.name.value != "__typename"
+        ):
+            return False
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is not None:
+            stack.extend(selection_set.selections)
+    return True
+
+
+class _Run:
+    def __init__(
+        self, path: FastPath, prepared: Prepared, variables: dict[str, Any], info: FastInfo
+    ) -> None:
+        self.path = path
+        self.prepared = prepared
+        self.variables = variables
+        self.info = info
+        self._collected: dict[tuple[str, tuple[int, ...]], dict[str, list[FieldNode]]] = {}
+        self._arguments: dict[int, dict[str, Any]] = {}
+
+    async def root(self, query_type: GraphQLObjectType) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        level = [Group(query_type, (self.prepared.operation.selection_set,), [None], [data])]
+        while level:
+            level = await self._resolve_level(level)
+        return data
+
+    async def _resolve_level(self, level: list[Group]) -> list[Group]:
+        next_level: dict[tuple[str, tuple[int, ...]], Group] = {}
+        pending: list[Awaitable[None]] = []
+        for group in level:
+            fields = self._collect(group.type, group.selections)
+            for out in group.outputs:
+                for key in fields:
+                    out[key] = None
+            for key, nodes in fields.items():
+                name = nodes[0].name.value
+                if name == "__typename":
+                    for out in group.outputs:
+                        out[key] = group.type.name
+                    continue
+                definition = group.type.fields[name]
+                values = self._values(group, definition, nodes[0])
+                if isinstance(values, list):
+                    self._complete_all(group, key, definition.type, nodes, values, next_level)
+                else:
+                    pending.append(self._later(group, key, definition, nodes, values, next_level))
+        if pending:
+            await asyncio.gather(*pending)
+        return list(next_level.values())
+
+    async def _later(
+        self,
+        group: Group,
+        key: str,
+        definition: GraphQLField,
+        nodes: list[FieldNode],
+        values: Awaitable[list[Any]],
+        next_level: dict[tuple[str, tuple[int, ...]], Group],
+    ) -> None:
+        self._complete_all(group, key, definition.type, nodes, await values, next_level)
+
+    def _values(
+        self, group: Group, definition: GraphQLField, node: FieldNode
+    ) -> list[Any] | Awaitable[list[Any]]:
+        """Every source's value of one field: at once, or as one awaitable for the group."""
+        strawberry_field: StrawberryField = definition.extensions[DEFINITION]
+        resolver = strawberry_field.base_resolver
+        if resolver is None:
+            name = strawberry_field.python_name
+            return [getattr(source, name) for source in group.sources]
+        kwargs = self._kwargs(definition, strawberry_field, node)
+        batched = self.path.batch_for(group.type.name, strawberry_field)
+        if batched is not None:
+            return batched(group.sources, self.info, **kwargs)  # type: ignore[no-any-return]
+        fn: Callable[..., Any] = resolver.wrapped_func  # type: ignore[assignment]
+        if self.path.wants_info(fn):
+            kwargs = {**kwargs, "info": self.info}
+        results = [fn(source, **kwargs) for source in group.sources]
+        if any(inspect.isawaitable(result) for result in results):
+            return _gather_all(results)
+        return results
+
+    def _kwargs(
+        self, definition: GraphQLField, strawberry_field: StrawberryField, node: FieldNode
+    ) -> dict[str, Any]:
+        cached = self._arguments.get(id(node))
+        if cached is None:
+            raw = get_argument_values(definition, node, _variables(self.variables))
+            converter = self.path.schema.schema_converter
+            cached = convert_arguments(
+                raw,
+                strawberry_field.arguments,
+                scalar_registry=converter.scalar_registry,
+                config=self.path.schema.config,
+                info=self.info,  # type: ignore[arg-type]
+            )
+            self._arguments[id(node)] = cached
+        return cached
+
+    def _complete_all(
+        self,
+        group: Group,
+        key: str,
+        return_type: GraphQLOutputType,
+        nodes: list[FieldNode],
+        values: Sequence[Any],
+        next_level: dict[tuple[str, tuple[int, ...]], Group],
+    ) -> None:
+        if len(values) != len(group.outputs):
+            raise Unanswerable("a batch resolver returned the wrong number of values")
+        selections = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+        complete = _Completer(self, selections, next_level).complete
+        for out, value in zip(group.outputs, values, strict=True):
+            out[key] = complete(return_type, value)
+
+    def runtime_type(self, return_type: GraphQLOutputType, value: Any) -> GraphQLObjectType:
+        if isinstance(return_type, GraphQLObjectType):
+            return return_type
+        if isinstance(return_type, GraphQLInterfaceType):
+            definition = getattr(type(value), "__strawberry_definition__", None)
+            concrete = self.path.gql.get_type(definition.name) if definition else None
+            if isinstance(concrete, GraphQLObjectType):
+                return concrete
+        raise Unanswerable(f"cannot complete a value of {return_type}")
+
+    def _collect(
+        self, object_type: GraphQLObjectType, selections: tuple[SelectionSetNode, ...]
+    ) -> dict[str, list[FieldNode]]:
+        key = (object_type.name, tuple(id(s) for s in selections))
+        collected = self._collected.get(key)
+        if collected is None:
+            collected = {}
+            for selection_set in selections:
+                self._collect_into(object_type, selection_set, collected, set())
+            self._collected[key] = collected
+        return collected
+
+    def _collect_into(
+        self,
+        object_type: GraphQLObjectType,
+        selection_set: SelectionSetNode,
+        collected: dict[str, list[FieldNode]],
+        visited: set[str],
+    ) -> None:
+        for selection in selection_set.selections:
+            if not self._included(selection):
+                continue
+            if isinstance(selection, FieldNode):
+                name = (selection.alias or selection.name).value
+                collected.setdefault(name, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                if condition is None or self._applies(condition.name.value, object_type):
+                    self._collect_into(object_type, selection.selection_set, collected, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.prepared.fragments.get(name)
+                if name in visited or fragment is None:
+                    continue
+                visited.add(name)
+                if self._applies(fragment.type_condition.name.value, object_type):
+                    self._collect_into(object_type, fragment.selection_set, collected, visited)
+
+    def _applies(self, condition: str, object_type: GraphQLObjectType) -> bool:
+        if condition == object_type.name:
+            return True
+        return any(interface.name == condition for interface in object_type.interfaces)
+
+    def _included(self, node: Any) -> bool:
+        if not node.directives:
+            return True
+        variables = _variables(self.variables)
+        skip = get_directive_values(GraphQLSkipDirective, node, variables)
+        if skip is not None and skip.get("if") is True:
+            return False
+        include = get_directive_values(GraphQLIncludeDirective, node, variables)
+        return not (include is not None and include.get("if") is False)
+
+
+class _Completer:
+    """Turns one field's values into JSON, queueing objects for the next level."""
+
+    def __init__(
+        self,
+        run: _Run,
+        selections: tuple[SelectionSetNode, ...],
+        next_level: dict[tuple[str, tuple[int, ...]], Group],
+    ) -> None:
+        self.run = run
+        self.selections = selections
+        self.selection_ids = tuple(id(s) for s in selections)
+        self.next_level = next_level
+
+    def complete(self, return_type: GraphQLOutputType, value: Any) -> Any:
+        if isinstance(return_type, GraphQLNonNull):
+            if value is None:
+                raise Unanswerable("null in a non-null field")
+            return_type = return_type.of_type
+        if value is None:
+            return None
+        if isinstance(return_type, GraphQLScalarType):
+            python_type = SCALAR_PASS_THROUGH.get(return_type.name)
+            if python_type is not None and type(value) is python_type:
+                return value
+            return return_type.serialize(value)
+        if isinstance(return_type, GraphQLList):
+            item_type = return_type.of_type
+            return [self.complete(item_type, item) for item in value]
+        if isinstance(return_type, GraphQLEnumType):
+            return return_type.serialize(value)
+        object_type = self.run.runtime_type(return_type, value)
+        group_key = (object_type.name, self.selection_ids)
+        group = self.next_level.get(group_key)
+        if group is None:
+            group = self.next_level[group_key] = Group(object_type, self.selections)
+        out: dict[str, Any] = {}
+        group.sources.append(value)
+        group.outputs.append(out)
+        return out
+
+
+async def _gather_all(results: list[Any]) -> list[Any]:
+    async def value(result: Any) -> Any:
+        return await result if inspect.isawaitable(result) else result
+
+    return list(await asyncio.gather(*(value(result) for result in results)))
+
+
+def _variables(coerced: dict[str, Any]) -> Any:
+    from graphql.execution.values import VariableValues
+
+    return VariableValues(sources={}, coerced=coerced)

@@ -1,0 +1,407 @@
+"""The command line, run as a user runs it: `python app.py ...` in a child process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil  # type: ignore[import-untyped]
+import pytest
+from sqlalchemy import text
+
+from db import migrations
+from db.accounts import verify_password
+from db.engine import make_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+CreateDatabase = Callable[[], Awaitable[str]]
+UNREACHABLE = "postgresql+asyncpg://u:p@127.0.0.1:1/db"
+TYPENAME = {"query": "{ __typename }"}
+
+
+def _env(**settings: str) -> dict[str, str]:
+    """This process's environment without any Storefront setting, plus `settings`."""
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if name != "DATABASE_URL" and not name.startswith("STOREFRONT_")
+    }
+    return {**inherited, **settings}
+
+
+async def cli(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "app.py", *args],
+            cwd=ROOT,
+            env=env,
+            input=stdin,
+            stdin=subprocess.DEVNULL if stdin is None else None,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            start_new_session=True,  # no controlling terminal: getpass cannot reach one
+        )
+
+    return await asyncio.to_thread(run)
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess[str], fragment: str) -> None:
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    assert fragment in lines[0], lines[0]
+
+
+async def _scalar(url: str, sql: str) -> Any:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return (await conn.execute(text(sql))).scalar_one_or_none()
+    finally:
+        await engine.dispose()
+
+
+async def _revision(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await migrations.current_revision(conn)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def fresh_url(create_database: CreateDatabase) -> str:
+    """A private, empty database: no migration applied."""
+    return await create_database()
+
+
+@pytest.fixture
+async def migrated_url(fresh_url: str) -> str:
+    engine = make_engine(fresh_url)
+    try:
+        await migrations.upgrade(engine)
+    finally:
+        await engine.dispose()
+    return fresh_url
+
+
+async def test_help_for_every_command() -> None:
+    commands = [[], ["serve"], ["migrate"], ["seed"], ["create-admin"], ["export-schema"]]
+    results = await asyncio.gather(*(cli(*command, "--help", env=_env()) for command in commands))
+    for command, result in zip(commands, results, strict=True):
+        assert result.returncode == 0, (command, result)
+        assert result.stdout.startswith("usage: app.py"), command
+        assert result.stderr == "", command
+
+
+async def test_migrate_brings_a_fresh_database_to_head(fresh_url: str) -> None:
+    result = await cli("migrate", env=_env(DATABASE_URL=fresh_url))
+    assert result.returncode == 0, result
+    assert migrations.head_revision() in result.stdout
+    assert await _revision(fresh_url) == migrations.head_revision()
+
+
+async def test_seed_refuses_a_second_time_unless_told_to_replace(migrated_url: str) -> None:
+    env = _env(DATABASE_URL=migrated_url)
+    result = await cli("seed", "--scale", "1", env=env)
+    assert result.returncode == 0, result
+    assert "20,000" in result.stdout
+    assert re.search(r"demo sign-in \(admin\): username 'admin', password '\w{16}'", result.stdout)
+    assert await _scalar(migrated_url, "SELECT count(*) FROM posts") == 20_000
+
+    again = await cli("seed", env=env)
+    assert again.returncode != 0
+    assert_one_error_line(again, "--replace")
+
+    replaced = await cli("seed", "--replace", "--random-seed", "2", env=env)
+    assert replaced.returncode == 0, replaced
+    assert await _scalar(migrated_url, "SELECT count(*) FROM users") == 2_000
+
+
+async def test_seed_wants_a_migrated_database(fresh_url: str) -> None:
+    result = await cli("seed", env=_env(DATABASE_URL=fresh_url))
+    assert_one_error_line(result, "run `python app.py migrate` first")
+
+
+async def test_create_admin_with_a_password(migrated_url: str) -> None:
+    env = _env(DATABASE_URL=migrated_url)
+    password = "correct horse battery"
+    args = ("create-admin", "--username", "Root", "--email", "root@example.com")
+    result = await cli(*args, "--password", password, env=env)
+    assert result.returncode == 0, result
+    assert "created" in result.stdout
+
+    engine = make_engine(migrated_url)
+    try:
+        async with engine.connect() as conn:
+            row = (await conn.execute(text("SELECT is_admin, password_hash FROM users"))).one()
+    finally:
+        await engine.dispose()
+    assert row.is_admin is True
+    assert row.password_hash.startswith("$argon2id$")
+    assert password not in row.password_hash
+    assert await verify_password(row.password_hash, password)
+
+
+async def test_create_admin_refuses_bad_input(migrated_url: str) -> None:
+    cases = [
+        ("no spaces", "a@example.com", "long enough", "username must be"),
+        ("ab", "a@example.com", "long enough", "username must be"),
+        ("fine_name", "not-an-email", "long enough", "email"),
+        ("fine_name", "a@example.com", "short", "at least 8"),
+    ]
+    results = await asyncio.gather(
+        *(
+            cli(*_admin(username, email, password), env=_env(DATABASE_URL=migrated_url))
+            for username, email, password, _ in cases
+        )
+    )
+    for (*_, fragment), result in zip(cases, results, strict=True):
+        assert_one_error_line(result, fragment)
+    assert await _scalar(migrated_url, "SELECT count(*) FROM users") == 0
+
+
+async def test_create_admin_refuses_a_taken_name(migrated_url: str) -> None:
+    env = _env(DATABASE_URL=migrated_url)
+    assert (await cli(*_admin("root", "root@example.com", "long enough"), env=env)).returncode == 0
+    case_of_username, case_of_email = await asyncio.gather(
+        cli(*_admin("ROOT", "other@example.com", "long enough"), env=env),
+        cli(*_admin("other", "Root@Example.com", "long enough"), env=env),
+    )
+    assert_one_error_line(case_of_username, "username already taken")
+    assert_one_error_line(case_of_email, "email already taken")
+    assert await _scalar(migrated_url, "SELECT count(*) FROM users") == 1
+
+
+def _admin(username: str, email: str, password: str) -> tuple[str, ...]:
+    return ("create-admin", "--username", username, "--email", email, "--password", password)
+
+
+async def test_create_admin_reads_a_piped_password(migrated_url: str) -> None:
+    env = _env(DATABASE_URL=migrated_url)
+    args = ("create-admin", "--username", "piper", "--email", "piper@example.com")
+    result = await cli(*args, env=env, stdin="from standard input\n")
+    assert result.returncode == 0, result
+    stored = await _scalar(migrated_url, "SELECT password_hash FROM users")
+    assert await verify_password(stored, "from standard input")
+
+    nothing = await cli(*args[:2], "nobody", "--email", "n@example.com", env=env, stdin="")
+    assert_one_error_line(nothing, "no password")
+
+
+async def test_export_schema_to_standard_output() -> None:
+    result = await cli("export-schema", "--output", "-", env=_env())
+    assert result.returncode == 0, result
+    assert "type Query {" in result.stdout
+
+
+async def test_bad_configuration_is_one_line() -> None:
+    serve = ["serve", "--port", "0"]
+    cases: list[tuple[dict[str, str], list[str], str]] = [
+        ({"DATABASE_URL": "nonsense"}, ["migrate"], "DATABASE_URL is not a database URL"),
+        ({"DATABASE_URL": "nonsense"}, serve, "DATABASE_URL is not a database URL"),
+        ({"DATABASE_URL": "mysql://u@h/db"}, ["seed"], "needs PostgreSQL"),
+        ({"DATABASE_URL": UNREACHABLE}, ["migrate"], "cannot connect to the database"),
+        ({"DATABASE_URL": UNREACHABLE}, serve, "cannot connect to the database"),
+        ({"STOREFRONT_POOL_SIZE": "many"}, ["migrate"], "STOREFRONT_POOL_SIZE"),
+        ({"STOREFRONT_POOL_SIZE": "many"}, serve, "STOREFRONT_POOL_SIZE"),
+        ({"STOREFRONT_LOG_LEVEL": "chatty"}, serve, "STOREFRONT_LOG_LEVEL"),
+        ({"STOREFRONT_GRAPHIQL": "maybe"}, serve, "STOREFRONT_GRAPHIQL"),
+    ]
+    results = await asyncio.gather(
+        *(cli(*command, env=_env(**settings)) for settings, command, _ in cases)
+    )
+    for (settings, command, fragment), result in zip(cases, results, strict=True):
+        try:
+            assert_one_error_line(result, fragment)
+        except AssertionError as failure:
+            raise AssertionError(f"{settings} {command}: {failure}") from None
+
+
+async def test_a_taken_port_is_one_line(fresh_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = await cli("serve", "--port", str(port), env=_env(DATABASE_URL=fresh_url))
+    assert_one_error_line(result, f"cannot listen on 127.0.0.1:{port}")
+
+
+async def test_an_embedded_server_that_cannot_start_is_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "data" / "postgres"
+    broken.mkdir(parents=True)
+    (broken / "PG_VERSION").write_text("1\n")  # a data folder of no real version
+    result = await cli("migrate", env=_env(STOREFRONT_DATA_DIR=str(tmp_path / "data")))
+    assert_one_error_line(result, "cannot start the embedded PostgreSQL")
+
+
+# --- serve ----------------------------------------------------------------------------------
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen[bytes], out: Path, err: Path) -> None:
+        self.process, self.out, self.err = process, out, err
+        self.url = ""
+
+    @property
+    def stderr(self) -> str:
+        return self.err.read_text()
+
+    async def ready(self, within_s: float) -> None:
+        """Wait for the address line, then for /graphql to answer."""
+        deadline = time.monotonic() + within_s
+        while not (found := re.search(r"serving (http://\S+)/graphql", self.out.read_text())):
+            assert self.process.poll() is None, f"serve exited:\n{self.stderr}"
+            assert time.monotonic() < deadline, f"no address line:\n{self.stderr}"
+            await asyncio.sleep(0.2)
+        self.url = found[1]
+        async with httpx.AsyncClient(base_url=self.url, timeout=5) as client:
+            while True:
+                with suppress(httpx.TransportError):
+                    response = await client.post("/graphql", json=TYPENAME)
+                    assert response.json() == {"data": {"__typename": "Query"}}
+                    return
+                assert time.monotonic() < deadline, f"/graphql never answered:\n{self.stderr}"
+                await asyncio.sleep(0.2)
+
+    async def get(self, path: str) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=self.url, timeout=5) as client:
+            return await client.get(path)
+
+    async def stop(self, signum: int = signal.SIGINT) -> int:
+        self.process.send_signal(signum)
+        return await asyncio.to_thread(self.process.wait, 60)
+
+
+def _start_serving(env: dict[str, str], folder: Path) -> Served:
+    folder.mkdir(parents=True, exist_ok=True)
+    out, err = folder / "stdout", folder / "stderr"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "app.py", "serve", "--port", "0"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    return Served(process, out, err)
+
+
+@asynccontextmanager
+async def serving(env: dict[str, str], folder: Path) -> AsyncIterator[Served]:
+    """`app.py serve --port 0`, killed on the way out if it is still running."""
+    served = _start_serving(env, folder)
+    process = served.process
+    try:
+        yield served
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
+async def test_serve_with_database_url_changes_nothing(fresh_url: str, tmp_path: Path) -> None:
+    async with serving(_env(DATABASE_URL=fresh_url), tmp_path) as served:
+        await served.ready(within_s=60)
+        readyz = await served.get("/readyz")
+        assert readyz.status_code == 503
+        assert "none" in readyz.json()["reason"]
+        assert (await served.get("/healthz")).status_code == 200
+        assert await _revision(fresh_url) is None
+        assert (
+            await _scalar(fresh_url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            == 0
+        )
+
+        code = await served.stop(signal.SIGINT)
+    assert code in (0, 130), served.stderr
+    assert "Traceback" not in served.stderr
+
+
+def _postgres_processes(folder: Path) -> list[Any]:
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if "postgres" in (process.info["name"] or "") and str(folder) in cmdline:
+            found.append(process)
+    return found
+
+
+async def _no_postgres_left(folder: Path) -> bool:
+    for _ in range(50):
+        if not _postgres_processes(folder):
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    """STOREFRONT_DATA_DIR for an embedded server; any server left behind is stopped."""
+    folder = tmp_path / "data"
+    yield folder
+    for process in _postgres_processes(folder):
+        with suppress(psutil.Error):
+            process.kill()
+
+
+async def test_embedded_serve_migrates_seeds_stops_and_keeps_its_data(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    env = _env(STOREFRONT_DATA_DIR=str(data_dir))
+    async with serving(env, tmp_path / "first") as served:
+        await served.ready(within_s=120)  # first start: initdb, migrate, seed scale 1
+        assert (await served.get("/readyz")).status_code == 200
+        login = (data_dir / "demo-login.txt").read_text().split()
+        assert login[0] == "admin"
+        assert (data_dir / "demo-login.txt").stat().st_mode & 0o077 == 0
+        assert f"password {login[1]!r}" in served.out.read_text()
+        assert _postgres_processes(data_dir)
+        code = await served.stop(signal.SIGINT)
+    assert code in (0, 130), served.stderr
+    assert "Traceback" not in served.stderr
+    assert await _no_postgres_left(data_dir), "the embedded server outlived serve"
+
+    async with serving(env, tmp_path / "second") as served:
+        await served.ready(within_s=60)
+        assert "loading demo data" not in served.stderr
+        assert (await served.get("/readyz")).status_code == 200
+        users, admin_hash = await _embedded_rows(data_dir / "postgres")
+        assert users == 2_000
+        assert await verify_password(admin_hash, login[1])
+        code = await served.stop(signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM, served.stderr
+    assert "Traceback" not in served.stderr
+    assert await _no_postgres_left(data_dir), "the embedded server outlived serve"
+
+
+async def _embedded_rows(pgdata: Path) -> tuple[int, str]:
+    # postmaster.pid's fifth line is the folder of the server's socket.
+    socket_dir = (pgdata / "postmaster.pid").read_text().splitlines()[4]
+    conn = await asyncpg.connect(host=socket_dir, user="postgres", database="postgres")
+    try:
+        users = await conn.fetchval("SELECT count(*) FROM users")
+        admin_hash = await conn.fetchval("SELECT password_hash FROM users WHERE username = 'admin'")
+    finally:
+        await conn.close()
+    return int(users), str(admin_hash)
