@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -52,6 +53,7 @@ class Settings:
     data_dir: Path = ROOT / ".data"
     graphiql: bool | None = None
     debug_sql: bool = False
+    fast_path: bool = True
     pool_size: int = 10
     pool_max_overflow: int = 10
     statement_timeout_ms: int = 5000
@@ -68,6 +70,7 @@ class Settings:
             data_dir=Path(env.get("STOREFRONT_DATA_DIR") or ROOT / ".data").absolute(),
             graphiql=_bool(env, "STOREFRONT_GRAPHIQL"),
             debug_sql=bool(_bool(env, "STOREFRONT_DEBUG_SQL")),
+            fast_path=_bool(env, "STOREFRONT_FAST_PATH") is not False,
             pool_size=_int(env, "STOREFRONT_POOL_SIZE", 10),
             pool_max_overflow=_int(env, "STOREFRONT_POOL_MAX_OVERFLOW", 10, minimum=0),
             statement_timeout_ms=_int(env, "STOREFRONT_STATEMENT_TIMEOUT_MS", 5000),
@@ -180,6 +183,7 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         max_body_bytes=settings.max_body_bytes,
         request_timeout_s=settings.request_timeout_s,
         debug_sql=settings.debug_sql,
+        fast_path=settings.fast_path,
     )
 
     @contextlib.asynccontextmanager
@@ -297,6 +301,8 @@ async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
         else:
             await migrations.upgrade(engine)
             print(f"database at migration {migrations.head_revision()} (head)")
+    except CommandError as exc:  # an unknown revision, say
+        raise ConfigError(str(exc)) from None
     finally:
         await engine.dispose()
 

@@ -5,8 +5,8 @@ graphql-core resolves every field of every object on its own, with a coroutine
 goes there. This executor walks a query breadth-first: each level's objects are
 grouped by the field that produced them, and a relationship resolves once for
 the whole group through its batch form (`@batch`), which calls the same loaders
-as the per-object resolver. Statement counts are unchanged; Python work is not
-repeated per object.
+as the per-object resolver (schema/batching.py). Statement counts are
+unchanged; Python work is not repeated per object.
 
 It handles only what it can answer exactly; anything else (mutations,
 introspection, custom directives, any error at all) returns None, and the
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,25 +52,13 @@ from strawberry.schema.schema import Schema
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
+from schema.batching import batch_form
 from schema.context import Context
 
+log = logging.getLogger("storefront.fast")
+
 DEFINITION = "strawberry-definition"
-BATCH_ATTRIBUTE = "__batch_of__"
 SCALAR_PASS_THROUGH = {"String": str, "Int": int, "Boolean": bool, "ID": str}
-
-
-def batch(field_name: str) -> Callable[[Callable[..., Any]], staticmethod[Any, Any]]:
-    """Mark a static method as the batch form of `field_name`'s resolver.
-
-    It takes the list of objects and the resolver's own keyword arguments, and
-    returns one value per object, in order.
-    """
-
-    def mark(fn: Callable[..., Any]) -> staticmethod[Any, Any]:
-        setattr(fn, BATCH_ATTRIBUTE, field_name)
-        return staticmethod(fn)
-
-    return mark
 
 
 class FastInfo:
@@ -129,7 +118,10 @@ class FastPath:
         run = _Run(self, prepared, coerced.coerced, FastInfo(context))
         try:
             return await run.root(self.gql.query_type)  # type: ignore[arg-type]
-        except Exception:
+        except Exception as exc:
+            # Expected for errors the client caused (Strawberry reports them); worth a
+            # look when it is anything else.
+            log.debug("lean executor handing over to Strawberry: %r", exc)
             return None
 
     def _prepare(self, query: str, operation_name: str | None) -> Prepared | None:
@@ -163,13 +155,9 @@ class FastPath:
     def batch_for(self, type_name: str, field: StrawberryField) -> Callable[..., Any] | None:
         key = (type_name, field.python_name)
         if key not in self._batches:
-            origin = self.schema.get_type_by_name(type_name)
-            found = None
-            if origin is not None:
-                for value in vars(origin.origin).values():  # type: ignore[union-attr]
-                    fn = getattr(value, "__func__", value)
-                    if getattr(fn, BATCH_ATTRIBUTE, None) == field.python_name:
-                        found = fn
+            definition = self.schema.get_type_by_name(type_name)
+            origin = getattr(definition, "origin", None)
+            found = batch_form(origin, field.python_name) if origin is not None else None
             self._batches[key] = found  # type: ignore[assignment]
         return self._batches[key]
 
@@ -264,7 +252,9 @@ class _Run:
         kwargs = self._kwargs(definition, strawberry_field, node)
         batched = self.path.batch_for(group.type.name, strawberry_field)
         if batched is not None:
-            return batched(group.sources, self.info, **kwargs)  # type: ignore[no-any-return]
+            if self.path.wants_info(batched):
+                kwargs = {**kwargs, "info": self.info}
+            return batched(group.sources, **kwargs)  # type: ignore[no-any-return]
         fn: Callable[..., Any] = resolver.wrapped_func  # type: ignore[assignment]
         if self.path.wants_info(fn):
             kwargs = {**kwargs, "info": self.info}

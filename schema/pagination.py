@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -12,6 +13,7 @@ import orjson
 import strawberry
 
 from db.paging import DbRow, KeyValue, Ordering, Page, PageRequest
+from schema.batching import batch
 from schema.errors import BadUserInput
 
 MAX_PAGE = 100
@@ -129,10 +131,15 @@ class Connection(Generic[T]):
     page_info: PageInfo
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
 
+    @batch("total_count")
+    async def total_counts(connections: Sequence[Connection[Any]]) -> list[int]:
+        # Counted only when the query asks: a grouped count for all parents at once.
+        return list(await asyncio.gather(*(c._count() for c in connections)))
+
     @strawberry.field
     async def total_count(self) -> int:
-        # Counted only when the query asks: a grouped count for all parents at once.
-        return await self._count()
+        [count] = await Connection.total_counts([self])
+        return int(count)
 
 
 C = TypeVar("C", bound=Connection[Any])

@@ -24,7 +24,10 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from db.accounts import Viewer, viewer_by_token
 from db.engine import read
+from db.statement_counter import counting
+from schema import Schema
 from schema.context import Context, Services
+from schema.fast import FastPath
 
 log = logging.getLogger("storefront.http")
 
@@ -42,11 +45,13 @@ class GraphQLView(GraphQL[Context, None]):
         max_body_bytes: int,
         request_timeout_s: float,
         debug_sql: bool = False,
+        fast_path: bool = True,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.max_body_bytes = max_body_bytes
         self.request_timeout_s = request_timeout_s
         self.debug_sql = debug_sql
+        self.fast = FastPath(schema) if fast_path and isinstance(schema, Schema) else None
         self.services: Services | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -137,9 +142,16 @@ class GraphQLView(GraphQL[Context, None]):
             return _error_result(context.auth_error, "UNAUTHENTICATED")
         try:
             async with asyncio.timeout(self.request_timeout_s):
-                return await super().execute_single(
-                    request, request_adapter, sub_response, context, root_value, request_data
-                )
+                if not self.debug_sql:
+                    return await self._execute(
+                        request, request_adapter, sub_response, context, request_data
+                    )
+                with counting() as statements:
+                    result = await self._execute(
+                        request, request_adapter, sub_response, context, request_data
+                    )
+                result.extensions = {**(result.extensions or {}), "sqlStatements": statements.count}
+                return result
         except TimeoutError:
             log.warning(
                 "request %s cut off after %.1f s", context.request_id, self.request_timeout_s
@@ -153,6 +165,25 @@ class GraphQLView(GraphQL[Context, None]):
             if isinstance(exc.__cause__, InvalidOperationTypeError):
                 raise HTTPException(405, exc.reason) from exc
             raise
+
+    async def _execute(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """The lean executor when it can answer the document; Strawberry's otherwise."""
+        if self.fast is not None and request_data.query is not None:
+            data = await self.fast.execute(
+                request_data.query, request_data.variables, request_data.operation_name, context
+            )
+            if data is not None:
+                return ExecutionResult(data=data, errors=None)
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, None, request_data
+        )
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

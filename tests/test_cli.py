@@ -113,10 +113,12 @@ async def test_help_for_every_command() -> None:
 
 
 async def test_migrate_brings_a_fresh_database_to_head(fresh_url: str) -> None:
-    result = await cli("migrate", env=_env(DATABASE_URL=fresh_url))
+    env = _env(DATABASE_URL=fresh_url)
+    result = await cli("migrate", env=env)
     assert result.returncode == 0, result
     assert migrations.head_revision() in result.stdout
     assert await _revision(fresh_url) == migrations.head_revision()
+    assert_one_error_line(await cli("migrate", "--down", "nowhere", env=env), "nowhere")
 
 
 async def test_seed_refuses_a_second_time_unless_told_to_replace(migrated_url: str) -> None:

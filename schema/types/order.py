@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
@@ -9,12 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from db.paging import DbRow
+from schema.batching import batch
 from schema.context import Info
 from schema.pagination import Connection
 from schema.types.node import Node, OrderStatus
 from schema.types.product import Product
 
 if TYPE_CHECKING:
+    from schema.types import user
     from schema.types.user import User
 
 LazyUser = Annotated["User", strawberry.lazy("schema.types.user")]
@@ -56,26 +59,51 @@ class Order(Node):
             created_at=row.created_at,
         )
 
-    @strawberry.field
-    async def customer(self, info: Info) -> LazyUser:
+    @batch("customer")
+    async def customers(orders: Sequence[Order], info: Info) -> list[user.User]:
         from schema.types.user import User
 
-        return User.from_row(await info.context.loaders.user.load(self.customer_pk))
+        rows = await info.context.loaders.user.load_many([o.customer_pk for o in orders])
+        return [User.from_row(row) for row in rows]
+
+    @strawberry.field
+    async def customer(self, info: Info) -> LazyUser:
+        customers: list[User] = await Order.customers([self], info)
+        return customers[0]
+
+    @batch("items")
+    async def items_of(orders: Sequence[Order], info: Info) -> list[list[OrderItem]]:
+        lists = await info.context.loaders.items_by_order.load_many(_pks(orders))
+        return [[OrderItem.from_row(row) for row in rows] for rows in lists]
 
     @strawberry.field(description="Ordered by product name.")
     async def items(self, info: Info) -> list[OrderItem]:
-        rows = await info.context.loaders.items_by_order.load(self.pk)
-        return [OrderItem.from_row(row) for row in rows]
+        items: list[list[OrderItem]] = await Order.items_of([self], info)
+        return items[0]
+
+    @batch("item_count")
+    async def item_counts(orders: Sequence[Order], info: Info) -> list[int]:
+        totals = await info.context.loaders.order_totals.load_many(_pks(orders))
+        return [int(t.item_count) for t in totals]
 
     @strawberry.field(description="Sum of quantities.")
     async def item_count(self, info: Info) -> int:
-        totals = await info.context.loaders.order_totals.load(self.pk)
-        return int(totals.item_count)
+        [count] = await Order.item_counts([self], info)
+        return int(count)
+
+    @batch("total")
+    async def totals_of(orders: Sequence[Order], info: Info) -> list[Decimal]:
+        totals = await info.context.loaders.order_totals.load_many(_pks(orders))
+        return [Decimal(t.total) for t in totals]
 
     @strawberry.field(description="Sum of quantity * unitPrice, exact.")
     async def total(self, info: Info) -> Decimal:
-        totals = await info.context.loaders.order_totals.load(self.pk)
-        return Decimal(totals.total)
+        [total] = await Order.totals_of([self], info)
+        return Decimal(total)
+
+
+def _pks(orders: Sequence[Order]) -> list[int]:
+    return [order.pk for order in orders]
 
 
 @strawberry.type

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -9,6 +10,7 @@ import strawberry
 
 from db import posts as db_posts
 from db.paging import DbRow
+from schema.batching import batch
 from schema.context import Info
 from schema.errors import BadUserInput
 from schema.pagination import Connection
@@ -16,6 +18,7 @@ from schema.types.node import Node
 from schema.types.tag import Tag
 
 if TYPE_CHECKING:
+    from schema.types import user
     from schema.types.user import User
 
 LazyUser = Annotated["User", strawberry.lazy("schema.types.user")]
@@ -44,17 +47,27 @@ class Post(Node):
             updated_at=row.updated_at,
         )
 
-    @strawberry.field
-    async def author(self, info: Info) -> LazyUser:
+    @batch("author")
+    async def authors(posts: Sequence[Post], info: Info) -> list[user.User]:
         from schema.types.user import User
 
-        row = await info.context.loaders.user.load(self.author_pk)
-        return User.from_row(row)
+        rows = await info.context.loaders.user.load_many([post.author_pk for post in posts])
+        return [User.from_row(row) for row in rows]
+
+    @strawberry.field
+    async def author(self, info: Info) -> LazyUser:
+        authors: list[User] = await Post.authors([self], info)
+        return authors[0]
+
+    @batch("tags")
+    async def tags_of(posts: Sequence[Post], info: Info) -> list[list[Tag]]:
+        lists = await info.context.loaders.tags_by_post.load_many([post.pk for post in posts])
+        return [[Tag.from_row(row) for row in rows] for rows in lists]
 
     @strawberry.field(description="Ordered by tag name.")
     async def tags(self, info: Info) -> list[Tag]:
-        rows = await info.context.loaders.tags_by_post.load(self.pk)
-        return [Tag.from_row(row) for row in rows]
+        tags: list[list[Tag]] = await Post.tags_of([self], info)
+        return tags[0]
 
 
 @strawberry.type

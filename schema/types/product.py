@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 import strawberry
 
 from db.paging import DbRow
+from schema.batching import batch
 from schema.context import Info
 from schema.pagination import Connection
 from schema.types.node import Node
@@ -30,10 +32,14 @@ class Product(Node):
             stock=mapping[f"{prefix}stock"],
         )
 
+    @batch("units_sold")
+    async def units_sold_of(products: Sequence[Product], info: Info) -> list[int]:
+        return list(await info.context.loaders.units_sold.load_many([p.pk for p in products]))
+
     @strawberry.field(description="Units in orders that are not cancelled.")
     async def units_sold(self, info: Info) -> int:
-        sold: int = await info.context.loaders.units_sold.load(self.pk)
-        return sold
+        [sold] = await Product.units_sold_of([self], info)
+        return int(sold)
 
 
 @strawberry.type

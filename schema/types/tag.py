@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from db.paging import DbRow
+from schema.batching import batch
 from schema.context import Info
 from schema.pagination import Connection, connection, page_request
 from schema.types.node import Node, PostOrder
 
 if TYPE_CHECKING:
+    from schema.types import post
     from schema.types.post import PostConnection
 
 LazyPostConnection = Annotated["PostConnection", strawberry.lazy("schema.types.post")]
@@ -25,10 +29,34 @@ class Tag(Node):
     def from_row(cls, row: DbRow) -> Tag:
         return cls(pk=row.id, name=row.name)
 
+    @batch("post_count")
+    async def post_counts(tags: Sequence[Tag], info: Info) -> list[int]:
+        return list(await info.context.loaders.post_count_by_tag.load_many(_pks(tags)))
+
     @strawberry.field(description="Posts with this tag that the viewer may see.")
     async def post_count(self, info: Info) -> int:
-        count: int = await info.context.loaders.post_count_by_tag.load(self.pk)
-        return count
+        [count] = await Tag.post_counts([self], info)
+        return int(count)
+
+    @batch("posts")
+    async def posts_of(
+        tags: Sequence[Tag],
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        order_by: PostOrder | None = PostOrder.NEWEST,
+    ) -> list[post.PostConnection]:
+        from schema.types.post import Post, PostConnection
+
+        ordering = (order_by or PostOrder.NEWEST).ordering
+        request = page_request(ordering, first=first, after=after)
+        loaders = info.context.loaders
+        pages = await loaders.posts_by_tag(request, ordering).load_many(_pks(tags))
+        count = loaders.post_count_by_tag.load
+        return [
+            connection(PostConnection, page, ordering, Post.from_row, partial(count, tag.pk))
+            for tag, page in zip(tags, pages, strict=True)
+        ]
 
     @strawberry.field
     async def posts(
@@ -38,19 +66,14 @@ class Tag(Node):
         after: str | None = None,
         order_by: PostOrder | None = PostOrder.NEWEST,
     ) -> LazyPostConnection:
-        from schema.types.post import Post, PostConnection
-
-        ordering = (order_by or PostOrder.NEWEST).ordering
-        request = page_request(ordering, first=first, after=after)
-        loaders = info.context.loaders
-        page = await loaders.posts_by_tag(request, ordering).load(self.pk)
-        return connection(
-            PostConnection,
-            page,
-            ordering,
-            Post.from_row,
-            lambda: loaders.post_count_by_tag.load(self.pk),
+        pages: list[PostConnection] = await Tag.posts_of(
+            [self], info, first=first, after=after, order_by=order_by
         )
+        return pages[0]
+
+
+def _pks(tags: Sequence[Tag]) -> list[int]:
+    return [tag.pk for tag in tags]
 
 
 @strawberry.type

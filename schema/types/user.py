@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from db import posts as db_posts
 from db.paging import DbRow
-from db.posts import NO_FILTER
+from schema.batching import batch
 from schema.context import Info
 from schema.errors import Forbidden
 from schema.pagination import Connection, connection, page_request
 from schema.types.node import ORDERS_NEWEST, Node, OrderStatus, PostOrder
 
 if TYPE_CHECKING:
+    from schema.types import order, post
     from schema.types.order import OrderConnection
     from schema.types.post import PostConnection, PostFilter
 
@@ -44,13 +48,42 @@ class User(Node):
     def email(self, info: Info) -> str | None:
         return self._email if info.context.loaders.access.may_see_private(self.pk) else None
 
+    @batch("post_count")
+    async def post_counts(
+        users: Sequence[User], info: Info, published: bool | None = None
+    ) -> list[int]:
+        where = db_posts.PostFilter(published=published)
+        counts = await info.context.loaders.post_count_by_author(where).load_many(_pks(users))
+        return list(counts)
+
     @strawberry.field(description="Posts of this user that the viewer may see.")
     async def post_count(self, info: Info, published: bool | None = None) -> int:
-        from schema.types.post import PostFilter
+        [count] = await User.post_counts([self], info, published=published)
+        return int(count)
 
-        where = PostFilter(published=published).to_db()
-        count: int = await info.context.loaders.post_count_by_author(where).load(self.pk)
-        return count
+    @batch("posts")
+    async def posts_of(
+        users: Sequence[User],
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: post.PostFilter | None = None,
+        order_by: PostOrder | None = PostOrder.NEWEST,
+    ) -> list[post.PostConnection]:
+        from schema.types.post import Post, PostConnection
+
+        ordering = (order_by or PostOrder.NEWEST).ordering
+        request = page_request(ordering, first=first, after=after, last=last, before=before)
+        where = filter.to_db() if filter is not None else db_posts.NO_FILTER
+        loaders = info.context.loaders
+        pages = await loaders.posts_by_author(request, ordering, where).load_many(_pks(users))
+        count = loaders.post_count_by_author(where).load
+        return [
+            connection(PostConnection, page, ordering, Post.from_row, partial(count, user.pk))
+            for user, page in zip(users, pages, strict=True)
+        ]
 
     @strawberry.field
     async def posts(
@@ -63,20 +96,35 @@ class User(Node):
         filter: LazyPostFilter | None = None,
         order_by: PostOrder | None = PostOrder.NEWEST,
     ) -> LazyPostConnection:
-        from schema.types.post import Post, PostConnection
+        pages: list[PostConnection] = await User.posts_of(
+            [self], info, first=first, after=after, last=last, before=before,
+            filter=filter, order_by=order_by,
+        )  # fmt: skip
+        return pages[0]
 
-        ordering = (order_by or PostOrder.NEWEST).ordering
-        request = page_request(ordering, first=first, after=after, last=last, before=before)
-        where_db = filter.to_db() if filter is not None else NO_FILTER
+    @batch("orders")
+    async def orders_of(
+        users: Sequence[User],
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        status: OrderStatus | None = None,
+    ) -> list[order.OrderConnection]:
+        from schema.types.order import Order, OrderConnection
+
         loaders = info.context.loaders
-        page = await loaders.posts_by_author(request, ordering, where_db).load(self.pk)
-        return connection(
-            PostConnection,
-            page,
-            ordering,
-            Post.from_row,
-            lambda: loaders.post_count_by_author(where_db).load(self.pk),
-        )
+        if not all(loaders.access.may_see_private(user.pk) for user in users):
+            raise Forbidden("Only the user themself and admins may see a user's orders")
+        request = page_request(ORDERS_NEWEST, first=first, after=after)
+        db_status = status.db if status is not None else None
+        pages = await loaders.orders_by_customer(request, db_status).load_many(_pks(users))
+        count = loaders.order_count_by_customer(db_status).load
+        return [
+            connection(
+                OrderConnection, page, ORDERS_NEWEST, Order.from_row, partial(count, user.pk)
+            )
+            for user, page in zip(users, pages, strict=True)
+        ]
 
     @strawberry.field(description="Only the user themself and admins; FORBIDDEN for anyone else.")
     async def orders(
@@ -86,21 +134,14 @@ class User(Node):
         after: str | None = None,
         status: OrderStatus | None = None,
     ) -> LazyOrderConnection:
-        from schema.types.order import Order, OrderConnection
-
-        loaders = info.context.loaders
-        if not loaders.access.may_see_private(self.pk):
-            raise Forbidden("Only the user themself and admins may see a user's orders")
-        request = page_request(ORDERS_NEWEST, first=first, after=after)
-        db_status = status.db if status is not None else None
-        page = await loaders.orders_by_customer(request, db_status).load(self.pk)
-        return connection(
-            OrderConnection,
-            page,
-            ORDERS_NEWEST,
-            Order.from_row,
-            lambda: loaders.order_count_by_customer(db_status).load(self.pk),
+        orders: list[OrderConnection] = await User.orders_of(
+            [self], info, first=first, after=after, status=status
         )
+        return orders[0]
+
+
+def _pks(users: Sequence[User]) -> list[int]:
+    return [user.pk for user in users]
 
 
 @strawberry.type

@@ -1,0 +1,127 @@
+"""The lean executor answers exactly what Strawberry answers, or hands the document over."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.accounts import Viewer
+from db.models import OrderStatus
+from db.statement_counter import counting
+from schema import build_schema
+from schema.context import Context, Services
+from schema.fast import FastPath
+from schema.ids import encode_id
+from tests.factories import make_order, make_post, make_product, make_user, minutes
+
+SCHEMA = build_schema()
+
+CORPUS = [
+    "{ posts(first: 50) { totalCount edges { cursor node { id title published publishedAt "
+    "createdAt updatedAt author { username email } tags { name postCount } } } "
+    "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }",
+    "{ users(first: 20) { edges { node { username fullName postCount(published: true) "
+    "posts(first: 2, orderBy: TITLE) { totalCount edges { node { title tags { name } } } } } } } }",
+    "{ tags { totalCount edges { node { __typename id name postCount "
+    "posts(first: 3, orderBy: OLDEST) { edges { node { title author { username } } } } } } } }",
+    "{ orders(first: 20) { totalCount edges { node { id status createdAt customer { username } "
+    "items { quantity unitPrice subtotal product { sku name price stock unitsSold } } "
+    "itemCount total } } } }",
+    "{ products(inStock: true) { edges { node { name price unitsSold } } } }",
+    "{ viewer { username email orders(status: PAID) { totalCount edges { node { total } } } } }",
+    "query($name: String!, $f: PostFilter) { user(username: $name) { username "
+    "posts(last: 2, filter: $f) { edges { node { title } } pageInfo { hasPreviousPage } } } }",
+    "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id "
+    "... on Post { title author { username } } ...U } } fragment U on User { username }",
+    "query($skip: Boolean!) { a: posts(first: 1) { edges { node { title } } } "
+    "b: posts(first: 3, orderBy: TITLE) { edges { node { title @skip(if: $skip) id } } } }",
+]
+
+
+async def _dataset(session: AsyncSession) -> dict[str, Any]:
+    admin = await make_user(session, username="root", is_admin=True)
+    ann = await make_user(session, username="ann", full_name="Ann A")
+    ben = await make_user(session, username="ben")
+    posts = []
+    for n in range(12):
+        author = (ann, ben, admin)[n % 3]
+        posts.append(
+            await make_post(
+                session,
+                author.id,
+                title=f"title {n % 5}",
+                published=n % 4 != 0,
+                created_at=minutes(n // 2),
+                tags=[f"t{n % 3}", f"u{n % 2}"],
+            )
+        )
+    widget = await make_product(session, name="Widget", price="0.10", stock=5)
+    gadget = await make_product(session, name="Gadget", price="19.99", stock=0)
+    await make_order(session, ann.id, [(widget, 3), (gadget, 1)], status=OrderStatus.PAID)
+    await make_order(session, ben.id, [(widget, 1)], status=OrderStatus.CANCELLED)
+    ids = [encode_id("Post", p.id) for p in posts[:4]] + [encode_id("User", ben.id)]
+    return {"viewers": [None, ann, admin], "ids": ids}
+
+
+@pytest.mark.parametrize("query", CORPUS)
+async def test_the_lean_executor_matches_strawberry(
+    session: AsyncSession, services: Services, query: str
+) -> None:
+    data = await _dataset(session)
+    variables = {"name": "ann", "f": {"published": True}, "ids": data["ids"], "skip": True}
+    fast = FastPath(SCHEMA)
+    answered = 0
+    for user in data["viewers"]:
+        viewer = Viewer(user.id, user.is_admin, 0) if user is not None else None
+        expected = await SCHEMA.execute(
+            query, variable_values=variables, context_value=Context(services, viewer, "t")
+        )
+        with counting() as lean_log:
+            answer = await fast.execute(query, variables, None, Context(services, viewer, "t"))
+        if expected.errors:
+            # e.g. orders for an anonymous viewer: Strawberry must report the error.
+            assert answer is None
+            continue
+        answered += 1
+        with counting() as strawberry_log:
+            await SCHEMA.execute(
+                query, variable_values=variables, context_value=Context(services, viewer, "t")
+            )
+        assert answer is not None, "the lean executor handed a plain query over"
+        assert answer == expected.data
+        assert list(_keys(answer)) == list(_keys(expected.data))
+        assert lean_log.count == strawberry_log.count
+    assert answered >= 2
+
+
+def _keys(value: Any) -> Any:
+    """Every key path in order: JSON objects must keep the order the query asked for."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keys(item)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ posts(first: 101) { totalCount } }",
+        '{ posts(after: "nonsense") { totalCount } }',
+        "{ users { edges { node { orders { totalCount } } } } }",
+        "mutation { logOut }",
+        "{ __schema { queryType { name } } }",
+        "{ posts { edges { node { title } } } ",
+        "{ nope }",
+    ],
+)
+async def test_what_it_cannot_answer_goes_to_strawberry(
+    session: AsyncSession, services: Services, query: str
+) -> None:
+    await make_user(session)
+    answer = await FastPath(SCHEMA).execute(query, None, None, Context(services, None, "t"))
+    assert answer is None
