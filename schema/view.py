@@ -181,9 +181,15 @@ class GraphQLView(GraphQL[Context, None]):
             )
             if data is not None:
                 return ExecutionResult(data=data, errors=None)
-        return await super().execute_single(
+        result = await super().execute_single(
             request, request_adapter, sub_response, context, None, request_data
         )
+        if _is_request_error(result) and GRAPHQL_RESPONSE.decode() in request.headers.get(
+            "accept", ""
+        ):
+            # GraphQL over HTTP: a document that never ran is a 400 for this media type.
+            sub_response.status_code = 400
+        return result
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -216,6 +222,14 @@ def _content_length(scope: Scope) -> int | None:
 
 
 GRAPHQL_RESPONSE = b"application/graphql-response+json"
+REQUEST_ERRORS = {"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"}
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """Parse and validation failures: the document was refused before it ran."""
+    return result.data is None and any(
+        (error.extensions or {}).get("code") in REQUEST_ERRORS for error in result.errors or ()
+    )
 
 
 def _accepts_graphql_response(scope: Scope) -> bool:

@@ -35,6 +35,19 @@ async def test_graphql_response_json_when_the_client_asks_for_it(
     assert response.json() == {"data": {"__typename": "Query"}}
 
 
+@pytest.mark.parametrize("query", ["{ posts { ", "{ nope }"])
+async def test_a_refused_document_is_400_for_graphql_response_json(
+    client: httpx.AsyncClient, query: str
+) -> None:
+    accept = {"Accept": "application/graphql-response+json"}
+    refused = await client.post("/graphql", json={"query": query}, headers=accept)
+    plain = await client.post("/graphql", json={"query": query})
+
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["extensions"]["code"].startswith("GRAPHQL_")
+    assert plain.status_code == 200
+
+
 async def test_a_browser_gets_graphiql_when_it_is_on(client: httpx.AsyncClient) -> None:
     response = await client.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200

@@ -8,6 +8,7 @@ import strawberry
 from sqlalchemy.exc import IntegrityError
 
 from db import accounts
+from db.engine import read
 from db.users import users_by_ids
 from db.validation import check_email, check_password, check_username
 from db.writes import violated_constraint
@@ -100,7 +101,7 @@ class AuthMutation:
                 raise
             return AuthPayload(user_errors=[_taken(taken_field)])
         assert row is not None
-        info.context.reset_loaders()
+        await _sign_in(info, token)
         return AuthPayload(token=token, user=User.from_row(row))
 
     @strawberry.mutation
@@ -122,7 +123,7 @@ class AuthMutation:
             )
             [row] = await users_by_ids(await session.connection(), [found[0]])
         assert row is not None
-        info.context.reset_loaders()
+        await _sign_in(info, token)
         return AuthPayload(token=token, user=User.from_row(row))
 
     @strawberry.mutation(description="Revokes the token the request was made with.")
@@ -132,3 +133,10 @@ class AuthMutation:
             await accounts.revoke_token(session, viewer.token_id)
         info.context.reset_loaders()
         return True
+
+
+async def _sign_in(info: Info, token: str) -> None:
+    """The rest of this request acts for the user who just proved who they are,
+    so the payload shows them what they may see of themselves (their email)."""
+    viewer = await read(info.context.services.read_engine, accounts.viewer_by_token, token)
+    info.context.sign_in(viewer, token)

@@ -16,7 +16,7 @@ SIGN_UP = """
 mutation SignUp($input: SignUpInput!) {
   signUp(input: $input) {
     token
-    user { id username fullName createdAt }
+    user { id username fullName email createdAt }
     userErrors { field code message }
   }
 }
@@ -25,6 +25,9 @@ LOG_IN = """
 mutation LogIn($input: LogInInput!) {
   logIn(input: $input) { token user { username } userErrors { field code message } }
 }
+"""
+LOG_IN_EMAIL = """
+mutation LogIn($input: LogInInput!) { logIn(input: $input) { user { email } } }
 """
 VIEWER = "{ viewer { username } }"
 
@@ -46,6 +49,8 @@ async def test_sign_up_returns_a_working_token_and_the_user(gql: GraphQL) -> Non
     assert payload["userErrors"] == []
     assert payload["user"]["username"] == "ada_l"
     assert payload["user"]["fullName"] == "Ada Lovelace"
+    # The caller just proved who they are: they see their own email.
+    assert payload["user"]["email"] == "ada@example.com"
     viewer = await gql(VIEWER, token=payload["token"])
     assert viewer["data"]["viewer"] == {"username": "ada_l"}
 
@@ -118,6 +123,8 @@ async def test_log_in_by_username_or_email(gql: GraphQL, session: AsyncSession) 
         assert payload["userErrors"] == []
         assert payload["user"] == {"username": "grace"}
         assert (await gql(VIEWER, token=payload["token"]))["data"]["viewer"] == payload["user"]
+    own = await gql(LOG_IN_EMAIL, {"input": {"login": "grace", "password": "hopper1906"}})
+    assert own["data"]["logIn"]["user"] == {"email": "grace@example.com"}
 
 
 async def test_log_in_failures_look_the_same_whatever_was_wrong(
