@@ -42,9 +42,14 @@ async def orders_by_ids(
 
 
 async def orders_page(
-    conn: AsyncConnection, request: PageRequest, *, status: OrderStatus | None, access: Access
+    conn: AsyncConnection,
+    request: PageRequest,
+    *,
+    status: OrderStatus | None,
+    access: Access,
+    ordering: Ordering = NEWEST,
 ) -> Page:
-    return await fetch_page(conn, _visible(access, status), NEWEST, request)
+    return await fetch_page(conn, _visible(access, status), ordering, request)
 
 
 async def orders_count(conn: AsyncConnection, *, status: OrderStatus | None, access: Access) -> int:

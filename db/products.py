@@ -37,9 +37,14 @@ def _searched(search: str | None, in_stock: bool | None) -> Select[Any]:
 
 
 async def products_page(
-    conn: AsyncConnection, request: PageRequest, *, search: str | None, in_stock: bool | None
+    conn: AsyncConnection,
+    request: PageRequest,
+    *,
+    search: str | None,
+    in_stock: bool | None,
+    ordering: Ordering = BY_NAME,
 ) -> Page:
-    return await fetch_page(conn, _searched(search, in_stock), BY_NAME, request)
+    return await fetch_page(conn, _searched(search, in_stock), ordering, request)
 
 
 async def products_count(

@@ -47,8 +47,14 @@ def _searched(search: str | None) -> Select[Any]:
     return stmt
 
 
-async def tags_page(conn: AsyncConnection, request: PageRequest, *, search: str | None) -> Page:
-    return await fetch_page(conn, _searched(search), BY_NAME, request)
+async def tags_page(
+    conn: AsyncConnection,
+    request: PageRequest,
+    *,
+    search: str | None,
+    ordering: Ordering = BY_NAME,
+) -> Page:
+    return await fetch_page(conn, _searched(search), ordering, request)
 
 
 async def tags_count(conn: AsyncConnection, *, search: str | None) -> int:

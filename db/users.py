@@ -45,8 +45,14 @@ def _searched(search: str | None) -> Select[Any]:
     return stmt
 
 
-async def users_page(conn: AsyncConnection, request: PageRequest, *, search: str | None) -> Page:
-    return await fetch_page(conn, _searched(search), BY_USERNAME, request)
+async def users_page(
+    conn: AsyncConnection,
+    request: PageRequest,
+    *,
+    search: str | None,
+    ordering: Ordering = BY_USERNAME,
+) -> Page:
+    return await fetch_page(conn, _searched(search), ordering, request)
 
 
 async def users_count(conn: AsyncConnection, *, search: str | None) -> int:

@@ -7,7 +7,8 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import orjson
 import strawberry
@@ -15,6 +16,9 @@ import strawberry
 from db.paging import DbRow, KeyValue, Ordering, Page, PageRequest
 from schema.batching import batch
 from schema.errors import BadUserInput
+
+if TYPE_CHECKING:
+    from schema.loaders import Loaders
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 10
@@ -164,3 +168,18 @@ def connection(
         ),
         _count=count,
     )
+
+
+async def top_level(
+    cls: type[C],
+    loaders: Loaders,
+    request: PageRequest,
+    ordering: Ordering,
+    make_node: Callable[[DbRow], Any],
+    page: Callable[..., Awaitable[Page]],
+    count: Callable[..., Awaitable[int]],
+    **filters: Any,
+) -> C:
+    """A root list: its page now, its `totalCount` (same filters) only if asked for."""
+    rows = await loaders.read(page, request, ordering=ordering, **filters)
+    return connection(cls, rows, ordering, make_node, partial(loaders.read, count, **filters))

@@ -11,7 +11,7 @@ from db.posts import NO_FILTER
 from schema.context import Info
 from schema.errors import BadUserInput, Unauthenticated
 from schema.ids import decode_id, decode_id_of
-from schema.pagination import connection, page_request
+from schema.pagination import page_request, top_level
 from schema.types.node import ORDERS_NEWEST, Node, OrderStatus, PostOrder
 from schema.types.order import Order, OrderConnection
 from schema.types.post import Post, PostConnection, PostFilter
@@ -83,15 +83,10 @@ class Query:
     ) -> UserConnection:
         ordering = users.BY_USERNAME
         request = page_request(ordering, first=first, after=after, last=last, before=before)
-        loaders = info.context.loaders
-        page = await loaders.read(users.users_page, request, search=search)
-        return connection(
-            UserConnection,
-            page,
-            ordering,
-            User.from_row,
-            lambda: loaders.read(users.users_count, search=search),
-        )
+        return await top_level(
+            UserConnection, info.context.loaders, request, ordering, User.from_row,
+            users.users_page, users.users_count, search=search,
+        )  # fmt: skip
 
     @strawberry.field
     async def post(self, info: Info, id: strawberry.ID) -> Post | None:
@@ -116,17 +111,10 @@ class Query:
         request = page_request(ordering, first=first, after=after, last=last, before=before)
         where = filter.to_db() if filter is not None else NO_FILTER
         loaders = info.context.loaders
-        access = loaders.access
-        page = await loaders.read(
-            posts.posts_page, request, ordering=ordering, where=where, access=access
-        )
-        return connection(
-            PostConnection,
-            page,
-            ordering,
-            Post.from_row,
-            lambda: loaders.read(posts.posts_count, where=where, access=access),
-        )
+        return await top_level(
+            PostConnection, loaders, request, ordering, Post.from_row,
+            posts.posts_page, posts.posts_count, where=where, access=loaders.access,
+        )  # fmt: skip
 
     @strawberry.field
     async def tag(self, info: Info, name: str) -> Tag | None:
@@ -143,15 +131,10 @@ class Query:
     ) -> TagConnection:
         ordering = tags.BY_NAME
         request = page_request(ordering, first=first, after=after)
-        loaders = info.context.loaders
-        page = await loaders.read(tags.tags_page, request, search=search)
-        return connection(
-            TagConnection,
-            page,
-            ordering,
-            Tag.from_row,
-            lambda: loaders.read(tags.tags_count, search=search),
-        )
+        return await top_level(
+            TagConnection, info.context.loaders, request, ordering, Tag.from_row,
+            tags.tags_page, tags.tags_count, search=search,
+        )  # fmt: skip
 
     @strawberry.field
     async def product(self, info: Info, sku: str) -> Product | None:
@@ -169,15 +152,10 @@ class Query:
     ) -> ProductConnection:
         ordering = products.BY_NAME
         request = page_request(ordering, first=first, after=after)
-        loaders = info.context.loaders
-        page = await loaders.read(products.products_page, request, search=search, in_stock=in_stock)
-        return connection(
-            ProductConnection,
-            page,
-            ordering,
-            Product.from_row,
-            lambda: loaders.read(products.products_count, search=search, in_stock=in_stock),
-        )
+        return await top_level(
+            ProductConnection, info.context.loaders, request, ordering, Product.from_row,
+            products.products_page, products.products_count, search=search, in_stock=in_stock,
+        )  # fmt: skip
 
     @strawberry.field(
         description="Admins see every order, other signed-in users their own; "
@@ -194,13 +172,8 @@ class Query:
             raise Unauthenticated("Sign in to see orders")
         request = page_request(ORDERS_NEWEST, first=first, after=after)
         loaders = info.context.loaders
-        access = loaders.access
         db_status = status.db if status is not None else None
-        page = await loaders.read(orders.orders_page, request, status=db_status, access=access)
-        return connection(
-            OrderConnection,
-            page,
-            ORDERS_NEWEST,
-            Order.from_row,
-            lambda: loaders.read(orders.orders_count, status=db_status, access=access),
-        )
+        return await top_level(
+            OrderConnection, loaders, request, ORDERS_NEWEST, Order.from_row,
+            orders.orders_page, orders.orders_count, status=db_status, access=loaders.access,
+        )  # fmt: skip
