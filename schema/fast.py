@@ -98,6 +98,7 @@ class FastPath:
         self._prepared: OrderedDict[tuple[str, str | None], Prepared | None] = OrderedDict()
         self._batches: dict[tuple[str, str], Callable[..., Awaitable[list[Any]]]] = {}
         self._wants_info: dict[Callable[..., Any], bool] = {}
+        self._leaves: dict[GraphQLOutputType, Callable[[Any], Any]] = {}
 
     async def execute(
         self,
@@ -161,10 +162,44 @@ class FastPath:
             self._batches[key] = found  # type: ignore[assignment]
         return self._batches[key]
 
+    def leaf_completer(self, return_type: GraphQLOutputType) -> Callable[[Any], Any]:
+        """Serialises a scalar or enum field's value (or list of them); made once per type."""
+        completer = self._leaves.get(return_type)
+        if completer is None:
+            completer = self._leaves[return_type] = _leaf(return_type)
+        return completer
+
     def wants_info(self, fn: Callable[..., Any]) -> bool:
         if fn not in self._wants_info:
             self._wants_info[fn] = "info" in inspect.signature(fn).parameters
         return self._wants_info[fn]
+
+
+def _leaf(return_type: GraphQLOutputType) -> Callable[[Any], Any]:
+    if isinstance(return_type, GraphQLNonNull):
+        inner = _leaf(return_type.of_type)
+
+        def non_null(value: Any) -> Any:
+            if value is None:
+                raise Unanswerable("null in a non-null field")
+            return inner(value)
+
+        return non_null
+    if isinstance(return_type, GraphQLList):
+        item = _leaf(return_type.of_type)
+        return lambda value: None if value is None else [item(v) for v in value]
+    if not isinstance(return_type, GraphQLScalarType | GraphQLEnumType):
+        raise Unanswerable(f"{return_type} is not a leaf type")
+    serialize = return_type.serialize
+    python_type = SCALAR_PASS_THROUGH.get(return_type.name)
+
+    def scalar(value: Any) -> Any:
+        if value is None:
+            return None
+        # Built-in scalars already of their type need no serialising.
+        return value if type(value) is python_type else serialize(value)
+
+    return scalar
 
 
 def _plain(document: DocumentNode) -> bool:
@@ -291,6 +326,11 @@ class _Run:
     ) -> None:
         if len(values) != len(group.outputs):
             raise Unanswerable("a batch resolver returned the wrong number of values")
+        if not nodes[0].selection_set:
+            leaf = self.path.leaf_completer(return_type)
+            for out, value in zip(group.outputs, values, strict=True):
+                out[key] = leaf(value)
+            return
         selections = tuple(n.selection_set for n in nodes if n.selection_set is not None)
         complete = _Completer(self, selections, next_level).complete
         for out, value in zip(group.outputs, values, strict=True):
