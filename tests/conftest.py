@@ -37,7 +37,11 @@ def server_url() -> Iterator[str]:
         yield configured.replace("postgresql://", "postgresql+asyncpg://", 1)
         return
     with tempfile.TemporaryDirectory(prefix="storefront-pg-") as folder:
-        yield embedded.start(Path(folder) / "data")
+        data = Path(folder) / "data"
+        try:
+            yield embedded.start(data)
+        finally:
+            embedded.stop(data)
 
 
 async def _admin(url: str, sql: str) -> None:

@@ -1,0 +1,75 @@
+"""Subscriptions over graphql-transport-ws at /graphql, fed by the mutations' events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.testclient import TestClient
+
+from app import Settings, create_app
+
+SIGN_UP = (
+    """mutation($input: SignUpInput!) { signUp(input: $input) { token userErrors { code } } }"""
+)
+CREATE_POST = """mutation($input: CreatePostInput!) {
+  createPost(input: $input) { post { id } userErrors { code } } }"""
+
+
+def _post(client: TestClient, query: str, variables: dict[str, Any], token: str = "") -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def test_post_published_reaches_a_subscriber_of_its_tag(
+    settings: Settings, database_url: str, engine: AsyncEngine
+) -> None:
+    with TestClient(create_app(settings, database_url)) as client:
+        signed_up = _post(
+            client,
+            SIGN_UP,
+            {"input": {"username": "writer", "email": "w@example.com", "password": "long enough"}},
+        )
+        token = signed_up["signUp"]["token"]
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+            )
+            assert ws.receive_json()["type"] == "connection_ack"
+            ws.send_json(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": 'subscription { postPublished(tag: "News") { title } }'},
+                }
+            )
+            draft = {"title": "Quiet", "body": "b", "tags": ["news"], "published": False}
+            other = {"title": "Elsewhere", "body": "b", "tags": ["misc"], "published": True}
+            news = {"title": "Loud", "body": "b", "tags": ["news"], "published": True}
+            for post in (draft, other, news):
+                created = _post(client, CREATE_POST, {"input": post}, token)
+                assert created["createPost"]["userErrors"] == []
+
+            message = ws.receive_json()
+            assert message == {
+                "id": "1",
+                "type": "next",
+                "payload": {"data": {"postPublished": {"title": "Loud"}}},
+            }
+
+
+def test_a_bad_token_in_connection_init_is_refused(
+    settings: Settings, database_url: str, engine: AsyncEngine
+) -> None:
+    with (
+        TestClient(create_app(settings, database_url)) as client,
+        client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}})
+        message = ws.receive()
+    assert message["type"] == "websocket.close"
+    assert message["code"] == 4403
