@@ -38,6 +38,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
+    GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -99,6 +100,7 @@ class FastPath:
         self._batches: dict[tuple[str, str], Callable[..., Awaitable[list[Any]]]] = {}
         self._wants_info: dict[Callable[..., Any], bool] = {}
         self._leaves: dict[GraphQLOutputType, Callable[[Any], Any]] = {}
+        self._shapes: dict[GraphQLOutputType, Shape] = {}
 
     async def execute(
         self,
@@ -168,6 +170,12 @@ class FastPath:
         if completer is None:
             completer = self._leaves[return_type] = _leaf(return_type)
         return completer
+
+    def shape(self, return_type: GraphQLOutputType) -> Shape:
+        shape = self._shapes.get(return_type)
+        if shape is None:
+            shape = self._shapes[return_type] = _shape(return_type, self.gql)
+        return shape
 
     def wants_info(self, fn: Callable[..., Any]) -> bool:
         if fn not in self._wants_info:
@@ -332,19 +340,10 @@ class _Run:
                 out[key] = leaf(value)
             return
         selections = tuple(n.selection_set for n in nodes if n.selection_set is not None)
-        complete = _Completer(self, selections, next_level).complete
+        completer = _Completer(self, selections, next_level)
+        shape = self.path.shape(return_type)
         for out, value in zip(group.outputs, values, strict=True):
-            out[key] = complete(return_type, value)
-
-    def runtime_type(self, return_type: GraphQLOutputType, value: Any) -> GraphQLObjectType:
-        if isinstance(return_type, GraphQLObjectType):
-            return return_type
-        if isinstance(return_type, GraphQLInterfaceType):
-            definition = getattr(type(value), "__strawberry_definition__", None)
-            concrete = self.path.gql.get_type(definition.name) if definition else None
-            if isinstance(concrete, GraphQLObjectType):
-                return concrete
-        raise Unanswerable(f"cannot complete a value of {return_type}")
+            out[key] = shape(value, completer)
 
     def _collect(
         self, object_type: GraphQLObjectType, selections: tuple[SelectionSetNode, ...]
@@ -401,7 +400,7 @@ class _Run:
 
 
 class _Completer:
-    """Turns one field's values into JSON, queueing objects for the next level."""
+    """Queues one field's objects for the next level, grouped by their runtime type."""
 
     def __init__(
         self,
@@ -413,33 +412,58 @@ class _Completer:
         self.selections = selections
         self.selection_ids = tuple(id(s) for s in selections)
         self.next_level = next_level
+        self.groups: dict[str, Group] = {}
 
-    def complete(self, return_type: GraphQLOutputType, value: Any) -> Any:
-        if isinstance(return_type, GraphQLNonNull):
-            if value is None:
-                raise Unanswerable("null in a non-null field")
-            return_type = return_type.of_type
-        if value is None:
-            return None
-        if isinstance(return_type, GraphQLScalarType):
-            python_type = SCALAR_PASS_THROUGH.get(return_type.name)
-            if python_type is not None and type(value) is python_type:
-                return value
-            return return_type.serialize(value)
-        if isinstance(return_type, GraphQLList):
-            item_type = return_type.of_type
-            return [self.complete(item_type, item) for item in value]
-        if isinstance(return_type, GraphQLEnumType):
-            return return_type.serialize(value)
-        object_type = self.run.runtime_type(return_type, value)
-        group_key = (object_type.name, self.selection_ids)
-        group = self.next_level.get(group_key)
+    def add(self, object_type: GraphQLObjectType, value: Any) -> dict[str, Any]:
+        """A placeholder for `value`'s JSON object, filled in when the next level runs."""
+        group = self.groups.get(object_type.name)
         if group is None:
-            group = self.next_level[group_key] = Group(object_type, self.selections)
+            key = (object_type.name, self.selection_ids)
+            group = self.next_level.get(key)
+            if group is None:
+                group = self.next_level[key] = Group(object_type, self.selections)
+            self.groups[object_type.name] = group
         out: dict[str, Any] = {}
         group.sources.append(value)
         group.outputs.append(out)
         return out
+
+
+Shape = Callable[[Any, _Completer], Any]
+
+
+def _shape(return_type: GraphQLOutputType, gql: GraphQLSchema) -> Shape:
+    """Completes a value of an object (or list, or interface) type; made once per type."""
+    if isinstance(return_type, GraphQLNonNull):
+        inner = _shape(return_type.of_type, gql)
+
+        def non_null(value: Any, completer: _Completer) -> Any:
+            if value is None:
+                raise Unanswerable("null in a non-null field")
+            return inner(value, completer)
+
+        return non_null
+    if isinstance(return_type, GraphQLList):
+        item = _shape(return_type.of_type, gql)
+        return lambda value, completer: (
+            None if value is None else [item(v, completer) for v in value]
+        )
+    if isinstance(return_type, GraphQLObjectType):
+        object_type = return_type
+        return lambda value, completer: None if value is None else completer.add(object_type, value)
+    if isinstance(return_type, GraphQLInterfaceType):
+
+        def abstract(value: Any, completer: _Completer) -> Any:
+            if value is None:
+                return None
+            definition = getattr(type(value), "__strawberry_definition__", None)
+            concrete = gql.get_type(definition.name) if definition else None
+            if not isinstance(concrete, GraphQLObjectType):
+                raise Unanswerable(f"no object type for {type(value).__name__}")
+            return completer.add(concrete, value)
+
+        return abstract
+    raise Unanswerable(f"cannot complete a value of {return_type}")
 
 
 async def _gather_all(results: list[Any]) -> list[Any]:
