@@ -45,10 +45,12 @@ from graphql import (
     SelectionSetNode,
     get_operation_ast,
     parse,
+    specified_rules,
     validate,
 )
 from graphql.execution.values import get_argument_values, get_directive_values, get_variable_values
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
+from graphql.validation import ASTValidationRule
 from strawberry.schema.schema import Schema
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
@@ -92,10 +94,19 @@ class Group:
 
 
 class FastPath:
-    def __init__(self, schema: Schema, *, maxsize: int = 512) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        *,
+        maxsize: int = 512,
+        rules: Sequence[type[ASTValidationRule]] = specified_rules,
+    ) -> None:
+        """`rules`: every validation rule the schema enforces (query limits included),
+        so that no document reaches the resolvers here that Strawberry would refuse."""
         self.schema = schema
         self.gql = schema._schema
         self.maxsize = maxsize
+        self.rules = tuple(rules)
         self._prepared: OrderedDict[tuple[str, str | None], Prepared | None] = OrderedDict()
         self._batches: dict[tuple[str, str], Callable[..., Awaitable[list[Any]]]] = {}
         self._wants_info: dict[Callable[..., Any], bool] = {}
@@ -143,7 +154,7 @@ class FastPath:
             document = parse(query)
         except GraphQLError:
             return None
-        if validate(self.gql, document):
+        if validate(self.gql, document, self.rules):
             return None
         operation = get_operation_ast(document, operation_name)
         if operation is None or operation.operation != OperationType.QUERY:
