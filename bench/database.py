@@ -1,8 +1,7 @@
 """The bench database: an embedded PostgreSQL in bench/.data, migrated and seeded by the app's CLI.
 
 Everything goes through `app.py migrate|seed|create-admin` with DATABASE_URL set, so the
-bench measures exactly the schema and data the app ships. Until `db/seed.py` exists, a
-bench-only SQL generator (`fallback_seed.sql`) loads data of the same shape instead.
+bench measures exactly the schema and data the app ships (`db/seed.py`).
 """
 
 from __future__ import annotations
@@ -56,7 +55,6 @@ class BenchDatabase:
 @dataclass(frozen=True, slots=True)
 class SeedInfo:
     scale: int
-    source: str  # "app" (db/seed.py) or "fallback" (bench/fallback_seed.sql)
     reused: bool
     admin: tuple[str, str] | None  # the seed's admin sign-in, when it said it
 
@@ -128,31 +126,21 @@ def prepare(db: BenchDatabase, scale: int, random_seed: int = 1, force: bool = F
     result = app_cli(db, "migrate", check=False)
     if result.returncode != 0:
         raise SystemExit(f"app.py migrate failed:\n{result.stdout}{result.stderr}")
-    source = "app" if (ROOT / "db" / "seed.py").is_file() else "fallback"
-    wanted = {"scale": scale, "random_seed": random_seed, "source": source, "head": head_revision()}
+    wanted = {"scale": scale, "random_seed": random_seed, "head": head_revision()}
     if not force and MARKER.is_file() and json.loads(MARKER.read_text()) == wanted:
-        return SeedInfo(scale, source, True, _seed_admin(SEED_OUTPUT.read_text()))
+        return SeedInfo(scale, True, _seed_admin(SEED_OUTPUT.read_text()))
     MARKER.unlink(missing_ok=True)
-    if source == "app":
-        print(f"seeding scale {scale} with app.py seed…", file=sys.stderr, flush=True)
-        result = app_cli(
-            db, "seed", "--scale", str(scale), "--random-seed", str(random_seed),
-            "--replace", "--quiet", check=False,
-        )  # fmt: skip
-        if result.returncode != 0:
-            raise SystemExit(f"app.py seed failed:\n{result.stdout}{result.stderr}")
-        output = result.stdout + result.stderr
-    else:
-        print(
-            f"db/seed.py is not there yet: loading bench/fallback_seed.sql at scale {scale}…",
-            file=sys.stderr,
-            flush=True,
-        )
-        asyncio.run(_fallback_seed(db, scale))
-        output = ""
+    print(f"seeding scale {scale} with app.py seed…", file=sys.stderr, flush=True)
+    result = app_cli(
+        db, "seed", "--scale", str(scale), "--random-seed", str(random_seed),
+        "--replace", "--quiet", check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise SystemExit(f"app.py seed failed:\n{result.stdout}{result.stderr}")
+    output = result.stdout + result.stderr
     SEED_OUTPUT.write_text(output)
     MARKER.write_text(json.dumps(wanted))
-    return SeedInfo(scale, source, False, _seed_admin(output))
+    return SeedInfo(scale, False, _seed_admin(output))
 
 
 def mark_dirty() -> None:
@@ -183,27 +171,6 @@ def ensure_bench_admin(db: BenchDatabase) -> tuple[str, str]:
     if result.returncode != 0 and "taken" not in (result.stdout + result.stderr):
         raise SystemExit(f"app.py create-admin failed:\n{result.stdout}{result.stderr}")
     return username, password
-
-
-async def _fallback_seed(db: BenchDatabase, scale: int) -> None:
-    from argon2 import PasswordHasher
-
-    sql = (BENCH / "fallback_seed.sql").read_text()
-    conn = await db.connect()
-    try:
-        async with conn.transaction():
-            await conn.execute(
-                "TRUNCATE users, posts, tags, post_tags, products, orders, order_items "
-                "RESTART IDENTITY CASCADE"
-            )
-            await conn.execute("SELECT set_config('bench.scale', $1, true)", str(scale))
-            await conn.execute(
-                "SELECT set_config('bench.hash', $1, true)", PasswordHasher().hash("not-a-login")
-            )
-            await conn.execute(sql)
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
     uv run python bench/run.py [--scale 1] [--duration 10] [--only storefront,postgraphile,floor]
     uv run python bench/run.py --soak [--minutes 10]      # same as bench/soak.py
+    uv run python bench/run.py --place-order [--requests 1000]  # bench/place_order.py, set up
 
 See bench/README.md for what each column means.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,7 +24,7 @@ from bench import harness, inprocess, load, servers
 from bench.database import DATA
 from bench.harness import Pinning
 from bench.queries import BY_KEY
-from bench.report import Report, Row, machine_settings, now
+from bench.report import RESULTS, Report, Row, machine_settings, now
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -61,9 +63,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="first wait up to S seconds for other work on the machine to stop (0)",
     )
     parser.add_argument("--soak", action="store_true", help="run the soak test instead")
+    parser.add_argument(
+        "--place-order",
+        action="store_true",
+        help="run bench/place_order.py against Storefront on the bench database instead\n"
+        "(other arguments go to it, e.g. --requests 500 --concurrency 1,32)",
+    )
     args, rest = parser.parse_known_args(argv)
     args.rest = rest
-    if rest and not args.soak:
+    if rest and not (args.soak or args.place_order):
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     return args
 
@@ -74,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         from bench import soak
 
         return soak.main(["--scale", str(args.scale), *args.rest])
+    if args.place_order:
+        return place_order(args)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = set(names) - set(servers.SERVER_NAMES)
     if unknown:
@@ -91,7 +101,6 @@ def main(argv: list[str] | None = None) -> int:
         started=started,
         settings={
             "scale": args.scale,
-            "seed_source": "app.py seed" if bench.seed.source == "app" else "bench fallback seed",
             "duration": args.duration,
             "warmup": args.warmup,
             "concurrencies": concurrencies,
@@ -159,6 +168,44 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(report.markdown())
     print(f"\nsaved {md} and {raw}", file=sys.stderr)
     return 0
+
+
+def place_order(args: argparse.Namespace) -> int:
+    """bench/place_order.py against Storefront on the bench database: the server (and
+    PostgreSQL) pinned as for the read runs, the script on the load CPU. The script deletes
+    the rows it made, so the seeded data stays as it was."""
+    pinning = Pinning.default(not args.no_pin)
+    bench = harness.bring_up(["storefront"], args.scale, pinning, reseed=args.reseed)
+    try:
+        command = [
+            sys.executable, str(Path(__file__).with_name("place_order.py")),
+            "--url", bench.servers["storefront"].url, "--database-url", bench.db.url,
+            *args.rest,
+        ]  # fmt: skip
+        if pinning.load:
+            command = ["taskset", "-c", pinning.load, *command]
+        started = now()
+        lines = [
+            f"# placeOrder, {started:%Y-%m-%d %H:%M:%S} UTC: storefront, data scale {args.scale}, "
+            f"{machine_settings()['commit']}",
+            "",
+        ]
+        print(lines[0], flush=True)
+        with subprocess.Popen(
+            command, env=bench.db.env(), stdout=subprocess.PIPE, text=True
+        ) as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+                lines.append(line.rstrip("\n"))
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        saved = RESULTS / f"place-order-{started:%Y%m%d-%H%M%S}.txt"
+        saved.write_text("\n".join(lines) + "\n")
+        print(f"saved {saved}", file=sys.stderr)
+        return process.returncode
+    finally:
+        bench.stop()
 
 
 def wait_quiet(limit_s: float, threshold_pct: float = 15) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, or_, true
 
-from db.models import orders, posts
+from db.models import orders, post_tags, posts
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,14 @@ class Access:
         if self.viewer_id is None:
             return posts.c.published
         return or_(posts.c.published, posts.c.author_id == self.viewer_id)
+
+    def visible_tagged(self) -> ColumnElement[bool]:
+        """The same rule on post_tags' copies of its post's columns."""
+        if self.is_admin:
+            return true()
+        if self.viewer_id is None:
+            return post_tags.c.post_published
+        return or_(post_tags.c.post_published, post_tags.c.post_author_id == self.viewer_id)
 
     def visible_orders(self) -> ColumnElement[bool]:
         """The customer's own, or everything for an admin; nothing for anonymous readers."""

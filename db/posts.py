@@ -131,12 +131,26 @@ async def post_counts_by_author_ids(
     return _in_key_order(author_ids, (await conn.execute(stmt)).all())
 
 
+# A tag's posts by date page through post_tags' own index (post_created_at is a
+# trigger-kept copy of posts.created_at, so cursors keep the posts' values).
+TAGGED_NEWEST = Ordering(
+    "tag_newest", (post_tags.c.post_created_at, post_tags.c.post_id), descending=True
+)
+TAGGED_OLDEST = Ordering("tag_oldest", (post_tags.c.post_created_at, post_tags.c.post_id))
+TAGGED = {NEWEST.name: TAGGED_NEWEST, OLDEST.name: TAGGED_OLDEST}
+
+
+def tagged_ordering(ordering: Ordering) -> Ordering:
+    """The ordering a tag's posts page by for `ordering` of posts."""
+    return TAGGED.get(ordering.name, ordering)
+
+
 def _tagged_posts(access: Access) -> Callable[[ColumnElement[int]], Select[Any]]:
     def page_for(tag_id: ColumnElement[int]) -> Select[Any]:
         return (
-            select(posts)
+            select(posts, post_tags.c.post_created_at, post_tags.c.post_id)
             .join(post_tags, post_tags.c.post_id == posts.c.id)
-            .where(post_tags.c.tag_id == tag_id, access.visible_posts())
+            .where(post_tags.c.tag_id == tag_id, access.visible_tagged())
         )
 
     return page_for
@@ -150,6 +164,7 @@ async def post_pages_by_tag_ids(
     ordering: Ordering,
     access: Access,
 ) -> list[Page]:
+    """Each tag's page; `ordering` must come from `tagged_ordering`."""
     return await fetch_pages_by_parent(conn, tag_ids, _tagged_posts(access), ordering, request)
 
 
@@ -158,8 +173,7 @@ async def post_counts_by_tag_ids(
 ) -> list[int]:
     stmt = (
         select(post_tags.c.tag_id, func.count())
-        .join(posts, posts.c.id == post_tags.c.post_id)
-        .where(any_id(post_tags.c.tag_id, tag_ids), access.visible_posts())
+        .where(any_id(post_tags.c.tag_id, tag_ids), access.visible_tagged())
         .group_by(post_tags.c.tag_id)
     )
     return _in_key_order(tag_ids, (await conn.execute(stmt)).all())

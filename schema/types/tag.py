@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from db.paging import DbRow
+from db.posts import tagged_ordering
 from schema.batching import batch
 from schema.context import Info
 from schema.pagination import Connection, connection, page_request
@@ -48,7 +49,7 @@ class Tag(Node):
     ) -> list[post.PostConnection]:
         from schema.types.post import Post, PostConnection
 
-        ordering = (order_by or PostOrder.NEWEST).ordering
+        ordering = tagged_ordering((order_by or PostOrder.NEWEST).ordering)
         request = page_request(ordering, first=first, after=after)
         loaders = info.context.loaders
         pages = await loaders.posts_by_tag(request, ordering).load_many(_pks(tags))

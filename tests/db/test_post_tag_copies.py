@@ -1,0 +1,56 @@
+"""post_tags keep copies of their post's created_at, published and author (for Tag.posts)."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import post_tags, posts
+from tests.factories import make_post, make_tag, make_user, minutes
+
+
+async def _copies(session: AsyncSession, post_id: int) -> list[tuple[object, ...]]:
+    stmt = (
+        select(post_tags.c.post_created_at, post_tags.c.post_published, post_tags.c.post_author_id)
+        .where(post_tags.c.post_id == post_id)
+        .order_by(post_tags.c.tag_id)
+    )
+    return [tuple(row) for row in (await session.execute(stmt)).all()]
+
+
+async def test_a_new_tagging_copies_its_post(session: AsyncSession) -> None:
+    author = await make_user(session)
+    post = await make_post(session, author.id, published=False, created_at=minutes(7))
+    tag = await make_tag(session, "copied")
+
+    # As a bulk loader would: only the contract's columns.
+    await session.execute(insert(post_tags).values(post_id=post.id, tag_id=tag.id))
+    await session.commit()
+
+    assert await _copies(session, post.id) == [(minutes(7), False, author.id)]
+
+
+async def test_changing_the_post_updates_every_copy(session: AsyncSession) -> None:
+    author = await make_user(session)
+    other = await make_user(session)
+    post = await make_post(session, author.id, published=False, tags=["a", "b"])
+
+    await session.execute(
+        update(posts)
+        .where(posts.c.id == post.id)
+        .values(published=True, author_id=other.id, created_at=minutes(99))
+    )
+    await session.commit()
+
+    assert await _copies(session, post.id) == [(minutes(99), True, other.id)] * 2
+
+
+async def test_an_unrelated_update_leaves_the_copies_alone(session: AsyncSession) -> None:
+    author = await make_user(session)
+    post = await make_post(session, author.id, published=True, tags=["a"])
+    before = await _copies(session, post.id)
+
+    await session.execute(update(posts).where(posts.c.id == post.id).values(title="New title"))
+    await session.commit()
+
+    assert await _copies(session, post.id) == before
