@@ -131,12 +131,13 @@ async def post_counts_by_author_ids(
     return _in_key_order(author_ids, (await conn.execute(stmt)).all())
 
 
-# A tag's posts by date page through post_tags' own index (post_created_at is a
-# trigger-kept copy of posts.created_at, so cursors keep the posts' values).
+# A tag's posts by date page through post_tags' own index. post_created_at and
+# post_id are copies of posts.created_at and posts.id, so the keys (and so the
+# cursors, which share the posts orderings' names) are the same as any post list's.
 TAGGED_NEWEST = Ordering(
-    "tag_newest", (post_tags.c.post_created_at, post_tags.c.post_id), descending=True
+    NEWEST.name, (post_tags.c.post_created_at, post_tags.c.post_id), descending=True
 )
-TAGGED_OLDEST = Ordering("tag_oldest", (post_tags.c.post_created_at, post_tags.c.post_id))
+TAGGED_OLDEST = Ordering(OLDEST.name, (post_tags.c.post_created_at, post_tags.c.post_id))
 TAGGED = {NEWEST.name: TAGGED_NEWEST, OLDEST.name: TAGGED_OLDEST}
 
 
