@@ -7,14 +7,13 @@ import asyncio
 import strawberry
 
 from db import orders, posts, products, tags, users
-from db.posts import NO_FILTER
 from schema.context import Info
 from schema.errors import BadUserInput, Unauthenticated
 from schema.ids import decode_id, decode_id_of
 from schema.pagination import page_request, top_level
 from schema.types.node import ORDERS_NEWEST, Node, OrderStatus, PostOrder
 from schema.types.order import Order, OrderConnection
-from schema.types.post import Post, PostConnection, PostFilter
+from schema.types.post import Post, PostConnection, PostFilter, post_list
 from schema.types.product import Product, ProductConnection
 from schema.types.tag import Tag, TagConnection
 from schema.types.user import User, UserConnection
@@ -107,9 +106,7 @@ class Query:
         filter: PostFilter | None = None,
         order_by: PostOrder | None = PostOrder.NEWEST,
     ) -> PostConnection:
-        ordering = (order_by or PostOrder.NEWEST).ordering
-        request = page_request(ordering, first=first, after=after, last=last, before=before)
-        where = filter.to_db() if filter is not None else NO_FILTER
+        ordering, request, where = post_list(first, after, last, before, filter, order_by)
         loaders = info.context.loaders
         return await top_level(
             PostConnection, loaders, request, ordering, Post.from_row,

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from db import posts as db_posts
-from db.paging import DbRow
+from db.paging import DbRow, Ordering, PageRequest
 from schema.batching import batch
 from schema.context import Info
 from schema.errors import BadUserInput
-from schema.pagination import Connection
-from schema.types.node import Node
+from schema.pagination import Connection, page_request
+from schema.types.node import Node, PostOrder
 from schema.types.tag import Tag
 
 if TYPE_CHECKING:
@@ -108,3 +108,17 @@ class PostFilter:
             created_after=_aware(self.created_after, "filter.createdAfter"),
             created_before=_aware(self.created_before, "filter.createdBefore"),
         )
+
+
+def post_list(
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    filter: PostFilter | None,
+    order_by: PostOrder | None,
+) -> tuple[Ordering, PageRequest, db_posts.PostFilter]:
+    """The ordering, page and filter a list of posts' arguments ask for (checked)."""
+    ordering = (order_by or PostOrder.NEWEST).ordering
+    request = page_request(ordering, first=first, after=after, last=last, before=before)
+    return ordering, request, filter.to_db() if filter is not None else db_posts.NO_FILTER

@@ -72,11 +72,9 @@ class User(Node):
         filter: post.PostFilter | None = None,
         order_by: PostOrder | None = PostOrder.NEWEST,
     ) -> list[post.PostConnection]:
-        from schema.types.post import Post, PostConnection
+        from schema.types.post import Post, PostConnection, post_list
 
-        ordering = (order_by or PostOrder.NEWEST).ordering
-        request = page_request(ordering, first=first, after=after, last=last, before=before)
-        where = filter.to_db() if filter is not None else db_posts.NO_FILTER
+        ordering, request, where = post_list(first, after, last, before, filter, order_by)
         loaders = info.context.loaders
         pages = await loaders.posts_by_author(request, ordering, where).load_many(_pks(users))
         count = loaders.post_count_by_author(where).load
