@@ -155,18 +155,17 @@ def resolve_database_url(settings: Settings) -> str:
 
 
 def build_engine(settings: Settings, url: str) -> AsyncEngine:
-    engine = make_engine(
-        url,
-        pool_size=settings.pool_size,
-        max_overflow=settings.pool_max_overflow,
-        statement_timeout_ms=settings.statement_timeout_ms,
-    )
-    install_counter(engine)
-    return engine
+    """The write pool."""
+    return _counted(make_engine, settings, url)
 
 
 def build_read_engine(settings: Settings, url: str) -> AsyncEngine:
-    engine = make_read_engine(
+    """The read pool."""
+    return _counted(make_read_engine, settings, url)
+
+
+def _counted(factory: Callable[..., AsyncEngine], settings: Settings, url: str) -> AsyncEngine:
+    engine = factory(
         url,
         pool_size=settings.pool_size,
         max_overflow=settings.pool_max_overflow,

@@ -183,3 +183,18 @@ async def top_level(
     """A root list: its page now, its `totalCount` (same filters) only if asked for."""
     rows = await loaders.read(page, request, ordering=ordering, **filters)
     return connection(cls, rows, ordering, make_node, partial(loaders.read, count, **filters))
+
+
+def per_parent(
+    cls: type[C],
+    parents: Sequence[Any],
+    pages: Sequence[Page],
+    ordering: Ordering,
+    make_node: Callable[[DbRow], Any],
+    count: Callable[[int], Awaitable[int]],
+) -> list[C]:
+    """One connection per parent (`parent.pk`), each counting through `count` when asked."""
+    return [
+        connection(cls, page, ordering, make_node, partial(count, parent.pk))
+        for parent, page in zip(parents, pages, strict=True)
+    ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -12,7 +11,7 @@ from db.paging import DbRow
 from db.posts import tagged_ordering
 from schema.batching import batch
 from schema.context import Info
-from schema.pagination import Connection, connection, page_request
+from schema.pagination import Connection, page_request, per_parent
 from schema.types.node import Node, PostOrder
 
 if TYPE_CHECKING:
@@ -54,10 +53,7 @@ class Tag(Node):
         loaders = info.context.loaders
         pages = await loaders.posts_by_tag(request, ordering).load_many(_pks(tags))
         count = loaders.post_count_by_tag.load
-        return [
-            connection(PostConnection, page, ordering, Post.from_row, partial(count, tag.pk))
-            for tag, page in zip(tags, pages, strict=True)
-        ]
+        return per_parent(PostConnection, tags, pages, ordering, Post.from_row, count)
 
     @strawberry.field
     async def posts(

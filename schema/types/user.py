@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -14,7 +13,7 @@ from db.paging import DbRow
 from schema.batching import batch
 from schema.context import Info
 from schema.errors import Forbidden
-from schema.pagination import Connection, connection, page_request
+from schema.pagination import Connection, page_request, per_parent
 from schema.types.node import ORDERS_NEWEST, Node, OrderStatus, PostOrder
 
 if TYPE_CHECKING:
@@ -78,10 +77,7 @@ class User(Node):
         loaders = info.context.loaders
         pages = await loaders.posts_by_author(request, ordering, where).load_many(_pks(users))
         count = loaders.post_count_by_author(where).load
-        return [
-            connection(PostConnection, page, ordering, Post.from_row, partial(count, user.pk))
-            for user, page in zip(users, pages, strict=True)
-        ]
+        return per_parent(PostConnection, users, pages, ordering, Post.from_row, count)
 
     @strawberry.field
     async def posts(
@@ -117,12 +113,7 @@ class User(Node):
         db_status = status.db if status is not None else None
         pages = await loaders.orders_by_customer(request, db_status).load_many(_pks(users))
         count = loaders.order_count_by_customer(db_status).load
-        return [
-            connection(
-                OrderConnection, page, ORDERS_NEWEST, Order.from_row, partial(count, user.pk)
-            )
-            for user, page in zip(users, pages, strict=True)
-        ]
+        return per_parent(OrderConnection, users, pages, ORDERS_NEWEST, Order.from_row, count)
 
     @strawberry.field(description="Only the user themself and admins; FORBIDDEN for anyone else.")
     async def orders(
