@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -32,7 +33,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 
 from db import embedded, migrations
-from db.engine import make_engine, make_read_engine, make_sessionmaker
+from db.engine import make_engine, make_read_pool, make_sessionmaker
 from db.statement_counter import install_counter
 from schema import build_schema
 from schema.context import Services
@@ -159,9 +160,14 @@ def build_engine(settings: Settings, url: str) -> AsyncEngine:
     return _counted(make_engine, settings, url)
 
 
-def build_read_engine(settings: Settings, url: str) -> AsyncEngine:
-    """The read pool."""
-    return _counted(make_read_engine, settings, url)
+async def build_read_pool(settings: Settings, url: str) -> asyncpg.Pool:
+    """The read pool (asyncpg's own: db/statements.py counts its statements itself)."""
+    return await make_read_pool(
+        url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_max_overflow,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
 
 
 def _counted(factory: Callable[..., AsyncEngine], settings: Settings, url: str) -> AsyncEngine:
@@ -203,9 +209,9 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = build_engine(settings, database_url)
-        read_engine = build_read_engine(settings, database_url)
+        read_pool = await build_read_pool(settings, database_url)
         view.services = Services(
-            read_engine=read_engine,
+            read_pool=read_pool,
             sessionmaker=make_sessionmaker(engine),
             token_ttl_hours=settings.token_ttl_hours,
         )
@@ -213,7 +219,7 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         try:
             yield
         finally:
-            await read_engine.dispose()
+            await read_pool.close()
             await engine.dispose()
 
     async def healthz(request: Request) -> PlainTextResponse:

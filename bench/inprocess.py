@@ -59,18 +59,13 @@ async def _run(
     settings = storefront.Settings(database_url=db.url)
     url = storefront.normalise_database_url(db.url)
     engine = storefront.build_engine(settings, url)
-    if hasattr(storefront, "build_read_engine"):  # a pool of its own, as the app and tests do
-        read_engine = storefront.build_read_engine(settings, url)
-    else:
-        from db.engine import read_only  # type: ignore[attr-defined]
-
-        read_engine = read_only(engine)
+    read_pool = await storefront.build_read_pool(settings, url)
     schema = build_schema()
     lean = FastPath(schema)  # as schema/view.py builds it
-    services = Services(read_engine=read_engine, sessionmaker=make_sessionmaker(engine))
+    services = Services(read_pool=read_pool, sessionmaker=make_sessionmaker(engine))
     admin = None
     if token is not None:
-        async with services.read_engine.connect() as conn:
+        async with read_pool.acquire() as conn:
             admin = await viewer_by_token(conn, token)
     results = []
     try:
@@ -113,7 +108,7 @@ async def _run(
             timings = await _time(once, n)
             result.mean_ms, result.p50_ms, result.p99_ms = _stats(timings)
     finally:
-        await read_engine.dispose()
+        await read_pool.close()
         await engine.dispose()
     return results
 

@@ -7,13 +7,16 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import Select, String, bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import auth_tokens, users
+from db.statements import fetch_one, shaped
 
 _hasher = PasswordHasher()
 # Compared against when a login names no user, so that a miss costs as much as a hit.
@@ -49,19 +52,23 @@ class Viewer:
     token_id: int
 
 
-async def viewer_by_token(conn: AsyncConnection, token: str) -> Viewer | None:
-    """The active, unexpired, unrevoked token's user, or None."""
-    stmt = (
+@shaped
+def _viewer_by_token() -> Select[Any]:
+    return (
         select(auth_tokens.c.id, users.c.id.label("user_id"), users.c.is_admin)
         .join(users, users.c.id == auth_tokens.c.user_id)
         .where(
-            auth_tokens.c.token_hash == token_digest(token),
+            auth_tokens.c.token_hash == bindparam("token_hash", type_=String),
             auth_tokens.c.revoked_at.is_(None),
             auth_tokens.c.expires_at > func.now(),
             users.c.is_active,
         )
     )
-    row = (await conn.execute(stmt)).first()
+
+
+async def viewer_by_token(conn: asyncpg.Connection, token: str) -> Viewer | None:
+    """The active, unexpired, unrevoked token's user, or None."""
+    row = await fetch_one(conn, _viewer_by_token(), token_hash=token_digest(token))
     if row is None:
         return None
     return Viewer(user_id=row.user_id, is_admin=row.is_admin, token_id=row.id)

@@ -1,9 +1,9 @@
 """Engine and sessionmaker factories for asyncpg.
 
-Two pools: writes go through a pre-pinged pool inside explicit transactions;
-reads through an autocommit pool without pre-ping, so that a read batch is
-exactly one round trip (asyncpg's pre-ping alone is a BEGIN and a ROLLBACK).
-A read pool may later point at a replica without touching its callers.
+Two pools: writes go through SQLAlchemy's pre-pinged pool inside explicit
+transactions; reads through asyncpg's own pool in autocommit, without ping or
+reset, so that a read batch is exactly one round trip (db/statements.py runs
+them). A read pool may later point at a replica without touching its callers.
 """
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError
+import asyncpg
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from db.statements import Row
 
 R = TypeVar("R")
 
@@ -46,24 +49,38 @@ def make_engine(
     )
 
 
-def make_read_engine(
+async def make_read_pool(
     url: str,
     *,
     pool_size: int = 10,
     max_overflow: int = 10,
     statement_timeout_ms: int = 5000,
     application_name: str = "storefront-read",
-) -> AsyncEngine:
-    """The read pool: autocommit, no pre-ping; `read()` retries once on a dead connection."""
-    return create_async_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_pre_ping=False,
-        pool_recycle=1800,
-        isolation_level="AUTOCOMMIT",
-        connect_args=_connect_args(statement_timeout_ms, application_name),
+) -> asyncpg.Pool:
+    """The read pool: asyncpg's own, in autocommit, for db/statements.py's compiled reads.
+
+    Nothing a read does outlives its statement (no transaction, session setting,
+    LISTEN or advisory lock), so a connection goes back to the pool as it is:
+    asyncpg's default reset would cost a round trip per checkout.
+    """
+    return await asyncpg.create_pool(
+        _driver_dsn(url),
+        min_size=0,  # on demand: the app starts (and /readyz answers) with the database down
+        max_size=pool_size + max_overflow,
+        max_inactive_connection_lifetime=300,
+        record_class=Row,
+        reset=_keep_as_is,
+        **_connect_args(statement_timeout_ms, application_name),
     )
+
+
+async def _keep_as_is(conn: asyncpg.Connection) -> None:
+    return None
+
+
+def _driver_dsn(url: str) -> str:
+    """`postgresql+asyncpg://...` as asyncpg itself spells it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _connect_args(statement_timeout_ms: int, application_name: str) -> dict[str, Any]:
@@ -77,23 +94,34 @@ def _connect_args(statement_timeout_ms: int, application_name: str) -> dict[str,
     }
 
 
-async def read(
-    engine: AsyncEngine, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any
-) -> R:
+# What a connection that died in the pool (server restart, idle cut-off, a
+# terminated backend) raises on its next statement; a read that meets the server's
+# goodbye before asyncpg has read it sees an InternalClientError.
+DROPPED = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    ConnectionError,
+)
+
+
+async def read(pool: asyncpg.Pool, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
     """Run one read on a connection borrowed for just that call.
 
-    Without pre-ping a pooled connection may have died (server restart, idle
-    cut-off); SQLAlchemy then invalidates it, and the read, having changed
-    nothing, is safe to run once more on a fresh one.
+    A pooled connection is not pinged before use (a ping is a round trip); if it
+    turns out dead, it is closed for good and the read, having changed nothing,
+    runs once more on a fresh one.
     """
-    try:
-        async with engine.connect() as conn:
-            return await fn(conn, *args, **kwargs)
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-    async with engine.connect() as conn:
-        return await fn(conn, *args, **kwargs)
+    for attempt in (1, 2):
+        async with pool.acquire() as conn:
+            try:
+                return await fn(conn, *args, **kwargs)
+            except DROPPED:
+                conn.terminate()
+                if attempt == 2:
+                    raise
+    raise AssertionError("unreachable")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

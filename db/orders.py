@@ -7,12 +7,24 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+import asyncpg
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 
-from db.access import Access
+from db.access import Access, Reader, visible_orders
 from db.models import OrderStatus, order_items, orders, products
-from db.paging import DbRow, Ordering, Page, PageRequest, any_id, fetch_page, fetch_pages_by_parent
+from db.paging import (
+    Ordering,
+    Page,
+    PageRequest,
+    PageShape,
+    any_id,
+    counted,
+    fetch_page,
+    fetch_pages_by_parent,
+    paged,
+    pages_by_parent,
+)
+from db.statements import Row, fetch, fetch_value, shaped
 
 NEWEST = Ordering("order_newest", (orders.c.created_at, orders.c.id), descending=True)
 
@@ -26,95 +38,130 @@ class OrderTotals:
 NO_ITEMS = OrderTotals(item_count=0, total=Decimal("0.00"))
 
 
-def _visible(access: Access, status: OrderStatus | None) -> Select[Any]:
-    conditions: list[ColumnElement[bool]] = [access.visible_orders()]
-    if status is not None:
-        conditions.append(orders.c.status == status)
+def _visible(reader: Reader, status: bool) -> Select[Any]:
+    conditions: list[ColumnElement[bool]] = [visible_orders(reader)]
+    if status:
+        conditions.append(orders.c.status == bindparam("status", type_=orders.c.status.type))
     return select(orders).where(and_(*conditions))
 
 
+def _values(access: Access, status: OrderStatus | None) -> dict[str, Any]:
+    return {**access.values, "status": status}
+
+
+@shaped
+def _by_ids(reader: Reader) -> Select[Any]:
+    return _visible(reader, False).where(any_id(orders.c.id))
+
+
 async def orders_by_ids(
-    conn: AsyncConnection, ids: Sequence[int], *, access: Access
-) -> list[DbRow | None]:
-    rows = (await conn.execute(_visible(access, None).where(any_id(orders.c.id, ids)))).all()
+    conn: asyncpg.Connection, ids: Sequence[int], *, access: Access
+) -> list[Row | None]:
+    rows = await fetch(conn, _by_ids(access.reader), ids=list(ids), **access.values)
     by_id = {row.id: row for row in rows}
     return [by_id.get(key) for key in ids]
 
 
 async def orders_page(
-    conn: AsyncConnection,
+    conn: asyncpg.Connection,
     request: PageRequest,
     *,
     status: OrderStatus | None,
     access: Access,
     ordering: Ordering = NEWEST,
 ) -> Page:
-    return await fetch_page(conn, _visible(access, status), ordering, request)
+    statement = paged(_visible, request.shape, ordering, access.reader, status is not None)
+    return await fetch_page(conn, statement, request, **_values(access, status))
 
 
-async def orders_count(conn: AsyncConnection, *, status: OrderStatus | None, access: Access) -> int:
-    stmt = select(func.count()).select_from(_visible(access, status).subquery())
-    return int((await conn.execute(stmt)).scalar_one())
+async def orders_count(
+    conn: asyncpg.Connection, *, status: OrderStatus | None, access: Access
+) -> int:
+    statement = counted(_visible, access.reader, status is not None)
+    return int(await fetch_value(conn, statement, **_values(access, status)))
+
+
+@shaped
+def _pages_by_customer(shape: PageShape, reader: Reader, status: bool) -> Select[Any]:
+    def page_for(customer_id: ColumnElement[int]) -> Select[Any]:
+        return _visible(reader, status).where(orders.c.user_id == customer_id)
+
+    return pages_by_parent(page_for, NEWEST, shape)
 
 
 async def order_pages_by_customer_ids(
-    conn: AsyncConnection,
+    conn: asyncpg.Connection,
     customer_ids: Sequence[int],
     request: PageRequest,
     *,
     status: OrderStatus | None,
     access: Access,
 ) -> list[Page]:
-    def page_for(customer_id: ColumnElement[int]) -> Select[Any]:
-        return _visible(access, status).where(orders.c.user_id == customer_id)
+    statement = _pages_by_customer(request.shape, access.reader, status is not None)
+    values = _values(access, status)
+    return await fetch_pages_by_parent(conn, statement, customer_ids, request, **values)
 
-    return await fetch_pages_by_parent(conn, customer_ids, page_for, NEWEST, request)
+
+@shaped
+def _counts_by_customer(reader: Reader, status: bool) -> Select[Any]:
+    visible = _visible(reader, status).where(any_id(orders.c.user_id)).subquery()
+    return select(visible.c.user_id, func.count()).group_by(visible.c.user_id)
 
 
 async def order_counts_by_customer_ids(
-    conn: AsyncConnection,
+    conn: asyncpg.Connection,
     customer_ids: Sequence[int],
     *,
     status: OrderStatus | None,
     access: Access,
 ) -> list[int]:
-    visible = _visible(access, status).where(any_id(orders.c.user_id, customer_ids)).subquery()
-    stmt = select(visible.c.user_id, func.count()).group_by(visible.c.user_id)
-    counts = {row[0]: int(row[1]) for row in (await conn.execute(stmt)).all()}
+    statement = _counts_by_customer(access.reader, status is not None)
+    rows = await fetch(conn, statement, ids=list(customer_ids), **_values(access, status))
+    counts = {row[0]: int(row[1]) for row in rows}
     return [counts.get(key, 0) for key in customer_ids]
 
 
-async def items_by_order_ids(conn: AsyncConnection, order_ids: Sequence[int]) -> list[list[DbRow]]:
+@shaped
+def _items_by_order_ids() -> Select[Any]:
+    product_columns = [column.label(f"product__{column.name}") for column in products.c]
+    return (
+        select(order_items, *product_columns)
+        .join(products, products.c.id == order_items.c.product_id)
+        .where(any_id(order_items.c.order_id))
+        .order_by(products.c.name, products.c.id)
+    )
+
+
+async def items_by_order_ids(conn: asyncpg.Connection, order_ids: Sequence[int]) -> list[list[Row]]:
     """Each order's items with their products' columns, ordered by product name.
 
     The product rides along (prefixed `product__`) so that `item.product` needs no
     statement of its own.
     """
-    product_columns = [column.label(f"product__{column.name}") for column in products.c]
-    stmt = (
-        select(order_items, *product_columns)
-        .join(products, products.c.id == order_items.c.product_id)
-        .where(any_id(order_items.c.order_id, order_ids))
-        .order_by(products.c.name, products.c.id)
-    )
-    grouped: dict[int, list[DbRow]] = {}
-    for row in (await conn.execute(stmt)).all():
+    grouped: dict[int, list[Row]] = {}
+    for row in await fetch(conn, _items_by_order_ids(), ids=list(order_ids)):
         grouped.setdefault(row.order_id, []).append(row)
     return [grouped.get(key, []) for key in order_ids]
 
 
-async def totals_by_order_ids(conn: AsyncConnection, order_ids: Sequence[int]) -> list[OrderTotals]:
-    stmt = (
+@shaped
+def _totals() -> Select[Any]:
+    return (
         select(
             order_items.c.order_id,
             func.sum(order_items.c.quantity),
             func.sum(order_items.c.quantity * order_items.c.unit_price),
         )
-        .where(any_id(order_items.c.order_id, order_ids))
+        .where(any_id(order_items.c.order_id))
         .group_by(order_items.c.order_id)
     )
+
+
+async def totals_by_order_ids(
+    conn: asyncpg.Connection, order_ids: Sequence[int]
+) -> list[OrderTotals]:
     totals = {
         row[0]: OrderTotals(item_count=int(row[1]), total=Decimal(row[2]).quantize(Decimal("0.01")))
-        for row in (await conn.execute(stmt)).all()
+        for row in await fetch(conn, _totals(), ids=list(order_ids))
     }
     return [totals.get(key, NO_ITEMS) for key in order_ids]

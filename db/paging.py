@@ -7,17 +7,19 @@ cursor with an index scan.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
 
+import asyncpg
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     Column,
     ColumnElement,
     FromClause,
-    Row,
+    Integer,
     Select,
     any_,
     func,
@@ -25,13 +27,16 @@ from sqlalchemy import (
     select,
     tuple_,
 )
+from sqlalchemy import Row as SqlAlchemyRow
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import bindparam
 
+from db.statements import Row, Statement, fetch, shaped
+
 KeyValue = datetime | str | int
-# A result row of any width (SQLAlchemy 2.1 types rows by their columns).
-DbRow: TypeAlias = Row[*tuple[Any, ...]]
+# A read's row (db/statements.py) or a write's RETURNING row; both read by attribute.
+DbRow: TypeAlias = Row | SqlAlchemyRow[*tuple[Any, ...]]
+PageFor: TypeAlias = Callable[[ColumnElement[int]], Select[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +48,7 @@ class Ordering:
     descending: bool = False
 
     def key_of(self, row: DbRow) -> tuple[KeyValue, ...]:
-        mapping = row._mapping
-        return tuple(mapping[column.key] for column in self.columns)
+        return tuple(getattr(row, column.key) for column in self.columns)
 
     def order_by(
         self, *, reverse: bool = False, on: FromClause | None = None
@@ -54,14 +58,28 @@ class Ordering:
         columns = self.columns if on is None else tuple(on.c[c.key] for c in self.columns)
         return [column.desc() if descending else column.asc() for column in columns]
 
-    def after(self, key: Sequence[KeyValue]) -> ColumnElement[bool]:
-        """Rows strictly after `key` in this ordering."""
-        left, right = tuple_(*self.columns), tuple_(*key)
+    def after(self) -> ColumnElement[bool]:
+        """Rows strictly after the key bound as `:after_0`, `:after_1`, ..."""
+        left, right = tuple_(*self.columns), tuple_(*self._key("after"))
         return left < right if self.descending else left > right
 
-    def before(self, key: Sequence[KeyValue]) -> ColumnElement[bool]:
-        left, right = tuple_(*self.columns), tuple_(*key)
+    def before(self) -> ColumnElement[bool]:
+        left, right = tuple_(*self.columns), tuple_(*self._key("before"))
         return left > right if self.descending else left < right
+
+    def _key(self, prefix: str) -> list[BindParameter[Any]]:
+        return [
+            bindparam(f"{prefix}_{i}", type_=column.type) for i, column in enumerate(self.columns)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class PageShape:
+    """What of a page request changes its SQL: the direction and which cursors are set."""
+
+    backward: bool
+    after: bool
+    before: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +90,18 @@ class PageRequest:
     backward: bool = False
     after: tuple[KeyValue, ...] | None = None
     before: tuple[KeyValue, ...] | None = None
+
+    @property
+    def shape(self) -> PageShape:
+        return PageShape(self.backward, self.after is not None, self.before is not None)
+
+    def values(self) -> dict[str, Any]:
+        """What `page_query` binds: one row more than asked (to tell if there is more), keys."""
+        values: dict[str, Any] = {"limit": self.limit + 1}
+        for prefix, key in (("after", self.after), ("before", self.before)):
+            for i, value in enumerate(key or ()):
+                values[f"{prefix}_{i}"] = value
+        return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +114,28 @@ class Page:
 EMPTY_PAGE = Page(rows=[], has_next=False, has_previous=False)
 
 
-def page_query(stmt: Select[Any], ordering: Ordering, request: PageRequest) -> Select[Any]:
-    """Restrict, order and limit `stmt` to one page (plus one row, to tell if there is more)."""
-    if request.after is not None:
-        stmt = stmt.where(ordering.after(request.after))
-    if request.before is not None:
-        stmt = stmt.where(ordering.before(request.before))
-    return stmt.order_by(*ordering.order_by(reverse=request.backward)).limit(request.limit + 1)
+def page_query(stmt: Select[Any], ordering: Ordering, shape: PageShape) -> Select[Any]:
+    """Restrict, order and limit `stmt` to one page; `PageRequest.values` binds it."""
+    if shape.after:
+        stmt = stmt.where(ordering.after())
+    if shape.before:
+        stmt = stmt.where(ordering.before())
+    limit = bindparam("limit", type_=Integer)
+    return stmt.order_by(*ordering.order_by(reverse=shape.backward)).limit(limit)
+
+
+@shaped
+def paged(
+    rows: Callable[..., Select[Any]], shape: PageShape, ordering: Ordering, *args: Hashable
+) -> Select[Any]:
+    """The statement for one page of `rows(*args)`, to run with `fetch_page`."""
+    return page_query(rows(*args), ordering, shape)
+
+
+@shaped
+def counted(rows: Callable[..., Select[Any]], *args: Hashable) -> Select[Any]:
+    """The statement counting `rows(*args)`."""
+    return select(func.count()).select_from(rows(*args).subquery())
 
 
 def to_page(rows: Sequence[DbRow], request: PageRequest) -> Page:
@@ -103,49 +148,49 @@ def to_page(rows: Sequence[DbRow], request: PageRequest) -> Page:
 
 
 async def fetch_page(
-    conn: AsyncConnection, stmt: Select[Any], ordering: Ordering, request: PageRequest
+    conn: asyncpg.Connection, statement: Statement, request: PageRequest, **values: Any
 ) -> Page:
-    rows = (await conn.execute(page_query(stmt, ordering, request))).all()
+    """Run a `page_query` statement for `request`; `values` binds everything else."""
+    rows = await fetch(conn, statement, **request.values(), **values)
     return to_page(rows, request)
 
 
-def any_id(column: ColumnElement[int], ids: Sequence[int]) -> ColumnElement[bool]:
+def any_id(column: ColumnElement[int], name: str = "ids") -> ColumnElement[bool]:
     """`column = ANY(:ids)`: one prepared statement for every batch size (an IN list is not)."""
-    return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger)))
+    return column == any_(bindparam(name, type_=ARRAY(BigInteger)))
 
 
-def parent_ids(ids: Sequence[int]) -> Any:
-    """`unnest(:ids) AS parent(id)`: a batch's parents, one bound array whatever their number."""
-    return (
-        func.unnest(bindparam(None, list(ids), type_=ARRAY(BigInteger)))
-        .table_valued("id", with_ordinality="ord")
-        .render_derived(name="parent")
-    )
-
-
-async def fetch_pages_by_parent(
-    conn: AsyncConnection,
-    parent_keys: Sequence[int],
-    page_for_parent: Any,
-    ordering: Ordering,
-    request: PageRequest,
-) -> list[Page]:
-    """Every parent's own page in one statement: a LATERAL page per parent.
+def pages_by_parent(page_for_parent: PageFor, ordering: Ordering, shape: PageShape) -> Select[Any]:
+    """Every parent's own page in one statement: a LATERAL page per parent of `:parent_ids`.
 
     `page_for_parent(parent_id_column)` returns the per-parent SELECT (unordered,
     unlimited); each parent gets its own `limit + 1` rows and its own cursors.
     """
-    if not parent_keys:
-        return []
-    parent = parent_ids(parent_keys)
-    inner = page_query(page_for_parent(parent.c.id), ordering, request).lateral("page")
-    stmt = (
+    parent = (
+        func.unnest(bindparam("parent_ids", type_=ARRAY(BigInteger)))
+        .table_valued("id", with_ordinality="ord")
+        .render_derived(name="parent")
+    )
+    inner = page_query(page_for_parent(parent.c.id), ordering, shape).lateral("page")
+    return (
         select(parent.c.id.label("parent_id"), inner)
         .select_from(parent)
         .join(inner, literal_column("true"))
-        .order_by(parent.c.ord, *ordering.order_by(reverse=request.backward, on=inner))
+        .order_by(parent.c.ord, *ordering.order_by(reverse=shape.backward, on=inner))
     )
-    rows = (await conn.execute(stmt)).all()
+
+
+async def fetch_pages_by_parent(
+    conn: asyncpg.Connection,
+    statement: Statement,
+    parent_keys: Sequence[int],
+    request: PageRequest,
+    **values: Any,
+) -> list[Page]:
+    """Run a `pages_by_parent` statement: one page per key, in key order."""
+    if not parent_keys:
+        return []
+    rows = await fetch(conn, statement, parent_ids=list(parent_keys), **request.values(), **values)
     grouped: dict[int, list[DbRow]] = {}
     for row in rows:
         grouped.setdefault(row.parent_id, []).append(row)

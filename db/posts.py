@@ -6,25 +6,43 @@ viewer may not see.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+import asyncpg
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    DateTime,
+    Select,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+)
 
-from db.access import Access
+from db.access import Access, Reader, visible_posts, visible_tagged
 from db.models import post_tags, posts, tags, users
 from db.paging import (
-    DbRow,
     Ordering,
     Page,
     PageRequest,
+    PageShape,
     any_id,
+    counted,
     fetch_page,
     fetch_pages_by_parent,
+    paged,
+    pages_by_parent,
 )
+from db.search import contains, search_values
+from db.statements import Row, fetch, fetch_value, shaped
+from db.tags import normalise_name
 
 NEWEST = Ordering("newest", (posts.c.created_at, posts.c.id), descending=True)
 OLDEST = Ordering("oldest", (posts.c.created_at, posts.c.id))
@@ -40,73 +58,118 @@ class PostFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
 
+    @property
+    def shape(self) -> FilterShape:
+        return FilterShape(
+            published=self.published is not None,
+            author_username=self.author_username is not None,
+            tag=self.tag is not None,
+            search=bool(self.search),
+            created_after=self.created_after is not None,
+            created_before=self.created_before is not None,
+        )
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "published": self.published,
+            "author_username": self.author_username,
+            "tag": normalise_name(self.tag) if self.tag is not None else None,
+            "created_after": self.created_after,
+            "created_before": self.created_before,
+            **search_values(self.search),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FilterShape:
+    """Which of a PostFilter's conditions are set."""
+
+    published: bool = False
+    author_username: bool = False
+    tag: bool = False
+    search: bool = False
+    created_after: bool = False
+    created_before: bool = False
+
 
 NO_FILTER = PostFilter()
 
 
-def contains(column: ColumnElement[str], needle: str) -> ColumnElement[bool]:
-    """Case-insensitive substring match, with LIKE's wildcards taken literally."""
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.ilike(f"%{escaped}%", escape="\\")
-
-
-def _conditions(access: Access, where: PostFilter) -> list[ColumnElement[bool]]:
-    conditions = [access.visible_posts()]
-    if where.published is not None:
-        conditions.append(posts.c.published.is_(where.published))
-    if where.author_username is not None:
-        author = select(users.c.id).where(
-            func.lower(users.c.username) == where.author_username.lower()
-        )
+def _conditions(reader: Reader, where: FilterShape) -> list[ColumnElement[bool]]:
+    conditions = [visible_posts(reader)]
+    if where.published:
+        conditions.append(posts.c.published == bindparam("published", type_=Boolean))
+    if where.author_username:
+        username = bindparam("author_username", type_=String)
+        author = select(users.c.id).where(func.lower(users.c.username) == func.lower(username))
         conditions.append(posts.c.author_id == author.scalar_subquery())
-    if where.tag is not None:
+    if where.tag:
         tagged = (
             select(post_tags.c.post_id)
             .join(tags, tags.c.id == post_tags.c.tag_id)
-            .where(post_tags.c.post_id == posts.c.id, tags.c.name == where.tag.strip().lower())
+            .where(
+                post_tags.c.post_id == posts.c.id,
+                tags.c.name == bindparam("tag", type_=String),
+            )
         )
         conditions.append(exists(tagged))
     if where.search:
-        conditions.append(
-            or_(contains(posts.c.title, where.search), contains(posts.c.body, where.search))
-        )
-    if where.created_after is not None:
-        conditions.append(posts.c.created_at > where.created_after)
-    if where.created_before is not None:
-        conditions.append(posts.c.created_at < where.created_before)
+        conditions.append(or_(contains(posts.c.title), contains(posts.c.body)))
+    if where.created_after:
+        after = bindparam("created_after", type_=DateTime(timezone=True))
+        conditions.append(posts.c.created_at > after)
+    if where.created_before:
+        before = bindparam("created_before", type_=DateTime(timezone=True))
+        conditions.append(posts.c.created_at < before)
     return conditions
 
 
-def _visible(access: Access, where: PostFilter = NO_FILTER) -> Select[Any]:
-    return select(posts).where(and_(*_conditions(access, where)))
+def _visible(reader: Reader, where: FilterShape = NO_FILTER.shape) -> Select[Any]:
+    return select(posts).where(and_(*_conditions(reader, where)))
+
+
+@shaped
+def _by_ids(reader: Reader) -> Select[Any]:
+    return _visible(reader).where(any_id(posts.c.id))
 
 
 async def posts_by_ids(
-    conn: AsyncConnection, ids: Sequence[int], *, access: Access
-) -> list[DbRow | None]:
-    rows = (await conn.execute(_visible(access).where(any_id(posts.c.id, ids)))).all()
+    conn: asyncpg.Connection, ids: Sequence[int], *, access: Access
+) -> list[Row | None]:
+    rows = await fetch(conn, _by_ids(access.reader), ids=list(ids), **access.values)
     by_id = {row.id: row for row in rows}
     return [by_id.get(key) for key in ids]
 
 
 async def posts_page(
-    conn: AsyncConnection,
+    conn: asyncpg.Connection,
     request: PageRequest,
     *,
     ordering: Ordering,
     where: PostFilter,
     access: Access,
 ) -> Page:
-    return await fetch_page(conn, _visible(access, where), ordering, request)
+    statement = paged(_visible, request.shape, ordering, access.reader, where.shape)
+    return await fetch_page(conn, statement, request, **access.values, **where.values())
 
 
-async def posts_count(conn: AsyncConnection, *, where: PostFilter, access: Access) -> int:
-    stmt = select(func.count()).select_from(posts).where(and_(*_conditions(access, where)))
-    return int((await conn.execute(stmt)).scalar_one())
+async def posts_count(conn: asyncpg.Connection, *, where: PostFilter, access: Access) -> int:
+    statement = counted(_visible, access.reader, where.shape)
+    return int(await fetch_value(conn, statement, **access.values, **where.values()))
+
+
+@shaped
+def _pages_by_author(
+    shape: PageShape, ordering: Ordering, reader: Reader, where: FilterShape
+) -> Select[Any]:
+    def page_for(author_id: ColumnElement[int]) -> Select[Any]:
+        return _visible(reader, where).where(posts.c.author_id == author_id)
+
+    return pages_by_parent(page_for, ordering, shape)
 
 
 async def post_pages_by_author_ids(
-    conn: AsyncConnection,
+    conn: asyncpg.Connection,
     author_ids: Sequence[int],
     request: PageRequest,
     *,
@@ -114,21 +177,26 @@ async def post_pages_by_author_ids(
     where: PostFilter,
     access: Access,
 ) -> list[Page]:
-    def page_for(author_id: ColumnElement[int]) -> Select[Any]:
-        return _visible(access, where).where(posts.c.author_id == author_id)
+    statement = _pages_by_author(request.shape, ordering, access.reader, where.shape)
+    values = {**access.values, **where.values()}
+    return await fetch_pages_by_parent(conn, statement, author_ids, request, **values)
 
-    return await fetch_pages_by_parent(conn, author_ids, page_for, ordering, request)
+
+@shaped
+def _counts_by_author(reader: Reader, where: FilterShape) -> Select[Any]:
+    return (
+        select(posts.c.author_id, func.count())
+        .where(any_id(posts.c.author_id), *_conditions(reader, where))
+        .group_by(posts.c.author_id)
+    )
 
 
 async def post_counts_by_author_ids(
-    conn: AsyncConnection, author_ids: Sequence[int], *, where: PostFilter, access: Access
+    conn: asyncpg.Connection, author_ids: Sequence[int], *, where: PostFilter, access: Access
 ) -> list[int]:
-    stmt = (
-        select(posts.c.author_id, func.count())
-        .where(any_id(posts.c.author_id, author_ids), *_conditions(access, where))
-        .group_by(posts.c.author_id)
-    )
-    return _in_key_order(author_ids, (await conn.execute(stmt)).all())
+    statement = _counts_by_author(access.reader, where.shape)
+    values = {**access.values, **where.values()}
+    return _in_key_order(author_ids, await fetch(conn, statement, ids=list(author_ids), **values))
 
 
 # A tag's posts by date page through post_tags' own index. post_created_at and
@@ -146,19 +214,20 @@ def tagged_ordering(ordering: Ordering) -> Ordering:
     return TAGGED.get(ordering.name, ordering)
 
 
-def _tagged_posts(access: Access) -> Callable[[ColumnElement[int]], Select[Any]]:
+@shaped
+def _pages_by_tag(shape: PageShape, ordering: Ordering, reader: Reader) -> Select[Any]:
     def page_for(tag_id: ColumnElement[int]) -> Select[Any]:
         return (
             select(posts, post_tags.c.post_created_at, post_tags.c.post_id)
             .join(post_tags, post_tags.c.post_id == posts.c.id)
-            .where(post_tags.c.tag_id == tag_id, access.visible_tagged())
+            .where(post_tags.c.tag_id == tag_id, visible_tagged(reader))
         )
 
-    return page_for
+    return pages_by_parent(page_for, ordering, shape)
 
 
 async def post_pages_by_tag_ids(
-    conn: AsyncConnection,
+    conn: asyncpg.Connection,
     tag_ids: Sequence[int],
     request: PageRequest,
     *,
@@ -166,20 +235,26 @@ async def post_pages_by_tag_ids(
     access: Access,
 ) -> list[Page]:
     """Each tag's page; `ordering` must come from `tagged_ordering`."""
-    return await fetch_pages_by_parent(conn, tag_ids, _tagged_posts(access), ordering, request)
+    statement = _pages_by_tag(request.shape, ordering, access.reader)
+    return await fetch_pages_by_parent(conn, statement, tag_ids, request, **access.values)
+
+
+@shaped
+def _counts_by_tag(reader: Reader) -> Select[Any]:
+    return (
+        select(post_tags.c.tag_id, func.count())
+        .where(any_id(post_tags.c.tag_id), visible_tagged(reader))
+        .group_by(post_tags.c.tag_id)
+    )
 
 
 async def post_counts_by_tag_ids(
-    conn: AsyncConnection, tag_ids: Sequence[int], *, access: Access
+    conn: asyncpg.Connection, tag_ids: Sequence[int], *, access: Access
 ) -> list[int]:
-    stmt = (
-        select(post_tags.c.tag_id, func.count())
-        .where(any_id(post_tags.c.tag_id, tag_ids), access.visible_tagged())
-        .group_by(post_tags.c.tag_id)
-    )
-    return _in_key_order(tag_ids, (await conn.execute(stmt)).all())
+    rows = await fetch(conn, _counts_by_tag(access.reader), ids=list(tag_ids), **access.values)
+    return _in_key_order(tag_ids, rows)
 
 
-def _in_key_order(keys: Sequence[int], rows: Sequence[DbRow]) -> list[int]:
+def _in_key_order(keys: Sequence[int], rows: Sequence[Row]) -> list[int]:
     counts = {row[0]: int(row[1]) for row in rows}
     return [counts.get(key, 0) for key in keys]

@@ -5,30 +5,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+import asyncpg
+from sqlalchemy import Select, String, bindparam, func, or_, select
 
 from db.models import OrderStatus, order_items, orders, products
-from db.paging import DbRow, Ordering, Page, PageRequest, any_id, fetch_page
-from db.posts import contains
+from db.paging import Ordering, Page, PageRequest, any_id, counted, fetch_page, paged
+from db.search import contains, search_values
+from db.statements import Row, fetch, fetch_one, fetch_value, shaped
 
 BY_NAME = Ordering("product_name", (products.c.name, products.c.id))
 
 
-async def products_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[DbRow | None]:
-    rows = (await conn.execute(select(products).where(any_id(products.c.id, ids)))).all()
+@shaped
+def _by_ids() -> Select[Any]:
+    return select(products).where(any_id(products.c.id))
+
+
+async def products_by_ids(conn: asyncpg.Connection, ids: Sequence[int]) -> list[Row | None]:
+    rows = await fetch(conn, _by_ids(), ids=list(ids))
     by_id = {row.id: row for row in rows}
     return [by_id.get(key) for key in ids]
 
 
-async def product_by_sku(conn: AsyncConnection, sku: str) -> DbRow | None:
-    return (await conn.execute(select(products).where(products.c.sku == sku))).first()
+@shaped
+def _by_sku() -> Select[Any]:
+    return select(products).where(products.c.sku == bindparam("sku", type_=String))
 
 
-def _searched(search: str | None, in_stock: bool | None) -> Select[Any]:
+async def product_by_sku(conn: asyncpg.Connection, sku: str) -> Row | None:
+    return await fetch_one(conn, _by_sku(), sku=sku)
+
+
+def _searched(search: bool, in_stock: bool | None) -> Select[Any]:
     stmt = select(products)
     if search:
-        stmt = stmt.where(or_(contains(products.c.name, search), contains(products.c.sku, search)))
+        stmt = stmt.where(or_(contains(products.c.name), contains(products.c.sku)))
     if in_stock is True:
         stmt = stmt.where(products.c.stock > 0)
     elif in_stock is False:
@@ -37,30 +48,35 @@ def _searched(search: str | None, in_stock: bool | None) -> Select[Any]:
 
 
 async def products_page(
-    conn: AsyncConnection,
+    conn: asyncpg.Connection,
     request: PageRequest,
     *,
     search: str | None,
     in_stock: bool | None,
     ordering: Ordering = BY_NAME,
 ) -> Page:
-    return await fetch_page(conn, _searched(search, in_stock), ordering, request)
+    statement = paged(_searched, request.shape, ordering, bool(search), in_stock)
+    return await fetch_page(conn, statement, request, **search_values(search))
 
 
 async def products_count(
-    conn: AsyncConnection, *, search: str | None, in_stock: bool | None
+    conn: asyncpg.Connection, *, search: str | None, in_stock: bool | None
 ) -> int:
-    stmt = select(func.count()).select_from(_searched(search, in_stock).subquery())
-    return int((await conn.execute(stmt)).scalar_one())
+    statement = counted(_searched, bool(search), in_stock)
+    return int(await fetch_value(conn, statement, **search_values(search)))
 
 
-async def units_sold_by_product_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[int]:
-    """Units of each product in orders that are not cancelled."""
-    stmt = (
+@shaped
+def _units_sold() -> Select[Any]:
+    return (
         select(order_items.c.product_id, func.sum(order_items.c.quantity))
         .join(orders, orders.c.id == order_items.c.order_id)
-        .where(any_id(order_items.c.product_id, ids), orders.c.status != OrderStatus.CANCELLED)
+        .where(any_id(order_items.c.product_id), orders.c.status != OrderStatus.CANCELLED)
         .group_by(order_items.c.product_id)
     )
-    sold = {row[0]: int(row[1]) for row in (await conn.execute(stmt)).all()}
+
+
+async def units_sold_by_product_ids(conn: asyncpg.Connection, ids: Sequence[int]) -> list[int]:
+    """Units of each product in orders that are not cancelled."""
+    sold = {row[0]: int(row[1]) for row in await fetch(conn, _units_sold(), ids=list(ids))}
     return [sold.get(key, 0) for key in ids]

@@ -1,7 +1,8 @@
 """Count the SQL statements a block of code runs, across every task it starts.
 
-One listener per engine; a count is open while `counting()` is active in the
-current context (asyncio tasks inherit it), so concurrent requests never mix.
+One listener per engine, and `record` for reads run on asyncpg directly; a count
+is open while `counting()` is active in the current context (asyncio tasks
+inherit it), so concurrent requests never mix.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ def install_counter(engine: AsyncEngine) -> None:
 def _before_execute(
     conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
 ) -> None:
+    record(statement)
+
+
+def record(statement: str) -> None:
+    """Count a statement run outside SQLAlchemy's execution (db/statements.py)."""
     log = _current.get()
     if log is not None:
         log.statements.append(statement)

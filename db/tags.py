@@ -5,58 +5,78 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+import asyncpg
+from sqlalchemy import Select, String, bindparam, select
 
 from db.models import post_tags, tags
-from db.paging import DbRow, Ordering, Page, PageRequest, any_id, fetch_page
-from db.posts import contains
+from db.paging import Ordering, Page, PageRequest, any_id, counted, fetch_page, paged
+from db.search import contains, search_values
+from db.statements import Row, fetch, fetch_one, fetch_value, shaped
 
 BY_NAME = Ordering("tag_name", (tags.c.name, tags.c.id))
 
 
-async def tags_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[DbRow | None]:
-    rows = (await conn.execute(select(tags).where(any_id(tags.c.id, ids)))).all()
+def normalise_name(name: str) -> str:
+    """Tags are stored trimmed and lower-case."""
+    return name.strip().lower()
+
+
+@shaped
+def _by_ids() -> Select[Any]:
+    return select(tags).where(any_id(tags.c.id))
+
+
+async def tags_by_ids(conn: asyncpg.Connection, ids: Sequence[int]) -> list[Row | None]:
+    rows = await fetch(conn, _by_ids(), ids=list(ids))
     by_id = {row.id: row for row in rows}
     return [by_id.get(key) for key in ids]
 
 
-async def tag_by_name(conn: AsyncConnection, name: str) -> DbRow | None:
-    stmt = select(tags).where(tags.c.name == name.strip().lower())
-    return (await conn.execute(stmt)).first()
+@shaped
+def _by_name() -> Select[Any]:
+    return select(tags).where(tags.c.name == bindparam("name", type_=String))
 
 
-async def tags_by_post_ids(conn: AsyncConnection, post_ids: Sequence[int]) -> list[list[DbRow]]:
-    """Each post's tags, ordered by name."""
-    stmt = (
+async def tag_by_name(conn: asyncpg.Connection, name: str) -> Row | None:
+    return await fetch_one(conn, _by_name(), name=normalise_name(name))
+
+
+@shaped
+def _by_post_ids() -> Select[Any]:
+    return (
         select(post_tags.c.post_id, tags.c.id, tags.c.name)
         .join(tags, tags.c.id == post_tags.c.tag_id)
-        .where(any_id(post_tags.c.post_id, post_ids))
+        .where(any_id(post_tags.c.post_id))
         .order_by(tags.c.name, tags.c.id)
     )
-    grouped: dict[int, list[DbRow]] = {}
-    for row in (await conn.execute(stmt)).all():
+
+
+async def tags_by_post_ids(conn: asyncpg.Connection, post_ids: Sequence[int]) -> list[list[Row]]:
+    """Each post's tags, ordered by name."""
+    grouped: dict[int, list[Row]] = {}
+    for row in await fetch(conn, _by_post_ids(), ids=list(post_ids)):
         grouped.setdefault(row.post_id, []).append(row)
     return [grouped.get(key, []) for key in post_ids]
 
 
-def _searched(search: str | None) -> Select[Any]:
+def _searched(search: bool) -> Select[Any]:
     stmt = select(tags)
     if search:
-        stmt = stmt.where(contains(tags.c.name, search))
+        stmt = stmt.where(contains(tags.c.name))
     return stmt
 
 
 async def tags_page(
-    conn: AsyncConnection,
+    conn: asyncpg.Connection,
     request: PageRequest,
     *,
     search: str | None,
     ordering: Ordering = BY_NAME,
 ) -> Page:
-    return await fetch_page(conn, _searched(search), ordering, request)
+    statement = paged(_searched, request.shape, ordering, bool(search))
+    return await fetch_page(conn, statement, request, **search_values(search))
 
 
-async def tags_count(conn: AsyncConnection, *, search: str | None) -> int:
-    stmt = select(func.count()).select_from(_searched(search).subquery())
-    return int((await conn.execute(stmt)).scalar_one())
+async def tags_count(conn: asyncpg.Connection, *, search: str | None) -> int:
+    statement = counted(_searched, bool(search))
+    return int(await fetch_value(conn, statement, **search_values(search)))

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+import asyncpg
+from sqlalchemy import Select, String, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import users
-from db.paging import DbRow, Ordering, Page, PageRequest, any_id, fetch_page
-from db.posts import contains
+from db.paging import DbRow, Ordering, Page, PageRequest, any_id, counted, fetch_page, paged
+from db.search import contains, search_values
+from db.statements import Row, fetch, fetch_one, fetch_value, shaped
 
 BY_USERNAME = Ordering("username", (users.c.username, users.c.id))
 
@@ -25,36 +27,51 @@ COLUMNS = (
 )
 
 
-async def users_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[DbRow | None]:
-    rows = (await conn.execute(select(*COLUMNS).where(any_id(users.c.id, ids)))).all()
+@shaped
+def _by_ids() -> Select[Any]:
+    return select(*COLUMNS).where(any_id(users.c.id))
+
+
+async def users_by_ids(conn: asyncpg.Connection, ids: Sequence[int]) -> list[Row | None]:
+    rows = await fetch(conn, _by_ids(), ids=list(ids))
     by_id = {row.id: row for row in rows}
     return [by_id.get(key) for key in ids]
 
 
-async def user_by_username(conn: AsyncConnection, username: str) -> DbRow | None:
-    stmt = select(*COLUMNS).where(func.lower(users.c.username) == username.lower())
-    return (await conn.execute(stmt)).first()
+async def user_in_transaction(conn: AsyncConnection, user_id: int) -> DbRow:
+    """A user the caller's own transaction just wrote (the read pool cannot see it yet)."""
+    return (await conn.execute(select(*COLUMNS).where(users.c.id == user_id))).one()
 
 
-def _searched(search: str | None) -> Select[Any]:
+@shaped
+def _by_username() -> Select[Any]:
+    return select(*COLUMNS).where(
+        func.lower(users.c.username) == func.lower(bindparam("username", type_=String))
+    )
+
+
+async def user_by_username(conn: asyncpg.Connection, username: str) -> Row | None:
+    return await fetch_one(conn, _by_username(), username=username)
+
+
+def _searched(search: bool) -> Select[Any]:
     stmt = select(*COLUMNS)
     if search:
-        stmt = stmt.where(
-            or_(contains(users.c.username, search), contains(users.c.full_name, search))
-        )
+        stmt = stmt.where(or_(contains(users.c.username), contains(users.c.full_name)))
     return stmt
 
 
 async def users_page(
-    conn: AsyncConnection,
+    conn: asyncpg.Connection,
     request: PageRequest,
     *,
     search: str | None,
     ordering: Ordering = BY_USERNAME,
 ) -> Page:
-    return await fetch_page(conn, _searched(search), ordering, request)
+    statement = paged(_searched, request.shape, ordering, bool(search))
+    return await fetch_page(conn, statement, request, **search_values(search))
 
 
-async def users_count(conn: AsyncConnection, *, search: str | None) -> int:
-    stmt = select(func.count()).select_from(_searched(search).subquery())
-    return int((await conn.execute(stmt)).scalar_one())
+async def users_count(conn: asyncpg.Connection, *, search: str | None) -> int:
+    statement = counted(_searched, bool(search))
+    return int(await fetch_value(conn, statement, **search_values(search)))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
+import asyncpg
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.accounts import Viewer
 from schema.loaders import Loaders
@@ -16,7 +17,7 @@ from schema.loaders import Loaders
 class Services:
     """Process-wide collaborators, built once in the app's lifespan."""
 
-    read_engine: AsyncEngine
+    read_pool: asyncpg.Pool
     sessionmaker: async_sessionmaker[AsyncSession]
     token_ttl_hours: int = 720
 
@@ -35,7 +36,7 @@ class Context:
     def __post_init__(self) -> None:
         # Built here, per request and inside the running loop, so no cache outlives
         # the request or crosses viewers.
-        self.loaders = Loaders(self.services.read_engine, self.viewer)
+        self.loaders = Loaders(self.services.read_pool, self.viewer)
 
     def sign_in(self, viewer: Viewer | None, token: str | None) -> None:
         self.viewer, self.token = viewer, token
@@ -43,7 +44,7 @@ class Context:
 
     def reset_loaders(self) -> None:
         """After a write: later reads in this request must see the new state."""
-        self.loaders = Loaders(self.services.read_engine, self.viewer)
+        self.loaders = Loaders(self.services.read_pool, self.viewer)
 
 
 Info: TypeAlias = strawberry.Info[Context, None]

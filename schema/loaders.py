@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
+import asyncpg
 from aiodataloader import DataLoader
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import orders, posts, products, tags, users
 from db.access import Access
@@ -22,38 +22,60 @@ from db.models import OrderStatus
 from db.paging import Ordering, PageRequest
 
 R = TypeVar("R")
-Batch = Callable[[AsyncConnection, Sequence[int]], Awaitable[Sequence[Any]]]
+Batch = Callable[[asyncpg.Connection, Sequence[int]], Awaitable[Sequence[Any]]]
+
+
+class _PerRequest:
+    """A loader made on first use, then kept on the Loaders for the rest of the request.
+
+    `visible=True` for batches that take the reader's `access`.
+    """
+
+    def __init__(self, batch: Callable[..., Awaitable[Sequence[Any]]], *, visible: bool = False):
+        self.batch = batch
+        self.visible = visible
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, loaders: Loaders, owner: type) -> DataLoader[Any, Any]:
+        batch, access = self.batch, loaders.access
+        if self.visible:
+            loader = loaders._loader(lambda c, ids: batch(c, ids, access=access))
+        else:
+            loader = loaders._loader(batch)
+        loaders.__dict__[self.name] = loader  # found before this descriptor from now on
+        return loader
 
 
 class Loaders:
-    def __init__(self, engine: AsyncEngine, viewer: Viewer | None) -> None:
-        self.engine = engine
+    """Made lazily: a request pays only for the loaders its document uses."""
+
+    user = _PerRequest(users.users_by_ids)
+    post = _PerRequest(posts.posts_by_ids, visible=True)
+    tag = _PerRequest(tags.tags_by_ids)
+    tags_by_post = _PerRequest(tags.tags_by_post_ids)
+    product = _PerRequest(products.products_by_ids)
+    units_sold = _PerRequest(products.units_sold_by_product_ids)
+    order = _PerRequest(orders.orders_by_ids, visible=True)
+    items_by_order = _PerRequest(orders.items_by_order_ids)
+    order_totals = _PerRequest(orders.totals_by_order_ids)
+    post_count_by_tag = _PerRequest(posts.post_counts_by_tag_ids, visible=True)
+
+    def __init__(self, pool: asyncpg.Pool, viewer: Viewer | None) -> None:
+        self.pool = pool
         self.access = (
             Access(viewer_id=viewer.user_id, is_admin=viewer.is_admin) if viewer else Access()
         )
-        access = self.access
         self._keyed: dict[Hashable, DataLoader[Any, Any]] = {}
-
-        self.user = self._loader(users.users_by_ids)
-        self.post = self._loader(lambda c, ids: posts.posts_by_ids(c, ids, access=access))
-        self.tag = self._loader(tags.tags_by_ids)
-        self.tags_by_post = self._loader(tags.tags_by_post_ids)
-        self.product = self._loader(products.products_by_ids)
-        self.units_sold = self._loader(products.units_sold_by_product_ids)
-        self.order = self._loader(lambda c, ids: orders.orders_by_ids(c, ids, access=access))
-        self.items_by_order = self._loader(orders.items_by_order_ids)
-        self.order_totals = self._loader(orders.totals_by_order_ids)
-        self.post_count_by_tag = self._loader(
-            lambda c, ids: posts.post_counts_by_tag_ids(c, ids, access=access)
-        )
 
     async def read(self, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
         """Run one db/ read on a connection borrowed for just that statement."""
-        return await read(self.engine, fn, *args, **kwargs)
+        return await read(self.pool, fn, *args, **kwargs)
 
     def _loader(self, batch: Batch) -> DataLoader[Any, Any]:
         async def load(keys: list[int]) -> list[Any]:
-            return list(await read(self.engine, batch, keys))
+            return list(await read(self.pool, batch, keys))
 
         return DataLoader(load)
 

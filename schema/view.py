@@ -122,7 +122,7 @@ class GraphQLView(GraphQL[Context, None]):
         token, problem = _bearer(header)
         if token is None:
             return None, None, problem
-        viewer = await read(self.services.read_engine, viewer_by_token, token)
+        viewer = await read(self.services.read_pool, viewer_by_token, token)
         if viewer is None:
             return None, None, "The token is invalid, expired or revoked"
         return viewer, token, None

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app import Settings, build_engine, build_read_engine, create_app
+from app import Settings, build_engine, build_read_pool, create_app
 from db import embedded, migrations
 from db.engine import make_sessionmaker
 from db.models import Base
@@ -93,10 +93,10 @@ async def engine(settings: Settings, database_url: str) -> AsyncIterator[AsyncEn
 
 
 @pytest.fixture(scope="session")
-async def read_engine(settings: Settings, database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = build_read_engine(settings, database_url)
-    yield engine
-    await engine.dispose()
+async def read_pool(settings: Settings, database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await build_read_pool(settings, database_url)
+    yield pool
+    await pool.close()
 
 
 @pytest.fixture(autouse=True)
@@ -121,8 +121,8 @@ async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
 
 
 @pytest.fixture
-def services(read_engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> Services:
-    return Services(read_engine=read_engine, sessionmaker=sessionmaker)
+def services(read_pool: asyncpg.Pool, sessionmaker: async_sessionmaker[AsyncSession]) -> Services:
+    return Services(read_pool=read_pool, sessionmaker=sessionmaker)
 
 
 @pytest.fixture

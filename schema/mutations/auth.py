@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db import accounts
 from db.engine import read
-from db.users import users_by_ids
+from db.users import user_in_transaction
 from db.validation import check_email, check_password, check_username
 from db.writes import violated_constraint
 from schema.context import Info
@@ -94,13 +94,12 @@ class AuthMutation:
                 token = await accounts.issue_token(
                     session, user_id, ttl=timedelta(hours=services.token_ttl_hours)
                 )
-                [row] = await users_by_ids(await session.connection(), [user_id])
+                row = await user_in_transaction(await session.connection(), user_id)
         except IntegrityError as exc:
             taken_field = TAKEN_BY_INDEX.get(violated_constraint(exc) or "")
             if taken_field is None:
                 raise
             return AuthPayload(user_errors=[_taken(taken_field)])
-        assert row is not None
         await _sign_in(info, token)
         return AuthPayload(token=token, user=User.from_row(row))
 
@@ -121,8 +120,7 @@ class AuthMutation:
             token = await accounts.issue_token(
                 session, found[0], ttl=timedelta(hours=services.token_ttl_hours)
             )
-            [row] = await users_by_ids(await session.connection(), [found[0]])
-        assert row is not None
+            row = await user_in_transaction(await session.connection(), found[0])
         await _sign_in(info, token)
         return AuthPayload(token=token, user=User.from_row(row))
 
@@ -138,5 +136,5 @@ class AuthMutation:
 async def _sign_in(info: Info, token: str) -> None:
     """The rest of this request acts for the user who just proved who they are,
     so the payload shows them what they may see of themselves (their email)."""
-    viewer = await read(info.context.services.read_engine, accounts.viewer_by_token, token)
+    viewer = await read(info.context.services.read_pool, accounts.viewer_by_token, token)
     info.context.sign_in(viewer, token)

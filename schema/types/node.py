@@ -45,8 +45,9 @@ class OrderStatus(Enum):
         return DbOrderStatus[self.value]
 
     @classmethod
-    def of(cls, status: DbOrderStatus) -> OrderStatus:
-        return cls[status.name]
+    def of(cls, status: DbOrderStatus | str) -> OrderStatus:
+        """From the model's enum (a write's row) or its stored text (a read's row)."""
+        return cls[DbOrderStatus(status).name]
 
 
 ORDERS_NEWEST = orders.NEWEST

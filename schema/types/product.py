@@ -23,13 +23,12 @@ class Product(Node):
 
     @classmethod
     def from_row(cls, row: DbRow, prefix: str = "") -> Product:
-        mapping = row._mapping
         return cls(
-            pk=mapping[f"{prefix}id"],
-            sku=mapping[f"{prefix}sku"],
-            name=mapping[f"{prefix}name"],
-            price=mapping[f"{prefix}price"],
-            stock=mapping[f"{prefix}stock"],
+            pk=getattr(row, f"{prefix}id"),
+            sku=getattr(row, f"{prefix}sku"),
+            name=getattr(row, f"{prefix}name"),
+            price=getattr(row, f"{prefix}price"),
+            stock=getattr(row, f"{prefix}stock"),
         )
 
     @batch("units_sold")

@@ -7,8 +7,9 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from db import users
 from db.engine import read
 from db.models import OrderStatus
 from db.statement_counter import counting
@@ -158,57 +159,53 @@ async def test_batches_bind_one_array_never_an_expanding_in(
         assert " IN (" not in statement.upper()
 
 
-async def test_reads_run_outside_any_transaction(read_engine: AsyncEngine) -> None:
+async def test_reads_run_outside_any_transaction(read_pool: asyncpg.Pool) -> None:
     # In a transaction block both statements would share one transaction id; in
     # autocommit each is its own, so no BEGIN/ROLLBACK round trips are paid.
-    async with read_engine.connect() as conn:
-        first = (await conn.execute(text("SELECT txid_current()"))).scalar_one()
-        second = (await conn.execute(text("SELECT txid_current()"))).scalar_one()
-        raw = await conn.get_raw_connection()
-        assert raw.driver_connection is not None
-        in_transaction = raw.driver_connection.is_in_transaction()
+    async with read_pool.acquire() as conn:
+        first = await conn.fetchval("SELECT txid_current()")
+        second = await conn.fetchval("SELECT txid_current()")
+        in_transaction = conn.is_in_transaction()
     assert first != second
     assert in_transaction is False
 
 
 async def test_a_read_batch_is_one_round_trip(
-    read_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    read_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # No pre-ping on the read pool: a ping is a round trip of its own per checkout.
-    simple: list[str] = []
+    # No ping before a checkout and no reset after it (asyncpg's default reset is
+    # `execute` of RESET ALL and more); only the batch's own `fetch` goes out.
+    sent: list[str] = []
 
     def record(name: str) -> None:
         original = getattr(asyncpg.Connection, name)
 
         async def recording(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
-            simple.append(query)
+            sent.append(f"{name}: {query}")
             return await original(self, query, *args, **kw)
 
         monkeypatch.setattr(asyncpg.Connection, name, recording)
 
-    # A ping is `fetchrow(";")`, wrapped in BEGIN/ROLLBACK (`execute`) outside autocommit.
-    record("execute")
-    record("fetchrow")
+    for name in ("execute", "fetch", "fetchrow", "fetchval"):
+        record(name)
     with counting() as log:
         for _ in range(3):
-            assert await read(read_engine, _select_one) == 1
+            assert await read(read_pool, users.users_by_ids, [1, 2]) == [None, None]
 
-    assert simple == []
-    assert log.statements == ["SELECT 1"] * 3
-
-
-async def _select_one(conn: AsyncConnection) -> int:
-    return int((await conn.execute(text("SELECT 1"))).scalar_one())
+    assert len(sent) == 3
+    assert all(s.startswith("fetch: SELECT users.id") for s in sent)
+    assert log.count == 3
 
 
 async def test_a_read_survives_a_dropped_pooled_connection(
-    read_engine: AsyncEngine, engine: AsyncEngine
+    read_pool: asyncpg.Pool, engine: AsyncEngine
 ) -> None:
-    async def backend_pid(conn: AsyncConnection) -> int:
-        return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+    async def backend_pid(conn: asyncpg.Connection) -> int:
+        return int(await conn.fetchval("SELECT pg_backend_pid()"))
 
-    pid = await read(read_engine, backend_pid)
+    pids = [await read(read_pool, backend_pid) for _ in range(3)]
     async with engine.begin() as admin:
-        await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for pid in set(pids):
+            await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
-    assert await read(read_engine, backend_pid) != pid
+    assert await read(read_pool, backend_pid) not in pids

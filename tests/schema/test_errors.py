@@ -42,15 +42,14 @@ async def test_an_unexpected_error_is_masked_and_logged_with_its_request_id(
 async def test_a_statement_cut_off_by_statement_timeout_is_a_timeout_error(
     session: AsyncSession, gql: GraphQL, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import AsyncConnection
+    import asyncpg
 
-    async def slow(conn: AsyncConnection, *args: object, **kwargs: object) -> None:
-        await conn.execute(text("SET statement_timeout = 50"))
+    async def slow(conn: asyncpg.Connection, *args: object, **kwargs: object) -> None:
+        await conn.execute("SET statement_timeout = 50")
         try:
-            await conn.execute(text("SELECT pg_sleep(1)"))
+            await conn.execute("SELECT pg_sleep(1)")
         finally:
-            await conn.execute(text("RESET statement_timeout"))
+            await conn.execute("RESET statement_timeout")
 
     monkeypatch.setattr(db_posts, "posts_page", slow)
     body = await gql("{ posts { edges { node { title } } } }")

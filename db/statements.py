@@ -1,0 +1,117 @@
+"""Read statements compiled once per shape: SQLAlchemy Core writes them, asyncpg runs them.
+
+Reads are the request path's inner loop. Through SQLAlchemy's asyncio layer a
+statement costs, besides its round trip, a cache-key walk over the freshly
+built statement, greenlet switches around each driver call and a CursorResult;
+measured on the bench queries that was most of a nested query's CPU
+(bench/README.md, "What paid"). So a read is declared as a builder whose
+arguments are its *shape*, the things that change its SQL text (ordering,
+direction, which filters are set, who is reading), never a value: the builder
+runs once per shape, SQLAlchemy's asyncpg dialect compiles the result to `$n`
+SQL, and every later call only binds values by name and runs it on a raw
+asyncpg connection (which prepares each SQL text once per connection).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ParamSpec, cast
+
+import asyncpg
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from db.statement_counter import record
+
+P = ParamSpec("P")
+
+DIALECT = AsyncpgDialect()  # type: ignore[no-untyped-call]
+_MISSING = object()
+
+
+class Row(asyncpg.Record):  # type: ignore[misc]
+    """A result row: `row.title`, `row["title"]` or `row[2]`.
+
+    Values are the driver's: an enum column arrives as its text.
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A compiled read: its SQL, and how to turn values by name into `$n` arguments."""
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: Mapping[str, Any]
+    processors: Mapping[str, Callable[[Any], Any]]
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        arguments = []
+        for name in self.names:
+            value = values.get(name, _MISSING)
+            if value is _MISSING:
+                value = self.defaults.get(name, _MISSING)
+                if value is _MISSING:
+                    raise TypeError(f"no value for :{name} in {self.sql!r}")
+            processor = self.processors.get(name)
+            arguments.append(value if processor is None or value is None else processor(value))
+        return arguments
+
+
+def compile_statement(stmt: ClauseElement) -> Statement:
+    compiled = cast(SQLCompiler, stmt.compile(dialect=DIALECT))
+    names = tuple(compiled.positiontup or ())
+    # Constants the builder wrote into the statement (an enum member, a LIKE escape)
+    # are bound with their values; every other parameter must come with the call.
+    defaults = {
+        name: value
+        for name, value in (compiled.construct_params(_check=False) or {}).items()
+        if value is not None
+    }
+    processors = {name: fn for name, fn in compiled._bind_processors.items() if callable(fn)}
+    return Statement(compiled.string, names, defaults, processors)
+
+
+def shaped(build: Callable[P, ClauseElement]) -> Callable[P, Statement]:
+    """Decorate a statement builder: built and compiled once for each set of arguments.
+
+    The arguments must be hashable and few in kind (booleans, enums, orderings):
+    each distinct set is cached for the life of the process. Values go in as
+    named `bindparam`s and are passed to `fetch`.
+    """
+
+    @functools.cache
+    def statement(*args: Any, **kwargs: Any) -> Statement:
+        return compile_statement(build(*args, **kwargs))
+
+    return cast(Callable[P, Statement], functools.wraps(build)(statement))
+
+
+async def fetch(conn: asyncpg.Connection, statement: Statement, **values: Any) -> list[Row]:
+    record(statement.sql)
+    rows: list[Row] = await conn.fetch(statement.sql, *statement.arguments(values))
+    return rows
+
+
+async def fetch_one(conn: asyncpg.Connection, statement: Statement, **values: Any) -> Row | None:
+    rows = await fetch(conn, statement, **values)
+    return rows[0] if rows else None
+
+
+async def fetch_value(conn: asyncpg.Connection, statement: Statement, **values: Any) -> Any:
+    """The first column of the only row."""
+    rows = await fetch(conn, statement, **values)
+    if len(rows) != 1:
+        raise LookupError(f"expected one row, got {len(rows)}: {statement.sql!r}")
+    return rows[0][0]

@@ -1,0 +1,81 @@
+"""Reads compiled once per shape: values are bound, never written into the SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import BigInteger, Select, String, bindparam, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models, posts
+from db.access import Access
+from db.engine import read
+from db.paging import Ordering, PageRequest
+from db.statement_counter import counting
+from db.statements import fetch, fetch_one, shaped
+from tests.factories import make_post, make_user
+
+
+@shaped
+def _echo(with_name: bool) -> Select[Any]:
+    columns: list[Any] = [bindparam("n", type_=BigInteger).label("n"), literal("k").label("k")]
+    stmt: Select[Any] = select(*columns)
+    if with_name:
+        stmt = stmt.add_columns(bindparam("name", type_=String).label("name"))
+    return stmt
+
+
+def test_a_shape_is_built_and_compiled_once() -> None:
+    assert _echo(True) is _echo(True)
+    assert _echo(True) is not _echo(False)
+
+
+async def test_rows_read_by_name_key_and_position(read_pool: asyncpg.Pool) -> None:
+    async with read_pool.acquire() as conn:
+        row = await fetch_one(conn, _echo(True), n=7, name="x")
+    assert row is not None
+    assert (row.n, row["k"], row[2]) == (7, "k", "x")
+    with pytest.raises(AttributeError, match="nope"):
+        _ = row.nope
+
+
+async def test_a_missing_value_is_named(read_pool: asyncpg.Pool) -> None:
+    async with read_pool.acquire() as conn:
+        with pytest.raises(TypeError, match=":name"):
+            await fetch(conn, _echo(True), n=1)
+
+
+async def test_two_viewers_and_two_cursors_share_one_statement_text(
+    session: AsyncSession, read_pool: asyncpg.Pool
+) -> None:
+    alice = await make_user(session, username="alice")
+    bob = await make_user(session, username="bob")
+    for user in (alice, bob):
+        for _ in range(3):
+            await make_post(session, user.id, published=False)
+
+    with counting() as log:
+        pages = []
+        for viewer, after in ((alice, None), (bob, None), (alice, 5), (bob, 2)):
+            request = PageRequest(limit=2, after=None if after is None else (after,))
+            pages.append(
+                await read(
+                    read_pool,
+                    posts.posts_page,
+                    request,
+                    ordering=posts.TITLE if after is None else _BY_ID,
+                    where=posts.NO_FILTER,
+                    access=Access(viewer_id=viewer.id),
+                )
+            )
+
+    # Each viewer sees only their own unpublished posts, through the same SQL.
+    assert {row.author_id for row in pages[0].rows} == {alice.id}
+    assert {row.author_id for row in pages[1].rows} == {bob.id}
+    assert log.statements[0] == log.statements[1]
+    assert log.statements[2] == log.statements[3]
+
+
+_BY_ID = Ordering("id", (models.posts.c.id,))
