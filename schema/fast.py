@@ -40,9 +40,12 @@ from graphql import (
     GraphQLScalarType,
     GraphQLSchema,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
     get_operation_ast,
     parse,
     specified_rules,
@@ -79,8 +82,19 @@ class Unanswerable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
+    """A document checked once, and what its runs can share.
+
+    Field collection is shared unless @skip/@include make it depend on variables;
+    a field's arguments are shared when they use no variables.
+    """
+
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
+    conditional: bool
+    collected: dict[tuple[str, tuple[int, ...]], dict[str, list[FieldNode]]] = field(
+        default_factory=dict
+    )
+    arguments: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -159,12 +173,13 @@ class FastPath:
         operation = get_operation_ast(document, operation_name)
         if operation is None or operation.operation != OperationType.QUERY:
             return None
-        if not _plain(document):
+        directives = _directives(document)
+        if directives - {"skip", "include"}:
             return None
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        return Prepared(operation=operation, fragments=fragments)
+        return Prepared(operation=operation, fragments=fragments, conditional=bool(directives))
 
     def batch_for(self, type_name: str, field: StrawberryField) -> Callable[..., Any] | None:
         key = (type_name, field.python_name)
@@ -221,24 +236,35 @@ def _leaf(return_type: GraphQLOutputType) -> Callable[[Any], Any]:
     return scalar
 
 
-def _plain(document: DocumentNode) -> bool:
-    """No introspection and no directives but @skip/@include: nothing this executor lacks."""
+def _directives(document: DocumentNode) -> set[str]:
+    """The names of the directives a document uses; "__introspection" if it introspects."""
+    found: set[str] = set()
     stack: list[Any] = list(document.definitions)
     while stack:
         node = stack.pop()
         for directive in getattr(node, "directives", None) or ():
-            if directive.name.value not in {"skip", "include"}:
-                return False
+            found.add(directive.name.value)
         if (
             isinstance(node, FieldNode)
             and node.name.value.startswith("__")
             and node.name.value != "__typename"
         ):
-            return False
+            found.add("__introspection")
         selection_set = getattr(node, "selection_set", None)
         if selection_set is not None:
             stack.extend(selection_set.selections)
-    return True
+    return found
+
+
+def _uses_variables(node: Any) -> bool:
+    """Whether an argument value (or any value nested in it) is a $variable."""
+    if isinstance(node, VariableNode):
+        return True
+    if isinstance(node, ListValueNode):
+        return any(_uses_variables(value) for value in node.values)
+    if isinstance(node, ObjectValueNode):
+        return any(_uses_variables(f.value) for f in node.fields)
+    return False
 
 
 class _Run:
@@ -249,7 +275,8 @@ class _Run:
         self.prepared = prepared
         self.variables = variables
         self.info = info
-        self._collected: dict[tuple[str, tuple[int, ...]], dict[str, list[FieldNode]]] = {}
+        self.variable_values = _variables(variables)
+        self._collected = {} if prepared.conditional else prepared.collected
         self._arguments: dict[int, dict[str, Any]] = {}
 
     async def root(self, query_type: GraphQLObjectType) -> dict[str, Any]:
@@ -320,9 +347,11 @@ class _Run:
     def _kwargs(
         self, definition: GraphQLField, strawberry_field: StrawberryField, node: FieldNode
     ) -> dict[str, Any]:
-        cached = self._arguments.get(id(node))
+        cached = self.prepared.arguments.get(id(node))
         if cached is None:
-            raw = get_argument_values(definition, node, _variables(self.variables))
+            cached = self._arguments.get(id(node))
+        if cached is None:
+            raw = get_argument_values(definition, node, self.variable_values)
             converter = self.path.schema.schema_converter
             cached = convert_arguments(
                 raw,
@@ -331,7 +360,8 @@ class _Run:
                 config=self.path.schema.config,
                 info=self.info,  # type: ignore[arg-type]
             )
-            self._arguments[id(node)] = cached
+            shared = not any(_uses_variables(argument.value) for argument in node.arguments or ())
+            (self.prepared.arguments if shared else self._arguments)[id(node)] = cached
         return cached
 
     def _complete_all(
@@ -402,7 +432,7 @@ class _Run:
     def _included(self, node: Any) -> bool:
         if not node.directives:
             return True
-        variables = _variables(self.variables)
+        variables = self.variable_values
         skip = get_directive_values(GraphQLSkipDirective, node, variables)
         if skip is not None and skip.get("if") is True:
             return False

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Message, Receive, Scope, Send
@@ -30,12 +31,16 @@ from db.statement_counter import counting
 from schema import Schema
 from schema.context import Context, Services
 from schema.fast import FastPath
+from schema.plain_http import (
+    BodyTooLarge,
+    is_json_post,
+    plain_document,
+    read_body,
+    replay,
+    send_json,
+)
 
 log = logging.getLogger("storefront.http")
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class TextWebSocketAdapter(ASGIWebSocketAdapter):
@@ -79,9 +84,51 @@ class GraphQLView(GraphQL[Context, None]):
         if _accepts_graphql_response(scope):
             send = _as_graphql_response(send)
         try:
+            if self.fast is not None and is_json_post(scope):
+                body = await read_body(receive, self.max_body_bytes)
+                if await self._answer_plain_read(scope, body, send):
+                    return
+                receive = replay(body, receive)
             await super().__call__(scope, self._limited(receive), send)
         except BodyTooLarge:
             await self._too_large(scope, receive, send)
+
+    async def _answer_plain_read(self, scope: Scope, body: bytes, send: Send) -> bool:
+        """Answer a plain JSON read with the lean executor, without Strawberry's view.
+
+        False when the request or its document needs anything more (then the body
+        goes through Strawberry, which reports any error as usual).
+        """
+        assert self.fast is not None
+        assert self.services is not None
+        document = plain_document(body)
+        if document is None:
+            return False
+        headers = Headers(scope=scope)
+        viewer, token, auth_error = await self._authenticate(headers.get("authorization"))
+        if auth_error is not None:
+            return False
+        context = Context(
+            services=self.services,
+            viewer=viewer,
+            request_id=_request_id(headers),
+            token=token,
+        )
+        payload: dict[str, Any]
+        try:
+            async with asyncio.timeout(self.request_timeout_s):
+                with counting() as statements:
+                    data = await self.fast.execute(*document, context)
+        except TimeoutError:
+            payload = {"data": None, "errors": [self._timed_out(context).formatted]}
+        else:
+            if data is None:
+                return False
+            payload = {"data": data}
+            if self.debug_sql:
+                payload["extensions"] = {"sqlStatements": statements.count}
+        await send_json(send, payload, request_id=context.request_id)
+        return True
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"Request body is larger than {self.max_body_bytes} bytes"
@@ -102,7 +149,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         assert self.services is not None, "the app's lifespan has not run"
-        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex[:16]
+        request_id = _request_id(request.headers)
         viewer, token, auth_error = await self._authenticate(request.headers.get("authorization"))
         if isinstance(response, Response):
             response.headers["x-request-id"] = request_id
@@ -167,14 +214,7 @@ class GraphQLView(GraphQL[Context, None]):
                 result.extensions = {**(result.extensions or {}), "sqlStatements": statements.count}
                 return result
         except TimeoutError:
-            log.warning(
-                "request %s cut off after %.1f s", context.request_id, self.request_timeout_s
-            )
-            return _error_result(
-                "The request took too long and was cut off",
-                "TIMEOUT",
-                requestId=context.request_id,
-            )
+            return ExecutionResult(data=None, errors=[self._timed_out(context)])
         except HTTPException as exc:
             if isinstance(exc.__cause__, InvalidOperationTypeError):
                 raise HTTPException(405, exc.reason) from exc
@@ -205,8 +245,20 @@ class GraphQLView(GraphQL[Context, None]):
             sub_response.status_code = 400
         return result
 
+    def _timed_out(self, context: Context) -> GraphQLError:
+        log.warning("request %s cut off after %.1f s", context.request_id, self.request_timeout_s)
+        return GraphQLError(
+            "The request took too long and was cut off",
+            extensions={"code": "TIMEOUT", "requestId": context.request_id},
+        )
+
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+def _request_id(headers: Headers) -> str:
+    """The caller's X-Request-ID (trimmed), or a new one."""
+    return headers.get("x-request-id", "")[:64] or secrets.token_hex(8)
 
 
 def _error_result(message: str, code: str, **extensions: Any) -> ExecutionResult:

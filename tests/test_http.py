@@ -6,9 +6,11 @@ import asyncio
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import Settings, create_app
 from db import posts as db_posts
+from tests.factories import make_post, make_user
 
 
 async def test_get_runs_a_query(client: httpx.AsyncClient) -> None:
@@ -94,3 +96,41 @@ async def test_a_request_over_its_time_limit_is_cut_off_with_timeout(
     assert response.status_code == 200
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "TIMEOUT"
+
+
+async def test_a_plain_read_answers_as_strawberry_would(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    # A body of just query/variables/operationName takes the lean lane; any other key
+    # (here `extensions`) goes through Strawberry's view. Both must answer alike.
+    author = await make_user(session, username="ada")
+    await make_post(session, author.id, title="Hello", tags=["news"])
+    query = (
+        "query Feed($n: Int!) { posts(first: $n) "
+        "{ edges { node { title author { username } tags { name } } } } }"
+    )
+    plain = {"query": query, "variables": {"n": 5}, "operationName": "Feed"}
+
+    lean = await client.post("/graphql", json=plain, headers={"X-Request-ID": "abc"})
+    full = await client.post("/graphql", json={**plain, "extensions": {}})
+
+    assert lean.status_code == full.status_code == 200
+    assert lean.json() == full.json()
+    assert lean.json()["data"]["posts"]["edges"][0]["node"]["tags"] == [{"name": "news"}]
+    assert lean.headers["x-request-id"] == "abc"
+    assert full.headers["x-request-id"]
+    assert lean.headers["content-type"].startswith("application/json")
+
+
+async def test_a_mutation_in_a_json_body_still_runs(client: httpx.AsyncClient) -> None:
+    # The lane reads the body first; a document it cannot answer gets the same bytes.
+    response = await client.post(
+        "/graphql",
+        json={
+            "query": "mutation($in: SignUpInput!) { signUp(input: $in) { user { username } } }",
+            "variables": {
+                "in": {"username": "neo", "email": "neo@example.com", "password": "pw-123456789"}
+            },
+        },
+    )
+    assert response.json() == {"data": {"signUp": {"user": {"username": "neo"}}}}
