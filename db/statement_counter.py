@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 @dataclass
 class StatementLog:
     statements: list[str] = field(default_factory=list)
+    # The count open around this one, which sees the statements too.
+    outer: StatementLog | None = None
 
     @property
     def count(self) -> int:
@@ -46,13 +48,14 @@ def _before_execute(
 def record(statement: str) -> None:
     """Count a statement run outside SQLAlchemy's execution (db/statements.py)."""
     log = _current.get()
-    if log is not None:
+    while log is not None:
         log.statements.append(statement)
+        log = log.outer
 
 
 @contextlib.contextmanager
 def counting() -> Iterator[StatementLog]:
-    log = StatementLog()
+    log = StatementLog(outer=_current.get())
     token = _current.set(log)
     try:
         yield log

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Mapping
@@ -117,7 +118,7 @@ class GraphQLView(GraphQL[Context, None]):
         payload: dict[str, Any]
         try:
             async with asyncio.timeout(self.request_timeout_s):
-                with counting() as statements:
+                with counting() if self.debug_sql else contextlib.nullcontext() as statements:
                     data = await self.fast.execute(*document, context)
         except TimeoutError:
             payload = {"data": None, "errors": [self._timed_out(context).formatted]}
@@ -125,7 +126,7 @@ class GraphQLView(GraphQL[Context, None]):
             if data is None:
                 return False
             payload = {"data": data}
-            if self.debug_sql:
+            if statements is not None:
                 payload["extensions"] = {"sqlStatements": statements.count}
         await send_json(send, payload, request_id=context.request_id)
         return True
