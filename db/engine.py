@@ -8,6 +8,7 @@ them). A read pool may later point at a replica without touching its callers.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -118,7 +119,10 @@ async def read(pool: asyncpg.Pool, fn: Callable[..., Awaitable[R]], *args: Any, 
             try:
                 return await fn(conn, *args, **kwargs)
             except DROPPED:
-                conn.terminate()
+                # Closed for good; a connection asyncpg already saw close has gone
+                # back to the pool by itself and refuses the call.
+                with contextlib.suppress(asyncpg.InterfaceError):
+                    conn.terminate()
                 if attempt == 2:
                     raise
     raise AssertionError("unreachable")
