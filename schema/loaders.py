@@ -99,8 +99,12 @@ class Loaders:
         return await read(self.pool, fn, *args, **kwargs)
 
     def _loader(self, batch: Batch) -> DataLoader[Any, Any]:
+        # Nothing a loader holds may point back at these Loaders: a cycle would leave
+        # the request's rows to the garbage collector instead of freeing them at once.
+        pool = self.pool
+
         async def load(keys: list[int]) -> list[Any]:
-            return list(await read(self.pool, batch, keys))
+            return list(await read(pool, batch, keys))
 
         return LevelLoader(load)
 
@@ -113,41 +117,46 @@ class Loaders:
     def posts_by_author(
         self, request: PageRequest, ordering: Ordering, where: posts.PostFilter
     ) -> DataLoader[Any, Any]:
+        access = self.access
         return self._keyed_loader(
             ("posts_by_author", request, ordering.name, where),
             lambda c, ids: posts.post_pages_by_author_ids(
-                c, ids, request, ordering=ordering, where=where, access=self.access
+                c, ids, request, ordering=ordering, where=where, access=access
             ),
         )
 
     def post_count_by_author(self, where: posts.PostFilter) -> DataLoader[Any, Any]:
+        access = self.access
         return self._keyed_loader(
             ("post_count_by_author", where),
-            lambda c, ids: posts.post_counts_by_author_ids(c, ids, where=where, access=self.access),
+            lambda c, ids: posts.post_counts_by_author_ids(c, ids, where=where, access=access),
         )
 
     def posts_by_tag(self, request: PageRequest, ordering: Ordering) -> DataLoader[Any, Any]:
+        access = self.access
         return self._keyed_loader(
             ("posts_by_tag", request, ordering.name),
             lambda c, ids: posts.post_pages_by_tag_ids(
-                c, ids, request, ordering=ordering, access=self.access
+                c, ids, request, ordering=ordering, access=access
             ),
         )
 
     def orders_by_customer(
         self, request: PageRequest, status: OrderStatus | None
     ) -> DataLoader[Any, Any]:
+        access = self.access
         return self._keyed_loader(
             ("orders_by_customer", request, status),
             lambda c, ids: orders.order_pages_by_customer_ids(
-                c, ids, request, status=status, access=self.access
+                c, ids, request, status=status, access=access
             ),
         )
 
     def order_count_by_customer(self, status: OrderStatus | None) -> DataLoader[Any, Any]:
+        access = self.access
         return self._keyed_loader(
             ("order_count_by_customer", status),
             lambda c, ids: orders.order_counts_by_customer_ids(
-                c, ids, status=status, access=self.access
+                c, ids, status=status, access=access
             ),
         )
