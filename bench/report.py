@@ -114,7 +114,8 @@ class Report:
             f"# Storefront benchmark, {self.started:%Y-%m-%d %H:%M:%S} UTC",
             "",
             f"- data: scale {s['scale']} (app.py seed); {s['duration']} s per run "
-            f"after {s['warmup']} s of warm-up; concurrency {s['concurrencies']}",
+            f"after {s['warmup']} s of warm-up; concurrency {s['concurrencies']}; "
+            f"{s.get('rounds', 1)} rounds, servers taking turns, the median run shown",
             f"- machine: {s['cpus']} CPUs, {s['machine']}; pinning: servers on CPU "
             f"{s['pin_server']}, PostgreSQL on {s['pin_db']}, wrk on {s['pin_load']}",
             f"- code: {s['commit']}",

@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and the app impor
 from bench import harness, inprocess, load, servers
 from bench.database import DATA
 from bench.harness import Pinning
-from bench.queries import BY_KEY
+from bench.queries import BY_KEY, Query
 from bench.report import RESULTS, Report, Row, machine_settings, now
 
 
@@ -50,6 +50,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
     parser.add_argument("--reseed", action="store_true", help="seed again even if up to date")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="runs per server, query and concurrency, servers taking turns; the median counts (3)",
+    )
     parser.add_argument(
         "--time-failed",
         action="store_true",
@@ -103,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             "scale": args.scale,
             "duration": args.duration,
             "warmup": args.warmup,
+            "rounds": args.rounds,
             "concurrencies": concurrencies,
             "servers": names,
             "queries": [q.label for q in selected],
@@ -129,34 +136,38 @@ def main(argv: list[str] | None = None) -> int:
         }
         bodies = DATA / "bodies"
         bodies.mkdir(parents=True, exist_ok=True)
-        for name, server in bench.servers.items():
-            for query in selected:
-                check = checks[(name, query.key)]
-                body_file = bodies / f"{name}-{query.label}.json"
-                body_file.write_text(json.dumps(query.body(name, bench.fixtures)))
-                token = bench.token if query.admin else ""
-                for concurrency in concurrencies:
-                    row = Row(name, query.label, query.key, concurrency, check)
+        # Servers take turns on each query and concurrency (the order flipping every
+        # round), so that the machine's drift over minutes falls on all of them alike.
+        for query in selected:
+            for concurrency in concurrencies:
+                rows = {}
+                for name in bench.servers:
+                    body_file = bodies / f"{name}-{query.label}.json"
+                    body_file.write_text(json.dumps(query.body(name, bench.fixtures)))
+                    check = checks[(name, query.key)]
+                    rows[name] = row = Row(name, query.label, query.key, concurrency, check)
                     report.rows.append(row)
                     if check.errors and not args.time_failed:
                         row.skipped = check.detail
-                        continue
-                    row.load = load.measure(
-                        server,
-                        bench.db.postmaster_pid,
-                        load.POST_LUA,
-                        [str(body_file), token or ""],
-                        concurrency=concurrency,
-                        seconds=args.duration,
-                        warmup=args.warmup,
-                        cpus=pinning.load,
-                    )
-                    print(
-                        f"{name:12} {query.label:10} c={concurrency:<3} {row.load.rps:8.0f} req/s"
-                        f"  p99 {row.load.p99_ms:7.2f} ms  {row.status}",
-                        file=sys.stderr,
-                        flush=True,
-                    )
+                runs: dict[str, list[load.LoadResult]] = {name: [] for name in rows}
+                for round_ in range(args.rounds):
+                    order = list(rows) if round_ % 2 == 0 else list(reversed(rows))
+                    for name in order:
+                        if rows[name].skipped:
+                            continue
+                        runs[name].append(
+                            _measure(bench, name, query, concurrency, args, pinning.load)
+                        )
+                for name, row in rows.items():
+                    if runs[name]:
+                        row.load = _median(runs[name])
+                        print(
+                            f"{name:12} {query.label:10} c={concurrency:<3} "
+                            f"{row.load.rps:8.0f} req/s  p99 {row.load.p99_ms:7.2f} ms  "
+                            f"{row.status}",
+                            file=sys.stderr,
+                            flush=True,
+                        )
         if "storefront" in names and args.inprocess > 0:
             print(f"in-process: {args.inprocess} iterations per query…", file=sys.stderr)
             report.inprocess = inprocess.run(
@@ -168,6 +179,33 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(report.markdown())
     print(f"\nsaved {md} and {raw}", file=sys.stderr)
     return 0
+
+
+def _measure(
+    bench: harness.Bench,
+    name: str,
+    query: Query,
+    concurrency: int,
+    args: argparse.Namespace,
+    cpus: str | None,
+) -> load.LoadResult:
+    token = bench.token if query.admin else ""
+    return load.measure(
+        bench.servers[name],
+        bench.db.postmaster_pid,
+        load.POST_LUA,
+        [str(DATA / "bodies" / f"{name}-{query.label}.json"), token or ""],
+        concurrency=concurrency,
+        seconds=args.duration,
+        warmup=args.warmup,
+        cpus=cpus,
+    )
+
+
+def _median(results: list[load.LoadResult]) -> load.LoadResult:
+    """The run with the median throughput (the lower middle one of an even count)."""
+    ranked = sorted(results, key=lambda r: r.rps)
+    return ranked[(len(ranked) - 1) // 2]
 
 
 def place_order(args: argparse.Namespace) -> int:

@@ -32,19 +32,25 @@ DIALECT = AsyncpgDialect()  # type: ignore[no-untyped-call]
 _MISSING = object()
 
 
+_item = asyncpg.Record.__getitem__
+
+
 class Row(asyncpg.Record):  # type: ignore[misc]
     """A result row: `row.title`, `row["title"]` or `row[2]`.
 
-    Values are the driver's: an enum column arrives as its text.
+    Values are the driver's: an enum column arrives as its text. Columns come
+    first in attribute lookup (a `__getattr__` fallback costs three times as
+    much per access, and rows are read field by field for every object served);
+    Record's own methods (`keys`, `get`, ...) are found when no column has the name.
     """
 
     __slots__ = ()
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattribute__(self, name: str) -> Any:
         try:
-            return self[name]
+            return _item(self, name)
         except KeyError:
-            raise AttributeError(name) from None
+            return object.__getattribute__(self, name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -338,7 +338,11 @@ class _Run:
                     self._complete_all(group, key, definition.type, nodes, values, next_level)
                 else:
                     pending.append(self._later(group, key, definition, nodes, values, next_level))
-        if pending:
+        if len(pending) == 1:
+            await pending[0]  # nothing to run beside it: no task needed
+        elif pending:
+            # Concurrently, so that every batch of the level joins its loader's
+            # queue before any is dispatched.
             await asyncio.gather(*pending)
         return list(next_level.values())
 
