@@ -221,3 +221,25 @@ def test_every_count_grows_with_the_scale() -> None:
     assert three == Volumes(*(3 * count for count in astuple(one)))
     with pytest.raises(ValueError, match="scale"):
         Volumes.for_scale(0)
+
+
+async def test_a_seeded_database_is_vacuumed_for_index_only_scans(
+    create_database: CreateDatabase,
+) -> None:
+    # Fresh COPYed pages are not all-visible until a VACUUM: index-only scans (a tag's
+    # posts and their count) would visit the table for every row until autovacuum ran.
+    engine = await _migrated_engine(create_database)
+    try:
+        await seed(engine, scale=1, random_seed=3)
+        async with engine.connect() as conn:
+            for table in ("post_tags", "posts", "users"):
+                sql = f"SELECT relpages, relallvisible FROM pg_class WHERE relname = '{table}'"
+                pages, visible = (await conn.execute(text(sql))).one()
+                assert pages > 0, table
+                # Nearly all: VACUUM leaves a page it cannot settle at once (rows too
+                # new for another session's snapshot) to a later run.
+                assert visible >= 0.9 * pages, table
+            # The seed's own statement_timeout went no further than its VACUUM.
+            assert (await conn.execute(text("SHOW statement_timeout"))).scalar_one() == "5s"
+    finally:
+        await engine.dispose()
