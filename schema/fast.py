@@ -153,6 +153,11 @@ class FastPath:
             log.debug("lean executor handing over to Strawberry: %r", exc)
             return None
 
+    def may_answer(self, query: str, operation_name: str | None) -> bool:
+        """Whether the document is one this executor takes on (a valid plain query);
+        running it may still hand it over, on errors."""
+        return self._prepare(query, operation_name) is not None
+
     def _prepare(self, query: str, operation_name: str | None) -> Prepared | None:
         key = (query, operation_name)
         if key in self._prepared:

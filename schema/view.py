@@ -103,7 +103,9 @@ class GraphQLView(GraphQL[Context, None]):
         assert self.fast is not None
         assert self.services is not None
         document = plain_document(body)
-        if document is None:
+        # Mutations and the like go to Strawberry before any work is done for them
+        # here (the token lookup would otherwise run twice).
+        if document is None or not self.fast.may_answer(document[0], document[2]):
             return False
         headers = Headers(scope=scope)
         viewer, token, auth_error = await self._authenticate(headers.get("authorization"))

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import Settings, create_app
 from db import posts as db_posts
-from tests.factories import make_post, make_user
+from tests.conftest import Counted
+from tests.factories import make_post, make_token, make_user
 
 
 async def test_get_runs_a_query(client: httpx.AsyncClient) -> None:
@@ -134,3 +135,21 @@ async def test_a_mutation_in_a_json_body_still_runs(client: httpx.AsyncClient) -
         },
     )
     assert response.json() == {"data": {"signUp": {"user": {"username": "neo"}}}}
+
+
+@pytest.mark.parametrize(
+    "document",
+    ["{ viewer { username } }", "mutation { logOut }"],
+)
+async def test_a_signed_in_request_looks_its_token_up_once(
+    session: AsyncSession, counted: Counted, document: str
+) -> None:
+    # A read is answered by the lean lane, a mutation by Strawberry's view: neither
+    # may pay for the bearer token's lookup twice.
+    user = await make_user(session, username="ada")
+    token = await make_token(session, user.id)
+
+    _, log = await counted(document, token=token)
+
+    lookups = [s for s in log.statements if "FROM auth_tokens JOIN users" in s]
+    assert len(lookups) == 1
