@@ -19,7 +19,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import asyncpg
 from alembic.util import CommandError
@@ -156,29 +156,29 @@ def resolve_database_url(settings: Settings) -> str:
 
 
 def build_engine(settings: Settings, url: str) -> AsyncEngine:
-    """The write pool."""
-    return _counted(make_engine, settings, url)
+    """The write pool, its statements counted through SQLAlchemy's events."""
+    engine = make_engine(url, **_pool_options(settings))
+    install_counter(engine)
+    return engine
 
 
 async def build_read_pool(settings: Settings, url: str) -> asyncpg.Pool:
     """The read pool (asyncpg's own: db/statements.py counts its statements itself)."""
-    return await make_read_pool(
-        url,
-        pool_size=settings.pool_size,
-        max_overflow=settings.pool_max_overflow,
-        statement_timeout_ms=settings.statement_timeout_ms,
-    )
+    return await make_read_pool(url, **_pool_options(settings))
 
 
-def _counted(factory: Callable[..., AsyncEngine], settings: Settings, url: str) -> AsyncEngine:
-    engine = factory(
-        url,
-        pool_size=settings.pool_size,
-        max_overflow=settings.pool_max_overflow,
-        statement_timeout_ms=settings.statement_timeout_ms,
-    )
-    install_counter(engine)
-    return engine
+class PoolOptions(TypedDict):
+    pool_size: int
+    max_overflow: int
+    statement_timeout_ms: int
+
+
+def _pool_options(settings: Settings) -> PoolOptions:
+    return {
+        "pool_size": settings.pool_size,
+        "max_overflow": settings.pool_max_overflow,
+        "statement_timeout_ms": settings.statement_timeout_ms,
+    }
 
 
 def _settle_garbage_collector() -> None:

@@ -114,18 +114,24 @@ async def read(pool: asyncpg.Pool, fn: Callable[..., Awaitable[R]], *args: Any, 
     turns out dead, it is closed for good and the read, having changed nothing,
     runs once more on a fresh one.
     """
-    for attempt in (1, 2):
-        async with pool.acquire() as conn:
-            try:
-                return await fn(conn, *args, **kwargs)
-            except DROPPED:
-                # Closed for good; a connection asyncpg already saw close has gone
-                # back to the pool by itself and refuses the call.
-                with contextlib.suppress(asyncpg.InterfaceError):
-                    conn.terminate()
-                if attempt == 2:
-                    raise
-    raise AssertionError("unreachable")
+    try:
+        return await _read_once(pool, fn, *args, **kwargs)
+    except DROPPED:
+        return await _read_once(pool, fn, *args, **kwargs)
+
+
+async def _read_once(
+    pool: asyncpg.Pool, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any
+) -> R:
+    async with pool.acquire() as conn:
+        try:
+            return await fn(conn, *args, **kwargs)
+        except DROPPED:
+            # Closed for good; a connection asyncpg already saw close has gone
+            # back to the pool by itself and refuses the call.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()
+            raise
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

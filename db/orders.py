@@ -24,7 +24,15 @@ from db.paging import (
     paged,
     pages_by_parent,
 )
-from db.statements import Row, fetch, fetch_value, shaped
+from db.statements import (
+    Row,
+    all_per_key,
+    count_per_key,
+    fetch,
+    fetch_value,
+    one_per_key,
+    shaped,
+)
 
 NEWEST = Ordering("order_newest", (orders.c.created_at, orders.c.id), descending=True)
 
@@ -58,8 +66,7 @@ async def orders_by_ids(
     conn: asyncpg.Connection, ids: Sequence[int], *, access: Access
 ) -> list[Row | None]:
     rows = await fetch(conn, _by_ids(access.reader), ids=list(ids), **access.values)
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(key) for key in ids]
+    return one_per_key(ids, rows)
 
 
 async def orders_page(
@@ -117,8 +124,7 @@ async def order_counts_by_customer_ids(
 ) -> list[int]:
     statement = _counts_by_customer(access.reader, status is not None)
     rows = await fetch(conn, statement, ids=list(customer_ids), **_values(access, status))
-    counts = {row[0]: int(row[1]) for row in rows}
-    return [counts.get(key, 0) for key in customer_ids]
+    return count_per_key(customer_ids, rows)
 
 
 @shaped
@@ -138,10 +144,8 @@ async def items_by_order_ids(conn: asyncpg.Connection, order_ids: Sequence[int])
     The product rides along (prefixed `product__`) so that `item.product` needs no
     statement of its own.
     """
-    grouped: dict[int, list[Row]] = {}
-    for row in await fetch(conn, _items_by_order_ids(), ids=list(order_ids)):
-        grouped.setdefault(row.order_id, []).append(row)
-    return [grouped.get(key, []) for key in order_ids]
+    rows = await fetch(conn, _items_by_order_ids(), ids=list(order_ids))
+    return all_per_key(order_ids, rows, "order_id")
 
 
 @shaped

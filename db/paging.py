@@ -31,7 +31,7 @@ from sqlalchemy import Row as SqlAlchemyRow
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import bindparam
 
-from db.statements import Row, Statement, fetch, shaped
+from db.statements import Row, Statement, all_per_key, fetch, shaped
 
 KeyValue = datetime | str | int
 # A read's row (db/statements.py) or a write's RETURNING row; both read by attribute.
@@ -191,7 +191,4 @@ async def fetch_pages_by_parent(
     if not parent_keys:
         return []
     rows = await fetch(conn, statement, parent_ids=list(parent_keys), **request.values(), **values)
-    grouped: dict[int, list[DbRow]] = {}
-    for row in rows:
-        grouped.setdefault(row.parent_id, []).append(row)
-    return [to_page(grouped.get(key, []), request) for key in parent_keys]
+    return [to_page(group, request) for group in all_per_key(parent_keys, rows, "parent_id")]

@@ -41,7 +41,7 @@ from db.paging import (
     pages_by_parent,
 )
 from db.search import contains, search_values
-from db.statements import Row, fetch, fetch_value, shaped
+from db.statements import Row, count_per_key, fetch, fetch_value, one_per_key, shaped
 from db.tags import normalise_name
 
 NEWEST = Ordering("newest", (posts.c.created_at, posts.c.id), descending=True)
@@ -137,8 +137,7 @@ async def posts_by_ids(
     conn: asyncpg.Connection, ids: Sequence[int], *, access: Access
 ) -> list[Row | None]:
     rows = await fetch(conn, _by_ids(access.reader), ids=list(ids), **access.values)
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(key) for key in ids]
+    return one_per_key(ids, rows)
 
 
 async def posts_page(
@@ -196,7 +195,7 @@ async def post_counts_by_author_ids(
 ) -> list[int]:
     statement = _counts_by_author(access.reader, where.shape)
     values = {**access.values, **where.values()}
-    return _in_key_order(author_ids, await fetch(conn, statement, ids=list(author_ids), **values))
+    return count_per_key(author_ids, await fetch(conn, statement, ids=list(author_ids), **values))
 
 
 # A tag's posts by date page through post_tags' own index. post_created_at and
@@ -252,9 +251,4 @@ async def post_counts_by_tag_ids(
     conn: asyncpg.Connection, tag_ids: Sequence[int], *, access: Access
 ) -> list[int]:
     rows = await fetch(conn, _counts_by_tag(access.reader), ids=list(tag_ids), **access.values)
-    return _in_key_order(tag_ids, rows)
-
-
-def _in_key_order(keys: Sequence[int], rows: Sequence[Row]) -> list[int]:
-    counts = {row[0]: int(row[1]) for row in rows}
-    return [counts.get(key, 0) for key in keys]
+    return count_per_key(tag_ids, rows)

@@ -11,7 +11,15 @@ from sqlalchemy import Select, String, bindparam, func, or_, select
 from db.models import OrderStatus, order_items, orders, products
 from db.paging import Ordering, Page, PageRequest, any_id, counted, fetch_page, paged
 from db.search import contains, search_values
-from db.statements import Row, fetch, fetch_one, fetch_value, shaped
+from db.statements import (
+    Row,
+    count_per_key,
+    fetch,
+    fetch_one,
+    fetch_value,
+    one_per_key,
+    shaped,
+)
 
 BY_NAME = Ordering("product_name", (products.c.name, products.c.id))
 
@@ -22,9 +30,7 @@ def _by_ids() -> Select[Any]:
 
 
 async def products_by_ids(conn: asyncpg.Connection, ids: Sequence[int]) -> list[Row | None]:
-    rows = await fetch(conn, _by_ids(), ids=list(ids))
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(key) for key in ids]
+    return one_per_key(ids, await fetch(conn, _by_ids(), ids=list(ids)))
 
 
 @shaped
@@ -78,5 +84,4 @@ def _units_sold() -> Select[Any]:
 
 async def units_sold_by_product_ids(conn: asyncpg.Connection, ids: Sequence[int]) -> list[int]:
     """Units of each product in orders that are not cancelled."""
-    sold = {row[0]: int(row[1]) for row in await fetch(conn, _units_sold(), ids=list(ids))}
-    return [sold.get(key, 0) for key in ids]
+    return count_per_key(ids, await fetch(conn, _units_sold(), ids=list(ids)))

@@ -15,7 +15,7 @@ asyncpg connection (which prepares each SQL text once per connection).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, cast
 
@@ -121,3 +121,25 @@ async def fetch_value(conn: asyncpg.Connection, statement: Statement, **values: 
     if len(rows) != 1:
         raise LookupError(f"expected one row, got {len(rows)}: {statement.sql!r}")
     return rows[0][0]
+
+
+# A batch read answers its keys in their order (the DataLoader contract), with None,
+# an empty list or 0 for a key no row matched.
+
+
+def one_per_key(keys: Sequence[int], rows: Sequence[Row], column: str = "id") -> list[Row | None]:
+    by_key = {row[column]: row for row in rows}
+    return [by_key.get(key) for key in keys]
+
+
+def all_per_key(keys: Sequence[int], rows: Sequence[Row], column: str) -> list[list[Row]]:
+    grouped: dict[int, list[Row]] = {}
+    for row in rows:
+        grouped.setdefault(row[column], []).append(row)
+    return [grouped.get(key, []) for key in keys]
+
+
+def count_per_key(keys: Sequence[int], rows: Sequence[Row]) -> list[int]:
+    """From rows of (key, count)."""
+    counts = {row[0]: int(row[1]) for row in rows}
+    return [counts.get(key, 0) for key in keys]

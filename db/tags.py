@@ -11,7 +11,15 @@ from sqlalchemy import Select, String, bindparam, select
 from db.models import post_tags, tags
 from db.paging import Ordering, Page, PageRequest, any_id, counted, fetch_page, paged
 from db.search import contains, search_values
-from db.statements import Row, fetch, fetch_one, fetch_value, shaped
+from db.statements import (
+    Row,
+    all_per_key,
+    fetch,
+    fetch_one,
+    fetch_value,
+    one_per_key,
+    shaped,
+)
 
 BY_NAME = Ordering("tag_name", (tags.c.name, tags.c.id))
 
@@ -27,9 +35,7 @@ def _by_ids() -> Select[Any]:
 
 
 async def tags_by_ids(conn: asyncpg.Connection, ids: Sequence[int]) -> list[Row | None]:
-    rows = await fetch(conn, _by_ids(), ids=list(ids))
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(key) for key in ids]
+    return one_per_key(ids, await fetch(conn, _by_ids(), ids=list(ids)))
 
 
 @shaped
@@ -53,10 +59,8 @@ def _by_post_ids() -> Select[Any]:
 
 async def tags_by_post_ids(conn: asyncpg.Connection, post_ids: Sequence[int]) -> list[list[Row]]:
     """Each post's tags, ordered by name."""
-    grouped: dict[int, list[Row]] = {}
-    for row in await fetch(conn, _by_post_ids(), ids=list(post_ids)):
-        grouped.setdefault(row.post_id, []).append(row)
-    return [grouped.get(key, []) for key in post_ids]
+    rows = await fetch(conn, _by_post_ids(), ids=list(post_ids))
+    return all_per_key(post_ids, rows, "post_id")
 
 
 def _searched(search: bool) -> Select[Any]:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.models import users
 from db.paging import DbRow, Ordering, Page, PageRequest, any_id, counted, fetch_page, paged
 from db.search import contains, search_values
-from db.statements import Row, fetch, fetch_one, fetch_value, shaped
+from db.statements import Row, fetch, fetch_one, fetch_value, one_per_key, shaped
 
 BY_USERNAME = Ordering("username", (users.c.username, users.c.id))
 
@@ -33,9 +33,7 @@ def _by_ids() -> Select[Any]:
 
 
 async def users_by_ids(conn: asyncpg.Connection, ids: Sequence[int]) -> list[Row | None]:
-    rows = await fetch(conn, _by_ids(), ids=list(ids))
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(key) for key in ids]
+    return one_per_key(ids, await fetch(conn, _by_ids(), ids=list(ids)))
 
 
 async def user_in_transaction(conn: AsyncConnection, user_id: int) -> DbRow:

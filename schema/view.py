@@ -28,7 +28,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from db.accounts import Viewer, viewer_by_token
 from db.engine import read
-from db.statement_counter import counting
+from db.statement_counter import StatementLog, counting
 from schema import Schema
 from schema.context import Context, Services
 from schema.fast import FastPath
@@ -107,20 +107,13 @@ class GraphQLView(GraphQL[Context, None]):
         # here (the token lookup would otherwise run twice).
         if document is None or not self.fast.may_answer(document[0], document[2]):
             return False
-        headers = Headers(scope=scope)
-        viewer, token, auth_error = await self._authenticate(headers.get("authorization"))
-        if auth_error is not None:
+        context = await self._context(Headers(scope=scope))
+        if context.auth_error is not None:
             return False
-        context = Context(
-            services=self.services,
-            viewer=viewer,
-            request_id=_request_id(headers),
-            token=token,
-        )
         payload: dict[str, Any]
         try:
             async with asyncio.timeout(self.request_timeout_s):
-                with counting() if self.debug_sql else contextlib.nullcontext() as statements:
+                with self._statement_count() as statements:
                     data = await self.fast.execute(*document, context)
         except TimeoutError:
             payload = {"data": None, "errors": [self._timed_out(context).formatted]}
@@ -151,18 +144,26 @@ class GraphQLView(GraphQL[Context, None]):
         return limited
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        assert self.services is not None, "the app's lifespan has not run"
-        request_id = _request_id(request.headers)
-        viewer, token, auth_error = await self._authenticate(request.headers.get("authorization"))
+        context = await self._context(request.headers)
         if isinstance(response, Response):
-            response.headers["x-request-id"] = request_id
+            response.headers["x-request-id"] = context.request_id
+        return context
+
+    async def _context(self, headers: Headers) -> Context:
+        """The request's Context: its id and the viewer its Authorization header names."""
+        assert self.services is not None, "the app's lifespan has not run"
+        viewer, token, auth_error = await self._authenticate(headers.get("authorization"))
         return Context(
             services=self.services,
             viewer=viewer,
-            request_id=request_id,
+            request_id=_request_id(headers),
             token=token,
             auth_error=auth_error,
         )
+
+    def _statement_count(self) -> contextlib.AbstractContextManager[StatementLog | None]:
+        """A count of the SQL a request runs, when STOREFRONT_DEBUG_SQL asks for it."""
+        return counting() if self.debug_sql else contextlib.nullcontext()
 
     async def _authenticate(
         self, header: str | None
@@ -206,16 +207,13 @@ class GraphQLView(GraphQL[Context, None]):
             return _error_result(context.auth_error, "UNAUTHENTICATED")
         try:
             async with asyncio.timeout(self.request_timeout_s):
-                if not self.debug_sql:
-                    return await self._execute(
-                        request, request_adapter, sub_response, context, request_data
-                    )
-                with counting() as statements:
+                with self._statement_count() as statements:
                     result = await self._execute(
                         request, request_adapter, sub_response, context, request_data
                     )
+            if statements is not None:
                 result.extensions = {**(result.extensions or {}), "sqlStatements": statements.count}
-                return result
+            return result
         except TimeoutError:
             return ExecutionResult(data=None, errors=[self._timed_out(context)])
         except HTTPException as exc:
