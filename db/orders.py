@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -12,6 +10,14 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 
 from db.access import Access, Reader, visible_orders
 from db.models import OrderStatus, order_items, orders, products
+from db.order_relations import (
+    NO_ITEMS,
+    NO_RELATIONS,
+    OrderRelations,
+    OrderTotals,
+    order_totals,
+    with_relations,
+)
 from db.paging import (
     Ordering,
     Page,
@@ -37,15 +43,6 @@ from db.statements import (
 NEWEST = Ordering("order_newest", (orders.c.created_at, orders.c.id), descending=True)
 
 
-@dataclass(frozen=True, slots=True)
-class OrderTotals:
-    item_count: int
-    total: Decimal
-
-
-NO_ITEMS = OrderTotals(item_count=0, total=Decimal("0.00"))
-
-
 def _visible(reader: Reader, status: bool) -> Select[Any]:
     conditions: list[ColumnElement[bool]] = [visible_orders(reader)]
     if status:
@@ -58,15 +55,20 @@ def _values(access: Access, status: OrderStatus | None) -> dict[str, Any]:
 
 
 @shaped
-def _by_ids(reader: Reader) -> Select[Any]:
-    return _visible(reader, False).where(any_id(orders.c.id))
+def _by_ids(reader: Reader, relations: OrderRelations) -> Select[Any]:
+    return with_relations(_visible(reader, False).where(any_id(orders.c.id)), orders, relations)
 
 
 async def orders_by_ids(
-    conn: asyncpg.Connection, ids: Sequence[int], *, access: Access
+    conn: asyncpg.Connection,
+    ids: Sequence[int],
+    *,
+    access: Access,
+    relations: OrderRelations = NO_RELATIONS,
 ) -> list[Row | None]:
-    rows = await fetch(conn, _by_ids(access.reader), ids=list(ids), **access.values)
-    return one_per_key(ids, rows)
+    """By id, in key order; with the customer and totals `relations` asks for."""
+    statement = _by_ids(access.reader, relations)
+    return one_per_key(ids, await fetch(conn, statement, ids=list(ids), **access.values))
 
 
 async def orders_page(
@@ -76,8 +78,11 @@ async def orders_page(
     status: OrderStatus | None,
     access: Access,
     ordering: Ordering = NEWEST,
+    relations: OrderRelations = NO_RELATIONS,
 ) -> Page:
-    statement = paged(_visible, request.shape, ordering, access.reader, status is not None)
+    statement = paged(
+        _visible, request.shape, ordering, access.reader, status is not None, relations=relations
+    )
     return await fetch_page(conn, statement, request, **_values(access, status))
 
 
@@ -89,11 +94,13 @@ async def orders_count(
 
 
 @shaped
-def _pages_by_customer(shape: PageShape, reader: Reader, status: bool) -> Select[Any]:
+def _pages_by_customer(
+    shape: PageShape, reader: Reader, status: bool, relations: OrderRelations
+) -> Select[Any]:
     def page_for(customer_id: ColumnElement[int]) -> Select[Any]:
         return _visible(reader, status).where(orders.c.user_id == customer_id)
 
-    return pages_by_parent(page_for, NEWEST, shape)
+    return pages_by_parent(page_for, NEWEST, shape, relations.extend())
 
 
 async def order_pages_by_customer_ids(
@@ -103,8 +110,9 @@ async def order_pages_by_customer_ids(
     *,
     status: OrderStatus | None,
     access: Access,
+    relations: OrderRelations = NO_RELATIONS,
 ) -> list[Page]:
-    statement = _pages_by_customer(request.shape, access.reader, status is not None)
+    statement = _pages_by_customer(request.shape, access.reader, status is not None, relations)
     values = _values(access, status)
     return await fetch_pages_by_parent(conn, statement, customer_ids, request, **values)
 
@@ -165,7 +173,7 @@ async def totals_by_order_ids(
     conn: asyncpg.Connection, order_ids: Sequence[int]
 ) -> list[OrderTotals]:
     totals = {
-        row[0]: OrderTotals(item_count=int(row[1]), total=Decimal(row[2]).quantize(Decimal("0.01")))
+        row[0]: order_totals(row[1], row[2])
         for row in await fetch(conn, _totals(), ids=list(order_ids))
     }
     return [totals.get(key, NO_ITEMS) for key in order_ids]

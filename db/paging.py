@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import asyncpg
 from sqlalchemy import (
@@ -31,12 +31,14 @@ from sqlalchemy import Row as SqlAlchemyRow
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import bindparam
 
-from db.statements import Row, Statement, all_per_key, fetch, shaped
+from db.statements import Fields, Row, Statement, all_per_key, fetch, shaped
 
 KeyValue = datetime | str | int
-# A read's row (db/statements.py) or a write's RETURNING row; both read by attribute.
-DbRow: TypeAlias = Row | SqlAlchemyRow[*tuple[Any, ...]]
+# A read's row (db/statements.py), a relation that came inside one, or a write's
+# RETURNING row; all read by attribute.
+DbRow: TypeAlias = Row | Fields | SqlAlchemyRow[*tuple[Any, ...]]
 PageFor: TypeAlias = Callable[[ColumnElement[int]], Select[Any]]
+Extend: TypeAlias = Callable[[Select[Any], FromClause], Select[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,22 +116,44 @@ class Page:
 EMPTY_PAGE = Page(rows=[], has_next=False, has_previous=False)
 
 
-def page_query(stmt: Select[Any], ordering: Ordering, shape: PageShape) -> Select[Any]:
-    """Restrict, order and limit `stmt` to one page; `PageRequest.values` binds it."""
+def page_query(
+    stmt: Select[Any], ordering: Ordering, shape: PageShape, extend: Extend | None = None
+) -> Select[Any]:
+    """Restrict, order and limit `stmt` to one page; `PageRequest.values` binds it.
+
+    `extend(statement, page)` may join more columns to the page's rows: it runs
+    after the LIMIT, so only rows that are returned pay for them.
+    """
     if shape.after:
         stmt = stmt.where(ordering.after())
     if shape.before:
         stmt = stmt.where(ordering.before())
     limit = bindparam("limit", type_=Integer)
-    return stmt.order_by(*ordering.order_by(reverse=shape.backward)).limit(limit)
+    page = stmt.order_by(*ordering.order_by(reverse=shape.backward)).limit(limit)
+    if extend is None:
+        return page
+    rows = page.subquery("page")
+    return extend(select(rows), rows).order_by(*ordering.order_by(reverse=shape.backward, on=rows))
+
+
+class Relations(Protocol, Hashable):
+    """Relations a caller asks to come with a page's rows (db/post_relations.py)."""
+
+    def extend(self) -> Extend | None: ...
 
 
 @shaped
 def paged(
-    rows: Callable[..., Select[Any]], shape: PageShape, ordering: Ordering, *args: Hashable
+    rows: Callable[..., Select[Any]],
+    shape: PageShape,
+    ordering: Ordering,
+    *args: Hashable,
+    relations: Relations | None = None,
 ) -> Select[Any]:
-    """The statement for one page of `rows(*args)`, to run with `fetch_page`."""
-    return page_query(rows(*args), ordering, shape)
+    """The statement for one page of `rows(*args)` (with `relations` joined to its rows),
+    to run with `fetch_page`."""
+    extend = relations.extend() if relations is not None else None
+    return page_query(rows(*args), ordering, shape, extend)
 
 
 @shaped
@@ -160,11 +184,17 @@ def any_id(column: ColumnElement[int], name: str = "ids") -> ColumnElement[bool]
     return column == any_(bindparam(name, type_=ARRAY(BigInteger)))
 
 
-def pages_by_parent(page_for_parent: PageFor, ordering: Ordering, shape: PageShape) -> Select[Any]:
+def pages_by_parent(
+    page_for_parent: PageFor,
+    ordering: Ordering,
+    shape: PageShape,
+    extend: Extend | None = None,
+) -> Select[Any]:
     """Every parent's own page in one statement: a LATERAL page per parent of `:parent_ids`.
 
     `page_for_parent(parent_id_column)` returns the per-parent SELECT (unordered,
     unlimited); each parent gets its own `limit + 1` rows and its own cursors.
+    `extend` as in `page_query`.
     """
     parent = (
         func.unnest(bindparam("parent_ids", type_=ARRAY(BigInteger)))
@@ -172,12 +202,11 @@ def pages_by_parent(page_for_parent: PageFor, ordering: Ordering, shape: PageSha
         .render_derived(name="parent")
     )
     inner = page_query(page_for_parent(parent.c.id), ordering, shape).lateral("page")
-    return (
-        select(parent.c.id.label("parent_id"), inner)
-        .select_from(parent)
-        .join(inner, literal_column("true"))
-        .order_by(parent.c.ord, *ordering.order_by(reverse=shape.backward, on=inner))
-    )
+    stmt = select(parent.c.id.label("parent_id"), inner).select_from(parent)
+    stmt = stmt.join(inner, literal_column("true"))
+    if extend is not None:
+        stmt = extend(stmt, inner)
+    return stmt.order_by(parent.c.ord, *ordering.order_by(reverse=shape.backward, on=inner))
 
 
 async def fetch_pages_by_parent(

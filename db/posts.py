@@ -40,6 +40,7 @@ from db.paging import (
     paged,
     pages_by_parent,
 )
+from db.post_relations import NO_RELATIONS, PostRelations, with_relations
 from db.search import contains, search_values
 from db.statements import Row, count_per_key, fetch, fetch_value, one_per_key, shaped
 from db.tags import normalise_name
@@ -129,15 +130,20 @@ def _visible(reader: Reader, where: FilterShape = NO_FILTER.shape) -> Select[Any
 
 
 @shaped
-def _by_ids(reader: Reader) -> Select[Any]:
-    return _visible(reader).where(any_id(posts.c.id))
+def _by_ids(reader: Reader, relations: PostRelations) -> Select[Any]:
+    return with_relations(_visible(reader).where(any_id(posts.c.id)), posts, relations)
 
 
 async def posts_by_ids(
-    conn: asyncpg.Connection, ids: Sequence[int], *, access: Access
+    conn: asyncpg.Connection,
+    ids: Sequence[int],
+    *,
+    access: Access,
+    relations: PostRelations = NO_RELATIONS,
 ) -> list[Row | None]:
-    rows = await fetch(conn, _by_ids(access.reader), ids=list(ids), **access.values)
-    return one_per_key(ids, rows)
+    """By id, in key order; with the author and tags `relations` asks for (post_relations)."""
+    statement = _by_ids(access.reader, relations)
+    return one_per_key(ids, await fetch(conn, statement, ids=list(ids), **access.values))
 
 
 async def posts_page(
@@ -147,8 +153,11 @@ async def posts_page(
     ordering: Ordering,
     where: PostFilter,
     access: Access,
+    relations: PostRelations = NO_RELATIONS,
 ) -> Page:
-    statement = paged(_visible, request.shape, ordering, access.reader, where.shape)
+    statement = paged(
+        _visible, request.shape, ordering, access.reader, where.shape, relations=relations
+    )
     return await fetch_page(conn, statement, request, **access.values, **where.values())
 
 
@@ -159,12 +168,16 @@ async def posts_count(conn: asyncpg.Connection, *, where: PostFilter, access: Ac
 
 @shaped
 def _pages_by_author(
-    shape: PageShape, ordering: Ordering, reader: Reader, where: FilterShape
+    shape: PageShape,
+    ordering: Ordering,
+    reader: Reader,
+    where: FilterShape,
+    relations: PostRelations,
 ) -> Select[Any]:
     def page_for(author_id: ColumnElement[int]) -> Select[Any]:
         return _visible(reader, where).where(posts.c.author_id == author_id)
 
-    return pages_by_parent(page_for, ordering, shape)
+    return pages_by_parent(page_for, ordering, shape, relations.extend())
 
 
 async def post_pages_by_author_ids(
@@ -175,8 +188,9 @@ async def post_pages_by_author_ids(
     ordering: Ordering,
     where: PostFilter,
     access: Access,
+    relations: PostRelations = NO_RELATIONS,
 ) -> list[Page]:
-    statement = _pages_by_author(request.shape, ordering, access.reader, where.shape)
+    statement = _pages_by_author(request.shape, ordering, access.reader, where.shape, relations)
     values = {**access.values, **where.values()}
     return await fetch_pages_by_parent(conn, statement, author_ids, request, **values)
 
@@ -214,7 +228,9 @@ def tagged_ordering(ordering: Ordering) -> Ordering:
 
 
 @shaped
-def _pages_by_tag(shape: PageShape, ordering: Ordering, reader: Reader) -> Select[Any]:
+def _pages_by_tag(
+    shape: PageShape, ordering: Ordering, reader: Reader, relations: PostRelations
+) -> Select[Any]:
     def page_for(tag_id: ColumnElement[int]) -> Select[Any]:
         return (
             select(posts, post_tags.c.post_created_at, post_tags.c.post_id)
@@ -222,7 +238,7 @@ def _pages_by_tag(shape: PageShape, ordering: Ordering, reader: Reader) -> Selec
             .where(post_tags.c.tag_id == tag_id, visible_tagged(reader))
         )
 
-    return pages_by_parent(page_for, ordering, shape)
+    return pages_by_parent(page_for, ordering, shape, relations.extend())
 
 
 async def post_pages_by_tag_ids(
@@ -232,9 +248,10 @@ async def post_pages_by_tag_ids(
     *,
     ordering: Ordering,
     access: Access,
+    relations: PostRelations = NO_RELATIONS,
 ) -> list[Page]:
     """Each tag's page; `ordering` must come from `tagged_ordering`."""
-    statement = _pages_by_tag(request.shape, ordering, access.reader)
+    statement = _pages_by_tag(request.shape, ordering, access.reader, relations)
     return await fetch_pages_by_parent(conn, statement, tag_ids, request, **access.values)
 
 

@@ -53,6 +53,19 @@ class Row(asyncpg.Record):  # type: ignore[misc]
             return object.__getattribute__(self, name)
 
 
+class Fields(dict[str, Any]):
+    """A row put together in Python (a relation that came inside its parent's row),
+    read like `Row`: `fields.name` or `fields["name"]`."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 @dataclass(frozen=True, slots=True)
 class Statement:
     """A compiled read: its SQL, and how to turn values by name into `$n` arguments."""

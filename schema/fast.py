@@ -68,12 +68,20 @@ SCALAR_PASS_THROUGH = {"String": str, "Int": int, "Boolean": bool, "ID": str}
 
 
 class FastInfo:
-    """What our resolvers read from `info`: the request's context."""
+    """What our resolvers read from `info`: the request's context, and the field's
+    nodes and the document's fragments (for schema/lookahead.py)."""
 
-    __slots__ = ("context",)
+    __slots__ = ("context", "field_nodes", "fragments")
 
-    def __init__(self, context: Context) -> None:
+    def __init__(
+        self,
+        context: Context,
+        field_nodes: Sequence[FieldNode] = (),
+        fragments: dict[str, FragmentDefinitionNode] | None = None,
+    ) -> None:
         self.context = context
+        self.field_nodes = field_nodes
+        self.fragments = fragments or {}
 
 
 class Unanswerable(Exception):
@@ -338,7 +346,7 @@ class _Run:
                         out[key] = group.type.name
                     continue
                 definition = group.type.fields[name]
-                values = self._values(group, definition, nodes[0])
+                values = self._values(group, definition, nodes)
                 if isinstance(values, list):
                     self._complete_all(group, key, definition.type, nodes, values, next_level)
                 else:
@@ -363,7 +371,7 @@ class _Run:
         self._complete_all(group, key, definition.type, nodes, await values, next_level)
 
     def _values(
-        self, group: Group, definition: GraphQLField, node: FieldNode
+        self, group: Group, definition: GraphQLField, nodes: list[FieldNode]
     ) -> list[Any] | Awaitable[list[Any]]:
         """Every source's value of one field: at once, or as one awaitable for the group."""
         strawberry_field: StrawberryField = definition.extensions[DEFINITION]
@@ -371,19 +379,22 @@ class _Run:
         if resolver is None:
             name = strawberry_field.python_name
             return [getattr(source, name) for source in group.sources]
-        kwargs = self._kwargs(definition, strawberry_field, node)
+        kwargs = self._kwargs(definition, strawberry_field, nodes[0])
         batched = self.path.batch_for(group.type.name, strawberry_field)
         if batched is not None:
             if self.path.wants_info(batched):
-                kwargs = {**kwargs, "info": self.info}
+                kwargs = {**kwargs, "info": self._info(nodes)}
             return batched(group.sources, **kwargs)  # type: ignore[no-any-return]
         fn: Callable[..., Any] = resolver.wrapped_func  # type: ignore[assignment]
         if self.path.wants_info(fn):
-            kwargs = {**kwargs, "info": self.info}
+            kwargs = {**kwargs, "info": self._info(nodes)}
         results = [fn(source, **kwargs) for source in group.sources]
         if any(inspect.isawaitable(result) for result in results):
             return _gather_all(results)
         return results
+
+    def _info(self, nodes: list[FieldNode]) -> FastInfo:
+        return FastInfo(self.info.context, nodes, self.prepared.fragments)
 
     def _kwargs(
         self, definition: GraphQLField, strawberry_field: StrawberryField, node: FieldNode

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import asyncpg
@@ -20,7 +21,9 @@ from db.access import Access
 from db.accounts import Viewer
 from db.engine import read
 from db.models import OrderStatus
-from db.paging import Ordering, PageRequest
+from db.order_relations import OrderRelations, customer_of, totals_of
+from db.paging import DbRow, Ordering, Page, PageRequest
+from db.post_relations import PostRelations, author_of, tags_of
 
 R = TypeVar("R")
 Batch = Callable[[asyncpg.Connection, Sequence[int]], Awaitable[Sequence[Any]]]
@@ -114,15 +117,72 @@ class Loaders:
             loader = self._keyed[key] = self._loader(batch)
         return loader
 
-    def posts_by_author(
-        self, request: PageRequest, ordering: Ordering, where: posts.PostFilter
+    def prime_posts(self, rows: Iterable[DbRow | None], relations: PostRelations) -> None:
+        """Hand the author and tags that came with post rows to their own loaders."""
+        self._post_primer(relations)(rows)
+
+    def prime_orders(self, rows: Iterable[DbRow | None], relations: OrderRelations) -> None:
+        """Hand the customer and totals that came with order rows to their own loaders."""
+        self._order_primer(relations)(rows)
+
+    def _post_primer(self, relations: PostRelations) -> Primer:
+        return _primer(
+            (self.user, _AUTHOR_ID, author_of) if relations.author else None,
+            (self.tags_by_post, _ID, tags_of) if relations.tags else None,
+        )
+
+    def _order_primer(self, relations: OrderRelations) -> Primer:
+        return _primer(
+            (self.user, _USER_ID, customer_of) if relations.customer else None,
+            (self.order_totals, _ID, totals_of) if relations.totals else None,
+        )
+
+    def post_with(self, relations: PostRelations) -> DataLoader[Any, Any]:
+        """Posts by id, with the relations their readers will ask for (post_relations)."""
+        if not relations:
+            return self.post
+        prime = self._post_primer(relations)
+        return self._by_ids_with("post", posts.posts_by_ids, relations, prime)
+
+    def order_with(self, relations: OrderRelations) -> DataLoader[Any, Any]:
+        """Orders by id, with the relations their readers will ask for (order_relations)."""
+        if not relations:
+            return self.order
+        prime = self._order_primer(relations)
+        return self._by_ids_with("order", orders.orders_by_ids, relations, prime)
+
+    def _by_ids_with(
+        self, name: str, by_ids: Callable[..., Awaitable[list[Any]]], relations: Any, prime: Primer
     ) -> DataLoader[Any, Any]:
         access = self.access
-        return self._keyed_loader(
-            ("posts_by_author", request, ordering.name, where),
+
+        async def batch(c: asyncpg.Connection, ids: Sequence[int]) -> list[Any]:
+            rows = await by_ids(c, ids, access=access, relations=relations)
+            prime(rows)
+            return rows
+
+        return self._keyed_loader((name, relations), batch)
+
+    def posts_by_author(
+        self,
+        request: PageRequest,
+        ordering: Ordering,
+        where: posts.PostFilter,
+        relations: PostRelations,
+    ) -> DataLoader[Any, Any]:
+        access = self.access
+        return self._pages_loader(
+            ("posts_by_author", request, ordering.name, where, relations),
             lambda c, ids: posts.post_pages_by_author_ids(
-                c, ids, request, ordering=ordering, where=where, access=access
+                c,
+                ids,
+                request,
+                ordering=ordering,
+                where=where,
+                access=access,
+                relations=relations,
             ),
+            self._post_primer(relations),
         )
 
     def post_count_by_author(self, where: posts.PostFilter) -> DataLoader[Any, Any]:
@@ -132,25 +192,37 @@ class Loaders:
             lambda c, ids: posts.post_counts_by_author_ids(c, ids, where=where, access=access),
         )
 
-    def posts_by_tag(self, request: PageRequest, ordering: Ordering) -> DataLoader[Any, Any]:
+    def posts_by_tag(
+        self, request: PageRequest, ordering: Ordering, relations: PostRelations
+    ) -> DataLoader[Any, Any]:
         access = self.access
-        return self._keyed_loader(
-            ("posts_by_tag", request, ordering.name),
+        return self._pages_loader(
+            ("posts_by_tag", request, ordering.name, relations),
             lambda c, ids: posts.post_pages_by_tag_ids(
-                c, ids, request, ordering=ordering, access=access
+                c, ids, request, ordering=ordering, access=access, relations=relations
             ),
+            self._post_primer(relations),
         )
 
     def orders_by_customer(
-        self, request: PageRequest, status: OrderStatus | None
+        self, request: PageRequest, status: OrderStatus | None, relations: OrderRelations
     ) -> DataLoader[Any, Any]:
         access = self.access
-        return self._keyed_loader(
-            ("orders_by_customer", request, status),
+        return self._pages_loader(
+            ("orders_by_customer", request, status, relations),
             lambda c, ids: orders.order_pages_by_customer_ids(
-                c, ids, request, status=status, access=access
+                c, ids, request, status=status, access=access, relations=relations
             ),
+            self._order_primer(relations),
         )
+
+    def _pages_loader(self, key: Hashable, pages: Batch, prime: Primer) -> DataLoader[Any, Any]:
+        """Pages per parent, whose rows' relations go to their own loaders."""
+
+        async def batch(c: asyncpg.Connection, ids: Sequence[int]) -> list[Page]:
+            return _primed(prime, await pages(c, ids))
+
+        return self._keyed_loader(key, batch)
 
     def order_count_by_customer(self, status: OrderStatus | None) -> DataLoader[Any, Any]:
         access = self.access
@@ -160,3 +232,30 @@ class Loaders:
                 c, ids, status=status, access=access
             ),
         )
+
+
+# Relations that came inside a parent's rows (db/post_relations.py,
+# db/order_relations.py) go to their own loaders' caches, so that resolving them
+# runs no statement. A primer holds those loaders, never the Loaders (see _loader).
+Primer = Callable[[Iterable[DbRow | None]], None]
+Priming = tuple[DataLoader[Any, Any], Callable[[DbRow], Any], Callable[[DbRow], Any]]
+_ID, _AUTHOR_ID, _USER_ID = attrgetter("id"), attrgetter("author_id"), attrgetter("user_id")
+
+
+def _primer(*primings: Priming | None) -> Primer:
+    """Primes each loader with (key of row, value of row) for every row."""
+    active = [priming for priming in primings if priming is not None]
+
+    def prime(rows: Iterable[DbRow | None]) -> None:
+        for row in rows:
+            if row is not None:
+                for loader, key, value in active:
+                    loader.prime(key(row), value(row))
+
+    return prime
+
+
+def _primed(prime: Primer, pages: Sequence[Page]) -> list[Page]:
+    for page in pages:
+        prime(page.rows)
+    return list(pages)

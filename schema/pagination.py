@@ -148,6 +148,9 @@ class Connection(Generic[T]):
 
 C = TypeVar("C", bound=Connection[Any])
 
+# Where a connection's objects are selected (for schema/lookahead.py).
+EDGE_NODE = ("edges", "node")
+
 
 def connection(
     cls: type[C],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import strawberry
 
@@ -10,10 +11,16 @@ from db import orders, posts, products, tags, users
 from schema.context import Info
 from schema.errors import BadUserInput, Unauthenticated
 from schema.ids import decode_id, decode_id_of
-from schema.pagination import page_request, top_level
+from schema.pagination import EDGE_NODE, connection, page_request, top_level
 from schema.types.node import ORDERS_NEWEST, Node, OrderStatus, PostOrder
-from schema.types.order import Order, OrderConnection
-from schema.types.post import Post, PostConnection, PostFilter, post_list
+from schema.types.order import Order, OrderConnection, order_relations
+from schema.types.post import (
+    Post,
+    PostConnection,
+    PostFilter,
+    post_list,
+    post_relations,
+)
 from schema.types.product import Product, ProductConnection
 from schema.types.tag import Tag, TagConnection
 from schema.types.user import User, UserConnection
@@ -32,7 +39,7 @@ async def load_node(info: Info, global_id: str) -> Node | None:
         row = await loaders.user.load(pk)
         return None if row is None else User.from_row(row)
     if type_name == "Post":
-        row = await loaders.post.load(pk)
+        row = await loaders.post_with(post_relations(info)).load(pk)
         return None if row is None else Post.from_row(row)
     if type_name == "Tag":
         row = await loaders.tag.load(pk)
@@ -40,7 +47,7 @@ async def load_node(info: Info, global_id: str) -> Node | None:
     if type_name == "Product":
         row = await loaders.product.load(pk)
         return None if row is None else Product.from_row(row)
-    row = await loaders.order.load(pk)
+    row = await loaders.order_with(order_relations(info)).load(pk)
     return None if row is None else Order.from_row(row)
 
 
@@ -92,7 +99,7 @@ class Query:
         pk = decode_id_of(id, "Post")
         if pk is None:
             return None
-        row = await info.context.loaders.post.load(pk)
+        row = await info.context.loaders.post_with(post_relations(info)).load(pk)
         return None if row is None else Post.from_row(row)
 
     @strawberry.field
@@ -107,11 +114,14 @@ class Query:
         order_by: PostOrder | None = PostOrder.NEWEST,
     ) -> PostConnection:
         ordering, request, where = post_list(first, after, last, before, filter, order_by)
-        loaders = info.context.loaders
-        return await top_level(
-            PostConnection, loaders, request, ordering, Post.from_row,
-            posts.posts_page, posts.posts_count, where=where, access=loaders.access,
+        loaders, relations = info.context.loaders, post_relations(info, *EDGE_NODE)
+        page = await loaders.read(
+            posts.posts_page, request, ordering=ordering, where=where, access=loaders.access,
+            relations=relations,
         )  # fmt: skip
+        loaders.prime_posts(page.rows, relations)
+        count = partial(loaders.read, posts.posts_count, where=where, access=loaders.access)
+        return connection(PostConnection, page, ordering, Post.from_row, count)
 
     @strawberry.field
     async def tag(self, info: Info, name: str) -> Tag | None:
@@ -168,9 +178,12 @@ class Query:
         if info.context.viewer is None:
             raise Unauthenticated("Sign in to see orders")
         request = page_request(ORDERS_NEWEST, first=first, after=after)
-        loaders = info.context.loaders
+        loaders, relations = info.context.loaders, order_relations(info, *EDGE_NODE)
         db_status = status.db if status is not None else None
-        return await top_level(
-            OrderConnection, loaders, request, ORDERS_NEWEST, Order.from_row,
-            orders.orders_page, orders.orders_count, status=db_status, access=loaders.access,
+        page = await loaders.read(
+            orders.orders_page, request, status=db_status, access=loaders.access,
+            relations=relations,
         )  # fmt: skip
+        loaders.prime_orders(page.rows, relations)
+        count = partial(loaders.read, orders.orders_count, status=db_status, access=loaders.access)
+        return connection(OrderConnection, page, ORDERS_NEWEST, Order.from_row, count)

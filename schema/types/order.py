@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from db.order_relations import OrderRelations
 from db.paging import DbRow
 from schema.batching import batch
 from schema.context import Info
+from schema.lookahead import selected
 from schema.pagination import Connection
 from schema.types.node import Node, OrderStatus
 from schema.types.product import Product
@@ -100,6 +102,15 @@ class Order(Node):
     async def total(self, info: Info) -> Decimal:
         [total] = await Order.totals_of([self], info)
         return Decimal(total)
+
+
+def order_relations(info: Info, *path: str) -> OrderRelations:
+    """What the document reads of the orders at `path` below this field that can come
+    in the orders' own statement (schema/lookahead.py)."""
+    fields = selected(info, *path)
+    return OrderRelations(
+        customer="customer" in fields, totals="itemCount" in fields or "total" in fields
+    )
 
 
 def _pks(orders: Sequence[Order]) -> list[int]:

@@ -10,9 +10,11 @@ import strawberry
 
 from db import posts as db_posts
 from db.paging import DbRow, Ordering, PageRequest
+from db.post_relations import PostRelations
 from schema.batching import batch
 from schema.context import Info
 from schema.errors import BadUserInput
+from schema.lookahead import selected
 from schema.pagination import Connection, page_request
 from schema.types.node import Node, PostOrder
 from schema.types.tag import Tag
@@ -108,6 +110,13 @@ class PostFilter:
             created_after=_aware(self.created_after, "filter.createdAfter"),
             created_before=_aware(self.created_before, "filter.createdBefore"),
         )
+
+
+def post_relations(info: Info, *path: str) -> PostRelations:
+    """What the document reads of the posts at `path` below this field that can come
+    in the posts' own statement (schema/lookahead.py)."""
+    fields = selected(info, *path)
+    return PostRelations(author="author" in fields, tags="tags" in fields)
 
 
 def post_list(

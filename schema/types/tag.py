@@ -11,7 +11,7 @@ from db.paging import DbRow
 from db.posts import tagged_ordering
 from schema.batching import batch
 from schema.context import Info
-from schema.pagination import Connection, page_request, per_parent
+from schema.pagination import EDGE_NODE, Connection, page_request, per_parent
 from schema.types.node import Node, PostOrder
 
 if TYPE_CHECKING:
@@ -46,12 +46,12 @@ class Tag(Node):
         after: str | None = None,
         order_by: PostOrder | None = PostOrder.NEWEST,
     ) -> list[post.PostConnection]:
-        from schema.types.post import Post, PostConnection
+        from schema.types.post import Post, PostConnection, post_relations
 
         ordering = tagged_ordering((order_by or PostOrder.NEWEST).ordering)
         request = page_request(ordering, first=first, after=after)
-        loaders = info.context.loaders
-        pages = await loaders.posts_by_tag(request, ordering).load_many(_pks(tags))
+        loaders, relations = info.context.loaders, post_relations(info, *EDGE_NODE)
+        pages = await loaders.posts_by_tag(request, ordering, relations).load_many(_pks(tags))
         count = loaders.post_count_by_tag.load
         return per_parent(PostConnection, tags, pages, ordering, Post.from_row, count)
 

@@ -13,7 +13,7 @@ from db.paging import DbRow
 from schema.batching import batch
 from schema.context import Info
 from schema.errors import Forbidden
-from schema.pagination import Connection, page_request, per_parent
+from schema.pagination import EDGE_NODE, Connection, page_request, per_parent
 from schema.types.node import ORDERS_NEWEST, Node, OrderStatus, PostOrder
 
 if TYPE_CHECKING:
@@ -71,11 +71,13 @@ class User(Node):
         filter: post.PostFilter | None = None,
         order_by: PostOrder | None = PostOrder.NEWEST,
     ) -> list[post.PostConnection]:
-        from schema.types.post import Post, PostConnection, post_list
+        from schema.types.post import Post, PostConnection, post_list, post_relations
 
         ordering, request, where = post_list(first, after, last, before, filter, order_by)
-        loaders = info.context.loaders
-        pages = await loaders.posts_by_author(request, ordering, where).load_many(_pks(users))
+        loaders, relations = info.context.loaders, post_relations(info, *EDGE_NODE)
+        pages = await loaders.posts_by_author(request, ordering, where, relations).load_many(
+            _pks(users)
+        )
         count = loaders.post_count_by_author(where).load
         return per_parent(PostConnection, users, pages, ordering, Post.from_row, count)
 
@@ -104,14 +106,17 @@ class User(Node):
         after: str | None = None,
         status: OrderStatus | None = None,
     ) -> list[order.OrderConnection]:
-        from schema.types.order import Order, OrderConnection
+        from schema.types.order import Order, OrderConnection, order_relations
 
         loaders = info.context.loaders
         if not all(loaders.access.may_see_private(user.pk) for user in users):
             raise Forbidden("Only the user themself and admins may see a user's orders")
         request = page_request(ORDERS_NEWEST, first=first, after=after)
         db_status = status.db if status is not None else None
-        pages = await loaders.orders_by_customer(request, db_status).load_many(_pks(users))
+        relations = order_relations(info, *EDGE_NODE)
+        pages = await loaders.orders_by_customer(request, db_status, relations).load_many(
+            _pks(users)
+        )
         count = loaders.order_count_by_customer(db_status).load
         return per_parent(OrderConnection, users, pages, ORDERS_NEWEST, Order.from_row, count)
 

@@ -1,0 +1,89 @@
+"""An order's customer and totals, fetched in the order's own statement when asked.
+
+The counterpart of db/post_relations.py for orders: `OrderRelations` says what
+the caller will read; it is joined to the order rows after any LIMIT and read
+back with `customer_of` and `totals_of`, in the shapes `users_by_ids` and
+`totals_by_order_ids` return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import FromClause, Select, func, select, true
+
+from db.models import order_items
+from db.paging import DbRow, Extend
+from db.statements import Fields
+from db.users import user_in, with_user
+
+CUSTOMER_PREFIX = "customer__"
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTotals:
+    item_count: int
+    total: Decimal
+
+
+NO_ITEMS = OrderTotals(item_count=0, total=Decimal("0.00"))
+
+
+def order_totals(item_count: Any, total: Any) -> OrderTotals:
+    """From SQL sums (NULL when the order has no items)."""
+    if item_count is None:
+        return NO_ITEMS
+    return OrderTotals(item_count=int(item_count), total=Decimal(total).quantize(CENT))
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRelations:
+    """Which of an order's relations come with its row. Part of a statement's shape."""
+
+    customer: bool = False
+    totals: bool = False
+
+    def __bool__(self) -> bool:
+        return self.customer or self.totals
+
+    def extend(self) -> Extend | None:
+        """What joins these relations to a page of orders (db/paging.py), if any."""
+        return (lambda stmt, page: with_relations(stmt, page, self)) if self else None
+
+
+NO_RELATIONS = OrderRelations()
+
+
+def with_relations(stmt: Select[Any], order: FromClause, relations: OrderRelations) -> Select[Any]:
+    """`stmt` (whose FROM has `order`, the orders table or a page of it) with the asked
+    relations' columns: the customer's as `customer__<column>`, the totals as
+    `items_quantity` and `items_total`."""
+    if relations.customer:
+        stmt = with_user(stmt, order.c.user_id, CUSTOMER_PREFIX)
+    if relations.totals:
+        line = order_items.c.quantity * order_items.c.unit_price
+        summed = (
+            select(
+                func.sum(order_items.c.quantity).label("items_quantity"),
+                func.sum(line).label("items_total"),
+            )
+            .where(order_items.c.order_id == order.c.id)
+            .lateral("order_totals")
+        )
+        # An aggregate without GROUP BY always yields one row (NULLs for no items).
+        stmt = stmt.add_columns(summed.c.items_quantity, summed.c.items_total)
+        stmt = stmt.join(summed, true())
+    return stmt
+
+
+def customer_of(row: DbRow) -> Fields:
+    """The customer that came with an order row fetched with `OrderRelations(customer=True)`."""
+    return user_in(row, CUSTOMER_PREFIX)
+
+
+def totals_of(row: DbRow) -> OrderTotals:
+    """The totals that came with an order row fetched with `OrderRelations(totals=True)`."""
+    return order_totals(row.items_quantity, row.items_total)

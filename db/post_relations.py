@@ -1,0 +1,81 @@
+"""A post's author and tags, fetched in the post's own statement when the caller asks.
+
+A document that shows posts with their author or tags would otherwise run a
+statement per relation after the posts' (each a round trip and, on this
+service's request path, most of a small query's CPU). `PostRelations` says
+which the caller will read; they are joined to the post rows after any LIMIT,
+so only rows that are returned pay for them, and read back with `author_of` and
+`tags_of` in the shapes `users_by_ids` and `tags_by_post_ids` return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import FromClause, Select, func, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+from db.models import post_tags, tags
+from db.paging import DbRow, Extend
+from db.statements import Fields
+from db.users import user_in, with_user
+
+AUTHOR_PREFIX = "author__"
+
+
+@dataclass(frozen=True, slots=True)
+class PostRelations:
+    """Which of a post's relations come with its row. Part of a statement's shape."""
+
+    author: bool = False
+    tags: bool = False
+
+    def __bool__(self) -> bool:
+        return self.author or self.tags
+
+    def extend(self) -> Extend | None:
+        """What joins these relations to a page of posts (db/paging.py), if any."""
+        return (lambda stmt, page: with_relations(stmt, page, self)) if self else None
+
+
+NO_RELATIONS = PostRelations()
+
+
+def with_relations(stmt: Select[Any], post: FromClause, relations: PostRelations) -> Select[Any]:
+    """`stmt` (whose FROM has `post`, a post table or page) with the asked relations'
+    columns: the author's as `author__<column>`, the tags' as `tag_ids`/`tag_names`."""
+    if relations.author:
+        stmt = with_user(stmt, post.c.author_id, AUTHOR_PREFIX)
+    if relations.tags:
+        by_name = (tags.c.name, tags.c.id)
+        listed = (
+            select(
+                func.array_agg(aggregate_order_by(tags.c.id, *by_name)).label("tag_ids"),
+                func.array_agg(aggregate_order_by(tags.c.name, *by_name)).label("tag_names"),
+            )
+            .select_from(post_tags.join(tags, tags.c.id == post_tags.c.tag_id))
+            .where(post_tags.c.post_id == post.c.id)
+            .lateral("post_tag_list")
+        )
+        # An aggregate without GROUP BY always yields one row: a plain join keeps
+        # untagged posts (their arrays are NULL).
+        stmt = stmt.add_columns(listed.c.tag_ids, listed.c.tag_names).join(listed, true())
+    return stmt
+
+
+def author_of(row: DbRow) -> Fields:
+    """The author that came with a post row fetched with `PostRelations(author=True)`."""
+    return user_in(row, AUTHOR_PREFIX)
+
+
+def tags_of(row: DbRow) -> list[Fields]:
+    """The tags (by name) that came with a post row fetched with `PostRelations(tags=True)`."""
+    ids, names = row.tag_ids, row.tag_names
+    if ids is None:
+        return []
+    post_id = row.id
+    return [
+        Fields(post_id=post_id, id=tag_id, name=name)
+        for tag_id, name in zip(ids, names, strict=True)
+    ]

@@ -1,0 +1,62 @@
+"""What a resolver's objects will be asked for, read from the document before their
+rows are fetched, so that a relation can come in the same statement as its parent.
+
+Reading more than the response uses is harmless (it only primes loaders nobody
+asks), so fragments are followed whatever their type condition and @skip/@include
+are not evaluated: the answer is a superset, the same for every run of a document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
+
+
+def selected(info: Any, *path: str) -> frozenset[str]:
+    """Names of the fields selected on the objects at `path` below the resolver's field.
+
+    `selected(info)` for a field returning an object (or list of them),
+    `selected(info, "edges", "node")` for a connection's nodes. `info` is
+    Strawberry's (its graphql-core info) or the lean executor's, which carry the
+    same `field_nodes` and `fragments`.
+    """
+    raw = getattr(info, "_raw_info", info)
+    fragments: Mapping[str, FragmentDefinitionNode] = raw.fragments
+    fields: list[FieldNode] = list(raw.field_nodes)
+    for name in path:
+        fields = [child for child in _children(fields, fragments) if child.name.value == name]
+    return frozenset(child.name.value for child in _children(fields, fragments))
+
+
+def _children(
+    fields: Iterable[FieldNode], fragments: Mapping[str, FragmentDefinitionNode]
+) -> Iterator[FieldNode]:
+    for field in fields:
+        if field.selection_set is not None:
+            yield from _flatten(field.selection_set, fragments, set())
+
+
+def _flatten(
+    selection_set: SelectionSetNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    visited: set[str],
+) -> Iterator[FieldNode]:
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _flatten(selection.selection_set, fragments, visited)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in visited:
+                visited.add(name)
+                yield from _flatten(fragment.selection_set, fragments, visited)

@@ -1,0 +1,70 @@
+"""An order's customer and totals joined to its row read back as their own reads return them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import orders, users
+from db.access import Access
+from db.engine import read
+from db.order_relations import OrderRelations, OrderTotals, customer_of, totals_of
+from db.paging import PageRequest
+from tests.factories import make_order, make_product, make_user
+
+BOTH = OrderRelations(customer=True, totals=True)
+ADMIN = Access(viewer_id=0, is_admin=True)
+
+
+async def test_by_ids_brings_what_users_and_totals_reads_would(
+    session: AsyncSession, read_pool: asyncpg.Pool
+) -> None:
+    carol = await make_user(session, email="carol@example.com")
+    widget = await make_product(session, price="0.10")
+    full = await make_order(session, carol.id, [(widget, 3)])
+    empty = await make_order(session, carol.id, [])
+    ids = [full.id, empty.id]
+
+    rows = await read(read_pool, orders.orders_by_ids, ids, access=ADMIN, relations=BOTH)
+    [customer] = await read(read_pool, users.users_by_ids, [carol.id])
+    totals = await read(read_pool, orders.totals_by_order_ids, ids)
+
+    full_row, empty_row = rows
+    assert full_row is not None
+    assert empty_row is not None
+    assert customer is not None
+    assert dict(customer_of(full_row)) == dict(customer)
+    assert [totals_of(full_row), totals_of(empty_row)] == totals
+    assert totals == [OrderTotals(3, Decimal("0.30")), OrderTotals(0, Decimal("0.00"))]
+
+
+async def test_pages_keep_their_rows_and_order_with_relations(
+    session: AsyncSession, read_pool: asyncpg.Pool
+) -> None:
+    customers = [await make_user(session) for _ in range(2)]
+    widget = await make_product(session, price="2.00")
+    for n in range(7):
+        await make_order(session, customers[n % 2].id, [(widget, n + 1)])
+    ids = [c.id for c in customers]
+    request = PageRequest(limit=2)
+
+    plain = await read(read_pool, orders.orders_page, request, status=None, access=ADMIN)
+    page = await read(
+        read_pool, orders.orders_page, request, status=None, access=ADMIN, relations=BOTH
+    )
+    plain_pages = await read(
+        read_pool, orders.order_pages_by_customer_ids, ids, request, status=None, access=ADMIN
+    )
+    pages = await read(
+        read_pool, orders.order_pages_by_customer_ids, ids, request, status=None, access=ADMIN,
+        relations=BOTH,
+    )  # fmt: skip
+
+    assert [r.id for r in page.rows] == [r.id for r in plain.rows]
+    assert [[r.id for r in p.rows] for p in pages] == [[r.id for r in p.rows] for p in plain_pages]
+    for customer, customer_page in zip(customers, pages, strict=True):
+        assert {customer_of(r).id for r in customer_page.rows} == {customer.id}
+    totals = await read(read_pool, orders.totals_by_order_ids, [r.id for r in page.rows])
+    assert [totals_of(r) for r in page.rows] == totals

@@ -1,0 +1,129 @@
+"""A post's author and tags come in the post's own statement when the document reads them."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schema.ids import encode_id
+from tests.conftest import Counted
+from tests.factories import make_order, make_post, make_product, make_token, make_user
+
+POST = "query($id: ID!) { post(id: $id) { title author { username } tags { name } } }"
+
+
+async def test_a_post_with_its_author_and_tags_is_one_statement(
+    session: AsyncSession, counted: Counted
+) -> None:
+    author = await make_user(session, username="ann")
+    post = await make_post(session, author.id, title="Hi", tags=["b", "a"])
+
+    body, log = await counted(POST, {"id": encode_id("Post", post.id)})
+
+    assert body["data"]["post"] == {
+        "title": "Hi",
+        "author": {"username": "ann"},
+        "tags": [{"name": "a"}, {"name": "b"}],
+    }
+    assert log.count == 1
+
+
+async def test_an_untagged_post_has_no_tags(session: AsyncSession, counted: Counted) -> None:
+    author = await make_user(session)
+    post = await make_post(session, author.id)
+
+    body, log = await counted(POST, {"id": encode_id("Post", post.id)})
+
+    assert body["data"]["post"]["tags"] == []
+    assert log.count == 1
+
+
+async def test_relations_read_through_fragments_and_node_come_along(
+    session: AsyncSession, counted: Counted
+) -> None:
+    author = await make_user(session, username="ben")
+    post = await make_post(session, author.id, tags=["x"])
+    query = """query($id: ID!) {
+      node(id: $id) { ... on Post { title ...Who } }
+    }
+    fragment Who on Post { author { username } tags { name } }"""
+
+    body, log = await counted(query, {"id": encode_id("Post", post.id)})
+
+    assert body["data"]["node"]["author"] == {"username": "ben"}
+    assert body["data"]["node"]["tags"] == [{"name": "x"}]
+    assert log.count == 1
+
+
+async def test_nothing_is_joined_that_the_document_does_not_read(
+    session: AsyncSession, counted: Counted
+) -> None:
+    author = await make_user(session)
+    await make_post(session, author.id, tags=["x"])
+
+    _, log = await counted("{ posts { edges { node { title } } } }")
+
+    assert log.count == 1
+    assert "AS author" not in log.statements[0]
+    assert "tag_ids" not in log.statements[0]
+
+
+async def test_a_joined_author_is_served_like_a_loaded_one(
+    session: AsyncSession, counted: Counted
+) -> None:
+    # Email is the author's own or an admin's to see, whichever way the row came.
+    ann = await make_user(session, username="ann", email="ann@example.com")
+    ben = await make_user(session, username="ben")
+    await make_post(session, ann.id)
+    query = "{ posts { edges { node { author { username email } } } } }"
+
+    as_ann, _ = await counted(query, token=await make_token(session, ann.id))
+    as_ben, _ = await counted(query, token=await make_token(session, ben.id))
+
+    assert as_ann["data"]["posts"]["edges"][0]["node"]["author"]["email"] == "ann@example.com"
+    assert as_ben["data"]["posts"]["edges"][0]["node"]["author"]["email"] is None
+
+
+async def test_nested_pages_bring_their_relations_backwards_too(
+    session: AsyncSession, counted: Counted
+) -> None:
+    ann = await make_user(session, username="ann")
+    for n in range(5):
+        await make_post(session, ann.id, title=f"p{n}", tags=[f"t{n % 2}"])
+    query = """{ user(username: "ann") { posts(last: 3) {
+        edges { node { title author { username } tags { name } } } } } }"""
+
+    body, log = await counted(query)
+
+    edges = body["data"]["user"]["posts"]["edges"]
+    # Newest first; the last three of that order are the three oldest.
+    assert [e["node"]["title"] for e in edges] == ["p2", "p1", "p0"]
+    assert [[t["name"] for t in e["node"]["tags"]] for e in edges] == [["t0"], ["t1"], ["t0"]]
+    assert all(e["node"]["author"] == {"username": "ann"} for e in edges)
+    # the user, the page of posts with their authors and tags
+    assert log.count == 2
+
+
+async def test_orders_with_customer_and_totals_are_one_statement(
+    session: AsyncSession, counted: Counted
+) -> None:
+    admin = await make_user(session, is_admin=True)
+    carol = await make_user(session, username="carol")
+    cheap = await make_product(session, price="1.50")
+    dear = await make_product(session, price="19.99")
+    order = await make_order(session, carol.id, [(cheap, 3), (dear, 1)])
+    token = await make_token(session, admin.id)
+
+    body, log = await counted(
+        "{ orders { edges { node { customer { username } itemCount total } } } }", token=token
+    )
+    by_id, by_id_log = await counted(
+        "query($id: ID!) { node(id: $id) { ... on Order { customer { username } total } } }",
+        {"id": encode_id("Order", order.id)},
+        token=token,
+    )
+
+    expected = {"customer": {"username": "carol"}, "itemCount": 4, "total": "24.49"}
+    assert body["data"]["orders"]["edges"] == [{"node": expected}]
+    assert by_id["data"]["node"] == {"customer": {"username": "carol"}, "total": "24.49"}
+    # the token, then the orders with their customers and totals
+    assert log.count == by_id_log.count == 2
