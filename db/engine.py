@@ -71,7 +71,16 @@ async def make_read_pool(
         max_inactive_connection_lifetime=300,
         record_class=Row,
         reset=_keep_as_is,
-        **_connect_args(statement_timeout_ms, application_name),
+        server_settings={
+            **_server_settings(statement_timeout_ms, application_name),
+            # Plan each prepared read once per connection. A custom plan (the default
+            # for the first runs, and for good when a generic plan's estimate looks
+            # worse) is planned on every execution: for a page with its relations,
+            # planning cost three times the execution. Reads bind only keys, cursors
+            # and filters, whose generic plans are the custom ones; page sizes are
+            # written into the SQL (db/paging.py, PageShape).
+            "plan_cache_mode": "force_generic_plan",
+        },
     )
 
 
@@ -85,13 +94,20 @@ def _driver_dsn(url: str) -> str:
 
 
 def _connect_args(statement_timeout_ms: int, application_name: str) -> dict[str, Any]:
+    return {"server_settings": _server_settings(statement_timeout_ms, application_name)}
+
+
+def _server_settings(statement_timeout_ms: int, application_name: str) -> dict[str, str]:
     return {
-        "server_settings": {
-            "statement_timeout": str(statement_timeout_ms),
-            "application_name": application_name,
-            # Page queries are small; JIT compilation would cost more than it saves.
-            "jit": "off",
-        }
+        "statement_timeout": str(statement_timeout_ms),
+        "application_name": application_name,
+        # Page queries are small; JIT compilation would cost more than it saves.
+        "jit": "off",
+        # The default (4.0) prices a random page read as on a spinning disk, so the
+        # planner hashes a whole small table rather than probe its primary key a
+        # few times (a page of posts with their authors and tags: 0.9 ms against
+        # 0.35). Pages this service reads are cached or on SSD.
+        "random_page_cost": "1.1",
     }
 
 

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     FromClause,
-    Integer,
     Select,
     any_,
     func,
@@ -77,11 +76,18 @@ class Ordering:
 
 @dataclass(frozen=True, slots=True)
 class PageShape:
-    """What of a page request changes its SQL: the direction and which cursors are set."""
+    """What of a page request changes its SQL: the direction, which cursors are set, and
+    how many rows to fetch.
+
+    The row count is written into the SQL, not bound: the read pool runs generic
+    plans (db/engine.py), and a generic plan for `LIMIT $1` guesses a tenth of the
+    table, which turns a page's joins into hash joins over whole tables.
+    """
 
     backward: bool
     after: bool
     before: bool
+    rows: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +101,13 @@ class PageRequest:
 
     @property
     def shape(self) -> PageShape:
-        return PageShape(self.backward, self.after is not None, self.before is not None)
+        # One row more than asked, to tell whether there is more.
+        rows = self.limit + 1
+        return PageShape(self.backward, self.after is not None, self.before is not None, rows)
 
     def values(self) -> dict[str, Any]:
-        """What `page_query` binds: one row more than asked (to tell if there is more), keys."""
-        values: dict[str, Any] = {"limit": self.limit + 1}
+        """What `page_query` binds: the cursors' keys."""
+        values: dict[str, Any] = {}
         for prefix, key in (("after", self.after), ("before", self.before)):
             for i, value in enumerate(key or ()):
                 values[f"{prefix}_{i}"] = value
@@ -128,8 +136,8 @@ def page_query(
         stmt = stmt.where(ordering.after())
     if shape.before:
         stmt = stmt.where(ordering.before())
-    limit = bindparam("limit", type_=Integer)
-    page = stmt.order_by(*ordering.order_by(reverse=shape.backward)).limit(limit)
+    page = stmt.order_by(*ordering.order_by(reverse=shape.backward))
+    page = page.limit(literal_column(str(int(shape.rows))))
     if extend is None:
         return page
     rows = page.subquery("page")

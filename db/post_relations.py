@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import FromClause, Select, func, select, true
+from sqlalchemy import FromClause, Select, any_, func, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db.models import post_tags, tags
@@ -49,13 +49,15 @@ def with_relations(stmt: Select[Any], post: FromClause, relations: PostRelations
         stmt = with_user(stmt, post.c.author_id, AUTHOR_PREFIX)
     if relations.tags:
         by_name = (tags.c.name, tags.c.id)
+        tag_ids = select(post_tags.c.tag_id).where(post_tags.c.post_id == post.c.id).correlate(post)
         listed = (
             select(
                 func.array_agg(aggregate_order_by(tags.c.id, *by_name)).label("tag_ids"),
                 func.array_agg(aggregate_order_by(tags.c.name, *by_name)).label("tag_names"),
             )
-            .select_from(post_tags.join(tags, tags.c.id == post_tags.c.tag_id))
-            .where(post_tags.c.post_id == post.c.id)
+            # `= ANY(ARRAY(...))`, not a join: the planner probes tags' primary key for
+            # the post's few tag ids instead of hashing the whole table for every post.
+            .where(tags.c.id == any_(func.array(tag_ids.scalar_subquery())))
             .lateral("post_tag_list")
         )
         # An aggregate without GROUP BY always yields one row: a plain join keeps

@@ -30,6 +30,9 @@ P = ParamSpec("P")
 
 DIALECT = AsyncpgDialect()  # type: ignore[no-untyped-call]
 _MISSING = object()
+# Compiled statements kept per builder: far more than the shapes the API's documents
+# use, few enough that a client cycling through page sizes cannot grow memory.
+SHAPES_KEPT = 1024
 
 
 _item = asyncpg.Record.__getitem__
@@ -105,12 +108,12 @@ def compile_statement(stmt: ClauseElement) -> Statement:
 def shaped(build: Callable[P, ClauseElement]) -> Callable[P, Statement]:
     """Decorate a statement builder: built and compiled once for each set of arguments.
 
-    The arguments must be hashable and few in kind (booleans, enums, orderings):
-    each distinct set is cached for the life of the process. Values go in as
-    named `bindparam`s and are passed to `fetch`.
+    The arguments must be hashable and few in kind (booleans, enums, orderings, a
+    page size): the most recent sets are cached. Values go in as named
+    `bindparam`s and are passed to `fetch`.
     """
 
-    @functools.cache
+    @functools.lru_cache(maxsize=SHAPES_KEPT)
     def statement(*args: Any, **kwargs: Any) -> Statement:
         return compile_statement(build(*args, **kwargs))
 

@@ -1,4 +1,5 @@
-"""Reads compiled once per shape: values are bound, never written into the SQL."""
+"""Reads compiled once per shape: values are bound, never written into the SQL (a page's
+size, which the read pool's generic plans need to know, is part of the shape)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models, posts
 from db.access import Access
 from db.engine import read
-from db.paging import Ordering, PageRequest
+from db.paging import Ordering, PageRequest, paged
 from db.statement_counter import counting
 from db.statements import fetch, fetch_one, shaped
 from tests.factories import make_post, make_user
@@ -79,3 +80,23 @@ async def test_two_viewers_and_two_cursors_share_one_statement_text(
 
 
 _BY_ID = Ordering("id", (models.posts.c.id,))
+
+
+async def test_a_page_size_is_written_into_the_sql_and_planned_once(
+    read_pool: asyncpg.Pool,
+) -> None:
+    def page(limit: int) -> str:
+        statement = paged(
+            posts._visible, PageRequest(limit=limit).shape, posts.NEWEST,
+            Access().reader, posts.NO_FILTER.shape,
+        )  # fmt: skip
+        return statement.sql
+
+    async with read_pool.acquire() as conn:
+        mode = await conn.fetchval("SHOW plan_cache_mode")
+
+    assert page(20) is page(20)
+    assert page(20).rstrip().endswith("LIMIT 21")
+    assert page(5).rstrip().endswith("LIMIT 6")
+    # A generic plan, made once per connection, knows how many rows the page wants.
+    assert mode == "force_generic_plan"
