@@ -15,8 +15,9 @@ asyncpg connection (which prepares each SQL text once per connection).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, KeysView, Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, ParamSpec, cast
 
 import asyncpg
@@ -56,17 +57,19 @@ class Row(asyncpg.Record):  # type: ignore[misc]
             return object.__getattribute__(self, name)
 
 
-class Fields(dict[str, Any]):
+class Fields(SimpleNamespace):
     """A row put together in Python (a relation that came inside its parent's row),
-    read like `Row`: `fields.name` or `fields["name"]`."""
+    read like `Row`: `fields.name` or `fields["name"]`.
 
-    __slots__ = ()
+    A namespace, not a mapping with `__getattr__`: its attributes are read at C
+    speed, and every field of every object served is read that way.
+    """
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    def __getitem__(self, name: str) -> Any:
+        return self.__dict__[name]
+
+    def keys(self) -> KeysView[str]:
+        return self.__dict__.keys()
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ def with_user(stmt: Select[Any], user_id: ColumnElement[int], prefix: str) -> Se
 
 def user_in(row: DbRow, prefix: str) -> Fields:
     """The user `with_user` joined to `row`, like a row of `users_by_ids`."""
-    return Fields({key: getattr(row, prefix + key) for key in _KEYS})
+    return Fields(**{key: getattr(row, prefix + key) for key in _KEYS})
 
 
 @shaped
