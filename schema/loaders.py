@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
-from operator import attrgetter
 from typing import Any, TypeVar
 
 import asyncpg
@@ -21,11 +20,13 @@ from db.access import Access
 from db.accounts import Viewer
 from db.engine import read
 from db.models import OrderStatus
-from db.order_relations import OrderRelations, customer_of, totals_of
-from db.paging import DbRow, Ordering, Page, PageRequest
-from db.post_relations import PostRelations, author_of, tags_of
+from db.order_relations import OrderRelations
+from db.paging import Ordering, PageRequest
+from db.post_relations import PostRelations
 
 R = TypeVar("R")
+T = TypeVar("T")
+V = TypeVar("V")
 Batch = Callable[[asyncpg.Connection, Sequence[int]], Awaitable[Sequence[Any]]]
 
 
@@ -117,51 +118,25 @@ class Loaders:
             loader = self._keyed[key] = self._loader(batch)
         return loader
 
-    def prime_posts(self, rows: Iterable[DbRow | None], relations: PostRelations) -> None:
-        """Hand the author and tags that came with post rows to their own loaders."""
-        self._post_primer(relations)(rows)
-
-    def prime_orders(self, rows: Iterable[DbRow | None], relations: OrderRelations) -> None:
-        """Hand the customer and totals that came with order rows to their own loaders."""
-        self._order_primer(relations)(rows)
-
-    def _post_primer(self, relations: PostRelations) -> Primer:
-        return _primer(
-            (self.user, _AUTHOR_ID, author_of) if relations.author else None,
-            (self.tags_by_post, _ID, tags_of) if relations.tags else None,
-        )
-
-    def _order_primer(self, relations: OrderRelations) -> Primer:
-        return _primer(
-            (self.user, _USER_ID, customer_of) if relations.customer else None,
-            (self.order_totals, _ID, totals_of) if relations.totals else None,
-        )
-
     def post_with(self, relations: PostRelations) -> DataLoader[Any, Any]:
         """Posts by id, with the relations their readers will ask for (post_relations)."""
         if not relations:
             return self.post
-        prime = self._post_primer(relations)
-        return self._by_ids_with("post", posts.posts_by_ids, relations, prime)
+        access = self.access
+        return self._keyed_loader(
+            ("post", relations),
+            lambda c, ids: posts.posts_by_ids(c, ids, access=access, relations=relations),
+        )
 
     def order_with(self, relations: OrderRelations) -> DataLoader[Any, Any]:
         """Orders by id, with the relations their readers will ask for (order_relations)."""
         if not relations:
             return self.order
-        prime = self._order_primer(relations)
-        return self._by_ids_with("order", orders.orders_by_ids, relations, prime)
-
-    def _by_ids_with(
-        self, name: str, by_ids: Callable[..., Awaitable[list[Any]]], relations: Any, prime: Primer
-    ) -> DataLoader[Any, Any]:
         access = self.access
-
-        async def batch(c: asyncpg.Connection, ids: Sequence[int]) -> list[Any]:
-            rows = await by_ids(c, ids, access=access, relations=relations)
-            prime(rows)
-            return rows
-
-        return self._keyed_loader((name, relations), batch)
+        return self._keyed_loader(
+            ("order", relations),
+            lambda c, ids: orders.orders_by_ids(c, ids, access=access, relations=relations),
+        )
 
     def posts_by_author(
         self,
@@ -171,7 +146,7 @@ class Loaders:
         relations: PostRelations,
     ) -> DataLoader[Any, Any]:
         access = self.access
-        return self._pages_loader(
+        return self._keyed_loader(
             ("posts_by_author", request, ordering.name, where, relations),
             lambda c, ids: posts.post_pages_by_author_ids(
                 c,
@@ -182,7 +157,6 @@ class Loaders:
                 access=access,
                 relations=relations,
             ),
-            self._post_primer(relations),
         )
 
     def post_count_by_author(self, where: posts.PostFilter) -> DataLoader[Any, Any]:
@@ -196,33 +170,23 @@ class Loaders:
         self, request: PageRequest, ordering: Ordering, relations: PostRelations
     ) -> DataLoader[Any, Any]:
         access = self.access
-        return self._pages_loader(
+        return self._keyed_loader(
             ("posts_by_tag", request, ordering.name, relations),
             lambda c, ids: posts.post_pages_by_tag_ids(
                 c, ids, request, ordering=ordering, access=access, relations=relations
             ),
-            self._post_primer(relations),
         )
 
     def orders_by_customer(
         self, request: PageRequest, status: OrderStatus | None, relations: OrderRelations
     ) -> DataLoader[Any, Any]:
         access = self.access
-        return self._pages_loader(
+        return self._keyed_loader(
             ("orders_by_customer", request, status, relations),
             lambda c, ids: orders.order_pages_by_customer_ids(
                 c, ids, request, status=status, access=access, relations=relations
             ),
-            self._order_primer(relations),
         )
-
-    def _pages_loader(self, key: Hashable, pages: Batch, prime: Primer) -> DataLoader[Any, Any]:
-        """Pages per parent, whose rows' relations go to their own loaders."""
-
-        async def batch(c: asyncpg.Connection, ids: Sequence[int]) -> list[Page]:
-            return _primed(prime, await pages(c, ids))
-
-        return self._keyed_loader(key, batch)
 
     def order_count_by_customer(self, status: OrderStatus | None) -> DataLoader[Any, Any]:
         access = self.access
@@ -234,28 +198,17 @@ class Loaders:
         )
 
 
-# Relations that came inside a parent's rows (db/post_relations.py,
-# db/order_relations.py) go to their own loaders' caches, so that resolving them
-# runs no statement. A primer holds those loaders, never the Loaders (see _loader).
-Primer = Callable[[Iterable[DbRow | None]], None]
-Priming = tuple[DataLoader[Any, Any], Callable[[DbRow], Any], Callable[[DbRow], Any]]
-_ID, _AUTHOR_ID, _USER_ID = attrgetter("id"), attrgetter("author_id"), attrgetter("user_id")
-
-
-def _primer(*primings: Priming | None) -> Primer:
-    """Primes each loader with (key of row, value of row) for every row."""
-    active = [priming for priming in primings if priming is not None]
-
-    def prime(rows: Iterable[DbRow | None]) -> None:
-        for row in rows:
-            if row is not None:
-                for loader, key, value in active:
-                    loader.prime(key(row), value(row))
-
-    return prime
-
-
-def _primed(prime: Primer, pages: Sequence[Page]) -> list[Page]:
-    for page in pages:
-        prime(page.rows)
-    return list(pages)
+async def joined_or_loaded(
+    objects: Sequence[T],
+    joined: Callable[[T], V | None],
+    key: Callable[[T], Hashable],
+    loader: DataLoader[Any, Any],
+) -> list[V]:
+    """Each object's relation: the one that came inside its row (db/post_relations.py,
+    db/order_relations.py), else loaded by `key` through `loader`."""
+    values = [joined(obj) for obj in objects]
+    missing = [key(obj) for obj, value in zip(objects, values, strict=True) if value is None]
+    if not missing:
+        return values  # type: ignore[return-value]
+    loaded = iter(await loader.load_many(missing))
+    return [next(loaded) if value is None else value for value in values]

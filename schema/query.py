@@ -39,16 +39,18 @@ async def load_node(info: Info, global_id: str) -> Node | None:
         row = await loaders.user.load(pk)
         return None if row is None else User.from_row(row)
     if type_name == "Post":
-        row = await loaders.post_with(post_relations(info)).load(pk)
-        return None if row is None else Post.from_row(row)
+        relations = post_relations(info)
+        row = await loaders.post_with(relations).load(pk)
+        return None if row is None else Post.from_row(row, relations)
     if type_name == "Tag":
         row = await loaders.tag.load(pk)
         return None if row is None else Tag.from_row(row)
     if type_name == "Product":
         row = await loaders.product.load(pk)
         return None if row is None else Product.from_row(row)
-    row = await loaders.order_with(order_relations(info)).load(pk)
-    return None if row is None else Order.from_row(row)
+    order = order_relations(info)
+    row = await loaders.order_with(order).load(pk)
+    return None if row is None else Order.from_row(row, order)
 
 
 @strawberry.type
@@ -99,8 +101,9 @@ class Query:
         pk = decode_id_of(id, "Post")
         if pk is None:
             return None
-        row = await info.context.loaders.post_with(post_relations(info)).load(pk)
-        return None if row is None else Post.from_row(row)
+        relations = post_relations(info)
+        row = await info.context.loaders.post_with(relations).load(pk)
+        return None if row is None else Post.from_row(row, relations)
 
     @strawberry.field
     async def posts(
@@ -119,9 +122,8 @@ class Query:
             posts.posts_page, request, ordering=ordering, where=where, access=loaders.access,
             relations=relations,
         )  # fmt: skip
-        loaders.prime_posts(page.rows, relations)
         count = partial(loaders.read, posts.posts_count, where=where, access=loaders.access)
-        return connection(PostConnection, page, ordering, Post.from_row, count)
+        return connection(PostConnection, page, ordering, Post.maker(relations), count)
 
     @strawberry.field
     async def tag(self, info: Info, name: str) -> Tag | None:
@@ -184,6 +186,5 @@ class Query:
             orders.orders_page, request, status=db_status, access=loaders.access,
             relations=relations,
         )  # fmt: skip
-        loaders.prime_orders(page.rows, relations)
         count = partial(loaders.read, orders.orders_count, status=db_status, access=loaders.access)
-        return connection(OrderConnection, page, ORDERS_NEWEST, Order.from_row, count)
+        return connection(OrderConnection, page, ORDERS_NEWEST, Order.maker(relations), count)

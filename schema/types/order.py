@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
+from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from db.order_relations import OrderRelations
+from db.order_relations import (
+    NO_RELATIONS,
+    OrderRelations,
+    OrderTotals,
+    customer_of,
+    totals_of,
+)
 from db.paging import DbRow
 from schema.batching import batch
 from schema.context import Info
+from schema.loaders import joined_or_loaded
 from schema.lookahead import selected
 from schema.pagination import Connection
 from schema.types.node import Node, OrderStatus
@@ -51,21 +60,32 @@ class Order(Node):
     customer_pk: strawberry.Private[int]
     status: OrderStatus
     created_at: datetime
+    # The customer and totals, when they came in the order's own row (order_relations).
+    joined_customer: strawberry.Private[DbRow | None] = None
+    joined_totals: strawberry.Private[OrderTotals | None] = None
 
     @classmethod
-    def from_row(cls, row: DbRow) -> Order:
+    def from_row(cls, row: DbRow, relations: OrderRelations = NO_RELATIONS) -> Order:
         return cls(
             pk=row.id,
             customer_pk=row.user_id,
             status=OrderStatus.of(row.status),
             created_at=row.created_at,
+            joined_customer=customer_of(row) if relations.customer else None,
+            joined_totals=totals_of(row) if relations.totals else None,
         )
+
+    @staticmethod
+    def maker(relations: OrderRelations) -> Callable[[DbRow], Order]:
+        """`from_row` for rows fetched with `relations`."""
+        return partial(Order.from_row, relations=relations) if relations else Order.from_row
 
     @batch("customer")
     async def customers(orders: Sequence[Order], info: Info) -> list[user.User]:
         from schema.types.user import User
 
-        rows = await info.context.loaders.user.load_many([o.customer_pk for o in orders])
+        loader = info.context.loaders.user
+        rows = await joined_or_loaded(orders, _JOINED_CUSTOMER, _CUSTOMER_PK, loader)
         return [User.from_row(row) for row in rows]
 
     @strawberry.field
@@ -83,10 +103,14 @@ class Order(Node):
         items: list[list[OrderItem]] = await Order.items_of([self], info)
         return items[0]
 
+    @staticmethod
+    async def totals(orders: Sequence[Order], info: Info) -> list[OrderTotals]:
+        loader = info.context.loaders.order_totals
+        return await joined_or_loaded(orders, _JOINED_TOTALS, _PK, loader)
+
     @batch("item_count")
     async def item_counts(orders: Sequence[Order], info: Info) -> list[int]:
-        totals = await info.context.loaders.order_totals.load_many(_pks(orders))
-        return [int(t.item_count) for t in totals]
+        return [int(t.item_count) for t in await Order.totals(orders, info)]
 
     @strawberry.field(description="Sum of quantities.")
     async def item_count(self, info: Info) -> int:
@@ -95,13 +119,16 @@ class Order(Node):
 
     @batch("total")
     async def totals_of(orders: Sequence[Order], info: Info) -> list[Decimal]:
-        totals = await info.context.loaders.order_totals.load_many(_pks(orders))
-        return [Decimal(t.total) for t in totals]
+        return [Decimal(t.total) for t in await Order.totals(orders, info)]
 
     @strawberry.field(description="Sum of quantity * unitPrice, exact.")
     async def total(self, info: Info) -> Decimal:
         [total] = await Order.totals_of([self], info)
         return Decimal(total)
+
+
+_JOINED_CUSTOMER, _CUSTOMER_PK = attrgetter("joined_customer"), attrgetter("customer_pk")
+_JOINED_TOTALS, _PK = attrgetter("joined_totals"), attrgetter("pk")
 
 
 def order_relations(info: Info, *path: str) -> OrderRelations:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
+from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from db import posts as db_posts
 from db.paging import DbRow, Ordering, PageRequest
-from db.post_relations import PostRelations
+from db.post_relations import NO_RELATIONS, PostRelations, author_of, tags_of
 from schema.batching import batch
 from schema.context import Info
 from schema.errors import BadUserInput
+from schema.loaders import joined_or_loaded
 from schema.lookahead import selected
 from schema.pagination import Connection, page_request
 from schema.types.node import Node, PostOrder
@@ -35,9 +38,12 @@ class Post(Node):
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime | None
+    # The author and tags, when they came in the post's own row (db/post_relations.py).
+    joined_author: strawberry.Private[DbRow | None] = None
+    joined_tags: strawberry.Private[Sequence[DbRow] | None] = None
 
     @classmethod
-    def from_row(cls, row: DbRow) -> Post:
+    def from_row(cls, row: DbRow, relations: PostRelations = NO_RELATIONS) -> Post:
         return cls(
             pk=row.id,
             author_pk=row.author_id,
@@ -47,13 +53,21 @@ class Post(Node):
             published_at=row.published_at,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            joined_author=author_of(row) if relations.author else None,
+            joined_tags=tags_of(row) if relations.tags else None,
         )
+
+    @staticmethod
+    def maker(relations: PostRelations) -> Callable[[DbRow], Post]:
+        """`from_row` for rows fetched with `relations`."""
+        return partial(Post.from_row, relations=relations) if relations else Post.from_row
 
     @batch("author")
     async def authors(posts: Sequence[Post], info: Info) -> list[user.User]:
         from schema.types.user import User
 
-        rows = await info.context.loaders.user.load_many([post.author_pk for post in posts])
+        loader = info.context.loaders.user
+        rows = await joined_or_loaded(posts, _JOINED_AUTHOR, _AUTHOR_PK, loader)
         return [User.from_row(row) for row in rows]
 
     @strawberry.field
@@ -63,13 +77,18 @@ class Post(Node):
 
     @batch("tags")
     async def tags_of(posts: Sequence[Post], info: Info) -> list[list[Tag]]:
-        lists = await info.context.loaders.tags_by_post.load_many([post.pk for post in posts])
+        loader = info.context.loaders.tags_by_post
+        lists = await joined_or_loaded(posts, _JOINED_TAGS, _PK, loader)
         return [[Tag.from_row(row) for row in rows] for rows in lists]
 
     @strawberry.field(description="Ordered by tag name.")
     async def tags(self, info: Info) -> list[Tag]:
         tags: list[list[Tag]] = await Post.tags_of([self], info)
         return tags[0]
+
+
+_JOINED_AUTHOR, _AUTHOR_PK = attrgetter("joined_author"), attrgetter("author_pk")
+_JOINED_TAGS, _PK = attrgetter("joined_tags"), attrgetter("pk")
 
 
 @strawberry.type

@@ -53,7 +53,7 @@ class Tag(Node):
         loaders, relations = info.context.loaders, post_relations(info, *EDGE_NODE)
         pages = await loaders.posts_by_tag(request, ordering, relations).load_many(_pks(tags))
         count = loaders.post_count_by_tag.load
-        return per_parent(PostConnection, tags, pages, ordering, Post.from_row, count)
+        return per_parent(PostConnection, tags, pages, ordering, Post.maker(relations), count)
 
     @strawberry.field
     async def posts(

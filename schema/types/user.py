@@ -79,7 +79,7 @@ class User(Node):
             _pks(users)
         )
         count = loaders.post_count_by_author(where).load
-        return per_parent(PostConnection, users, pages, ordering, Post.from_row, count)
+        return per_parent(PostConnection, users, pages, ordering, Post.maker(relations), count)
 
     @strawberry.field
     async def posts(
@@ -118,7 +118,9 @@ class User(Node):
             _pks(users)
         )
         count = loaders.order_count_by_customer(db_status).load
-        return per_parent(OrderConnection, users, pages, ORDERS_NEWEST, Order.from_row, count)
+        return per_parent(
+            OrderConnection, users, pages, ORDERS_NEWEST, Order.maker(relations), count
+        )
 
     @strawberry.field(description="Only the user themself and admins; FORBIDDEN for anyone else.")
     async def orders(
