@@ -47,6 +47,13 @@ class ConfigError(Exception):
     """A setting is missing or wrong; the message says which and how."""
 
 
+# Measured on the bench (2 cores shared with PostgreSQL): 10 connections and no
+# overflow served 5-11 % more requests per second at concurrency 32 than 20 + 10
+# (fewer backends contending for the database's CPU), writes included.
+POOL_SIZE = 10
+POOL_MAX_OVERFLOW = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every setting, read once from the environment (see the README's table)."""
@@ -58,8 +65,8 @@ class Settings:
     fast_path: bool = True
     # Per pool (reads and writes each have one). Overflow connections are closed when
     # returned, so a pool smaller than the concurrency churns connections: size it.
-    pool_size: int = 20
-    pool_max_overflow: int = 10
+    pool_size: int = POOL_SIZE
+    pool_max_overflow: int = POOL_MAX_OVERFLOW
     statement_timeout_ms: int = 5000
     request_timeout_s: float = 10.0
     token_ttl_hours: int = 720
@@ -75,8 +82,10 @@ class Settings:
             graphiql=_bool(env, "STOREFRONT_GRAPHIQL"),
             debug_sql=bool(_bool(env, "STOREFRONT_DEBUG_SQL")),
             fast_path=_bool(env, "STOREFRONT_FAST_PATH") is not False,
-            pool_size=_int(env, "STOREFRONT_POOL_SIZE", 20),
-            pool_max_overflow=_int(env, "STOREFRONT_POOL_MAX_OVERFLOW", 10, minimum=0),
+            pool_size=_int(env, "STOREFRONT_POOL_SIZE", POOL_SIZE),
+            pool_max_overflow=_int(
+                env, "STOREFRONT_POOL_MAX_OVERFLOW", POOL_MAX_OVERFLOW, minimum=0
+            ),
             statement_timeout_ms=_int(env, "STOREFRONT_STATEMENT_TIMEOUT_MS", 5000),
             request_timeout_s=float(_int(env, "STOREFRONT_REQUEST_TIMEOUT_MS", 10000)) / 1000,
             token_ttl_hours=_int(env, "STOREFRONT_TOKEN_TTL_HOURS", 720),
