@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import FromClause, Select, func, select, true
 
 from db.models import order_items
-from db.paging import DbRow, Extend
+from db.paging import DbRow, Relations
 from db.statements import Fields
 from db.users import user_in, with_user
 
@@ -40,43 +40,38 @@ def order_totals(item_count: Any, total: Any) -> OrderTotals:
 
 
 @dataclass(frozen=True, slots=True)
-class OrderRelations:
-    """Which of an order's relations come with its row. Part of a statement's shape."""
+class OrderRelations(Relations):
+    """Which of an order's relations come with its row."""
 
     customer: bool = False
     totals: bool = False
 
-    def __bool__(self) -> bool:
-        return self.customer or self.totals
-
-    def extend(self) -> Extend | None:
-        """What joins these relations to a page of orders (db/paging.py), if any."""
-        return (lambda stmt, page: with_relations(stmt, page, self)) if self else None
+    def join(self, stmt: Select[Any], order: FromClause) -> Select[Any]:
+        """`stmt` (whose FROM has `order`, the orders table or a page of it) with the
+        asked relations' columns: the customer's as `customer__<column>`, the totals
+        as `items_quantity` and `items_total`."""
+        if self.customer:
+            stmt = with_user(stmt, order.c.user_id, CUSTOMER_PREFIX)
+        if self.totals:
+            stmt = _with_totals(stmt, order)
+        return stmt
 
 
 NO_RELATIONS = OrderRelations()
 
 
-def with_relations(stmt: Select[Any], order: FromClause, relations: OrderRelations) -> Select[Any]:
-    """`stmt` (whose FROM has `order`, the orders table or a page of it) with the asked
-    relations' columns: the customer's as `customer__<column>`, the totals as
-    `items_quantity` and `items_total`."""
-    if relations.customer:
-        stmt = with_user(stmt, order.c.user_id, CUSTOMER_PREFIX)
-    if relations.totals:
-        line = order_items.c.quantity * order_items.c.unit_price
-        summed = (
-            select(
-                func.sum(order_items.c.quantity).label("items_quantity"),
-                func.sum(line).label("items_total"),
-            )
-            .where(order_items.c.order_id == order.c.id)
-            .lateral("order_totals")
+def _with_totals(stmt: Select[Any], order: FromClause) -> Select[Any]:
+    line = order_items.c.quantity * order_items.c.unit_price
+    summed = (
+        select(
+            func.sum(order_items.c.quantity).label("items_quantity"),
+            func.sum(line).label("items_total"),
         )
-        # An aggregate without GROUP BY always yields one row (NULLs for no items).
-        stmt = stmt.add_columns(summed.c.items_quantity, summed.c.items_total)
-        stmt = stmt.join(summed, true())
-    return stmt
+        .where(order_items.c.order_id == order.c.id)
+        .lateral("order_totals")
+    )
+    # An aggregate without GROUP BY always yields one row (NULLs for no items).
+    return stmt.add_columns(summed.c.items_quantity, summed.c.items_total).join(summed, true())
 
 
 def customer_of(row: DbRow) -> Fields:

@@ -16,7 +16,6 @@ from db.order_relations import (
     OrderRelations,
     OrderTotals,
     order_totals,
-    with_relations,
 )
 from db.paging import (
     Ordering,
@@ -56,7 +55,7 @@ def _values(access: Access, status: OrderStatus | None) -> dict[str, Any]:
 
 @shaped
 def _by_ids(reader: Reader, relations: OrderRelations) -> Select[Any]:
-    return with_relations(_visible(reader, False).where(any_id(orders.c.id)), orders, relations)
+    return relations.join(_visible(reader, False).where(any_id(orders.c.id)), orders)
 
 
 async def orders_by_ids(

@@ -7,10 +7,11 @@ cursor with an index scan.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeAlias
+from typing import Any, TypeAlias
 
 import asyncpg
 from sqlalchemy import (
@@ -144,10 +145,22 @@ def page_query(
     return extend(select(rows), rows).order_by(*ordering.order_by(reverse=shape.backward, on=rows))
 
 
-class Relations(Protocol, Hashable):
-    """Relations a caller asks to come with a page's rows (db/post_relations.py)."""
+class Relations:
+    """Which relations a caller asks to come with a table's rows: a frozen dataclass of
+    booleans (part of a statement's shape) whose `join` adds their columns to a
+    statement over that table or a page of it (db/post_relations.py)."""
 
-    def extend(self) -> Extend | None: ...
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, field.name) for field in dataclasses.fields(self))  # type: ignore[arg-type]
+
+    def join(self, stmt: Select[Any], rows: FromClause) -> Select[Any]:
+        raise NotImplementedError
+
+    def extend(self) -> Extend | None:
+        """What joins these relations to a page (`page_query`, `pages_by_parent`), if any."""
+        return self.join if self else None
 
 
 @shaped

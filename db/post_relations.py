@@ -17,7 +17,7 @@ from sqlalchemy import FromClause, Select, any_, func, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db.models import post_tags, tags
-from db.paging import DbRow, Extend
+from db.paging import DbRow, Relations
 from db.statements import Fields
 from db.users import user_in, with_user
 
@@ -25,45 +25,41 @@ AUTHOR_PREFIX = "author__"
 
 
 @dataclass(frozen=True, slots=True)
-class PostRelations:
-    """Which of a post's relations come with its row. Part of a statement's shape."""
+class PostRelations(Relations):
+    """Which of a post's relations come with its row."""
 
     author: bool = False
     tags: bool = False
 
-    def __bool__(self) -> bool:
-        return self.author or self.tags
-
-    def extend(self) -> Extend | None:
-        """What joins these relations to a page of posts (db/paging.py), if any."""
-        return (lambda stmt, page: with_relations(stmt, page, self)) if self else None
+    def join(self, stmt: Select[Any], post: FromClause) -> Select[Any]:
+        """`stmt` (whose FROM has `post`, a post table or page) with the asked relations'
+        columns: the author's as `author__<column>`, the tags' as `tag_ids`/`tag_names`."""
+        if self.author:
+            stmt = with_user(stmt, post.c.author_id, AUTHOR_PREFIX)
+        if self.tags:
+            stmt = _with_tags(stmt, post)
+        return stmt
 
 
 NO_RELATIONS = PostRelations()
 
 
-def with_relations(stmt: Select[Any], post: FromClause, relations: PostRelations) -> Select[Any]:
-    """`stmt` (whose FROM has `post`, a post table or page) with the asked relations'
-    columns: the author's as `author__<column>`, the tags' as `tag_ids`/`tag_names`."""
-    if relations.author:
-        stmt = with_user(stmt, post.c.author_id, AUTHOR_PREFIX)
-    if relations.tags:
-        by_name = (tags.c.name, tags.c.id)
-        tag_ids = select(post_tags.c.tag_id).where(post_tags.c.post_id == post.c.id).correlate(post)
-        listed = (
-            select(
-                func.array_agg(aggregate_order_by(tags.c.id, *by_name)).label("tag_ids"),
-                func.array_agg(aggregate_order_by(tags.c.name, *by_name)).label("tag_names"),
-            )
-            # `= ANY(ARRAY(...))`, not a join: the planner probes tags' primary key for
-            # the post's few tag ids instead of hashing the whole table for every post.
-            .where(tags.c.id == any_(func.array(tag_ids.scalar_subquery())))
-            .lateral("post_tag_list")
+def _with_tags(stmt: Select[Any], post: FromClause) -> Select[Any]:
+    by_name = (tags.c.name, tags.c.id)
+    tag_ids = select(post_tags.c.tag_id).where(post_tags.c.post_id == post.c.id).correlate(post)
+    listed = (
+        select(
+            func.array_agg(aggregate_order_by(tags.c.id, *by_name)).label("tag_ids"),
+            func.array_agg(aggregate_order_by(tags.c.name, *by_name)).label("tag_names"),
         )
-        # An aggregate without GROUP BY always yields one row: a plain join keeps
-        # untagged posts (their arrays are NULL).
-        stmt = stmt.add_columns(listed.c.tag_ids, listed.c.tag_names).join(listed, true())
-    return stmt
+        # `= ANY(ARRAY(...))`, not a join: the planner probes tags' primary key for
+        # the post's few tag ids instead of hashing the whole table for every post.
+        .where(tags.c.id == any_(func.array(tag_ids.scalar_subquery())))
+        .lateral("post_tag_list")
+    )
+    # An aggregate without GROUP BY always yields one row: a plain join keeps
+    # untagged posts (their arrays are NULL).
+    return stmt.add_columns(listed.c.tag_ids, listed.c.tag_names).join(listed, true())
 
 
 def author_of(row: DbRow) -> Fields:

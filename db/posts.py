@@ -40,7 +40,7 @@ from db.paging import (
     paged,
     pages_by_parent,
 )
-from db.post_relations import NO_RELATIONS, PostRelations, with_relations
+from db.post_relations import NO_RELATIONS, PostRelations
 from db.search import contains, search_values
 from db.statements import Row, count_per_key, fetch, fetch_value, one_per_key, shaped
 from db.tags import normalise_name
@@ -131,7 +131,7 @@ def _visible(reader: Reader, where: FilterShape = NO_FILTER.shape) -> Select[Any
 
 @shaped
 def _by_ids(reader: Reader, relations: PostRelations) -> Select[Any]:
-    return with_relations(_visible(reader).where(any_id(posts.c.id)), posts, relations)
+    return relations.join(_visible(reader).where(any_id(posts.c.id)), posts)
 
 
 async def posts_by_ids(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,14 +39,9 @@ def with_user(stmt: Select[Any], user_id: ColumnElement[int], prefix: str) -> Se
     return stmt.add_columns(*columns).join(user, user.c.id == user_id)
 
 
-@functools.cache
-def _labels(prefix: str) -> tuple[tuple[str, str], ...]:
-    return tuple((key, prefix + key) for key in _KEYS)
-
-
 def user_in(row: DbRow, prefix: str) -> Fields:
     """The user `with_user` joined to `row`, like a row of `users_by_ids`."""
-    return Fields(**{key: getattr(row, label) for key, label in _labels(prefix)})
+    return Fields(**{key: getattr(row, prefix + key) for key in _KEYS})
 
 
 @shaped

@@ -120,22 +120,21 @@ class Loaders:
 
     def post_with(self, relations: PostRelations) -> DataLoader[Any, Any]:
         """Posts by id, with the relations their readers will ask for (post_relations)."""
-        if not relations:
-            return self.post
-        access = self.access
-        return self._keyed_loader(
-            ("post", relations),
-            lambda c, ids: posts.posts_by_ids(c, ids, access=access, relations=relations),
-        )
+        return self._by_ids_with(self.post, posts.posts_by_ids, relations)
 
     def order_with(self, relations: OrderRelations) -> DataLoader[Any, Any]:
         """Orders by id, with the relations their readers will ask for (order_relations)."""
+        return self._by_ids_with(self.order, orders.orders_by_ids, relations)
+
+    def _by_ids_with(
+        self, plain: DataLoader[Any, Any], by_ids: Callable[..., Awaitable[Any]], relations: Any
+    ) -> DataLoader[Any, Any]:
         if not relations:
-            return self.order
+            return plain
         access = self.access
         return self._keyed_loader(
-            ("order", relations),
-            lambda c, ids: orders.orders_by_ids(c, ids, access=access, relations=relations),
+            (by_ids, relations),
+            lambda c, ids: by_ids(c, ids, access=access, relations=relations),
         )
 
     def posts_by_author(

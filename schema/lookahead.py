@@ -1,8 +1,8 @@
 """What a resolver's objects will be asked for, read from the document before their
 rows are fetched, so that a relation can come in the same statement as its parent.
 
-Reading more than the response uses is harmless (it only primes loaders nobody
-asks), so fragments are followed whatever their type condition and @skip/@include
+Reading more than the response uses is harmless (it only joins columns nobody
+reads), so fragments are followed whatever their type condition and @skip/@include
 are not evaluated: the answer is a superset, the same for every run of a document.
 """
 

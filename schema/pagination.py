@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import orjson
 import strawberry
 
-from db.paging import DbRow, KeyValue, Ordering, Page, PageRequest
+from db.paging import DbRow, KeyValue, Ordering, Page, PageRequest, Relations
 from schema.batching import batch
 from schema.errors import BadUserInput
 
@@ -181,10 +181,13 @@ async def top_level(
     make_node: Callable[[DbRow], Any],
     page: Callable[..., Awaitable[Page]],
     count: Callable[..., Awaitable[int]],
+    relations: Relations | None = None,
     **filters: Any,
 ) -> C:
-    """A root list: its page now, its `totalCount` (same filters) only if asked for."""
-    rows = await loaders.read(page, request, ordering=ordering, **filters)
+    """A root list: its page now (with `relations`, if given, joined to its rows), its
+    `totalCount` (same filters) only if asked for."""
+    joined = {} if relations is None else {"relations": relations}
+    rows = await loaders.read(page, request, ordering=ordering, **joined, **filters)
     return connection(cls, rows, ordering, make_node, partial(loaders.read, count, **filters))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 
 import strawberry
 
@@ -11,7 +10,7 @@ from db import orders, posts, products, tags, users
 from schema.context import Info
 from schema.errors import BadUserInput, Unauthenticated
 from schema.ids import decode_id, decode_id_of
-from schema.pagination import EDGE_NODE, connection, page_request, top_level
+from schema.pagination import EDGE_NODE, page_request, top_level
 from schema.types.node import ORDERS_NEWEST, Node, OrderStatus, PostOrder
 from schema.types.order import Order, OrderConnection, order_relations
 from schema.types.post import (
@@ -118,12 +117,10 @@ class Query:
     ) -> PostConnection:
         ordering, request, where = post_list(first, after, last, before, filter, order_by)
         loaders, relations = info.context.loaders, post_relations(info, *EDGE_NODE)
-        page = await loaders.read(
-            posts.posts_page, request, ordering=ordering, where=where, access=loaders.access,
-            relations=relations,
+        return await top_level(
+            PostConnection, loaders, request, ordering, Post.maker(relations),
+            posts.posts_page, posts.posts_count, relations, where=where, access=loaders.access,
         )  # fmt: skip
-        count = partial(loaders.read, posts.posts_count, where=where, access=loaders.access)
-        return connection(PostConnection, page, ordering, Post.maker(relations), count)
 
     @strawberry.field
     async def tag(self, info: Info, name: str) -> Tag | None:
@@ -182,9 +179,8 @@ class Query:
         request = page_request(ORDERS_NEWEST, first=first, after=after)
         loaders, relations = info.context.loaders, order_relations(info, *EDGE_NODE)
         db_status = status.db if status is not None else None
-        page = await loaders.read(
-            orders.orders_page, request, status=db_status, access=loaders.access,
-            relations=relations,
+        return await top_level(
+            OrderConnection, loaders, request, ORDERS_NEWEST, Order.maker(relations),
+            orders.orders_page, orders.orders_count, relations, status=db_status,
+            access=loaders.access,
         )  # fmt: skip
-        count = partial(loaders.read, orders.orders_count, status=db_status, access=loaders.access)
-        return connection(OrderConnection, page, ORDERS_NEWEST, Order.maker(relations), count)

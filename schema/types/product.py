@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -24,13 +23,12 @@ class Product(Node):
 
     @classmethod
     def from_row(cls, row: DbRow, prefix: str = "") -> Product:
-        id_, sku, name, price, stock = _columns(prefix)
         return cls(
-            pk=getattr(row, id_),
-            sku=getattr(row, sku),
-            name=getattr(row, name),
-            price=getattr(row, price),
-            stock=getattr(row, stock),
+            pk=getattr(row, f"{prefix}id"),
+            sku=getattr(row, f"{prefix}sku"),
+            name=getattr(row, f"{prefix}name"),
+            price=getattr(row, f"{prefix}price"),
+            stock=getattr(row, f"{prefix}stock"),
         )
 
     @batch("units_sold")
@@ -41,12 +39,6 @@ class Product(Node):
     async def units_sold(self, info: Info) -> int:
         [sold] = await Product.units_sold_of([self], info)
         return int(sold)
-
-
-@functools.cache
-def _columns(prefix: str) -> tuple[str, ...]:
-    """The row's column names for a product's fields, under `prefix` (an item's row)."""
-    return tuple(prefix + key for key in ("id", "sku", "name", "price", "stock"))
 
 
 @strawberry.type
