@@ -1,9 +1,9 @@
 """An order's customer and totals, fetched in the order's own statement when asked.
 
 The counterpart of db/post_relations.py for orders: `OrderRelations` says what
-the caller will read; it is joined to the order rows after any LIMIT and read
-back with `customer_of` and `totals_of`, in the shapes `users_by_ids` and
-`totals_by_order_ids` return.
+the caller will read; it is joined to the order rows after any LIMIT. The
+customer's columns are a users row's, named `customer__<column>`
+(`CUSTOMER_PREFIX`); `totals_of` reads the totals as `totals_by_order_ids` gives them.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from sqlalchemy import FromClause, Select, func, select, true
 
 from db.models import order_items
 from db.paging import DbRow, Relations
-from db.statements import Fields
-from db.users import user_in, with_user
+from db.statements import columns
+from db.users import with_user
 
 CUSTOMER_PREFIX = "customer__"
 CENT = Decimal("0.01")
@@ -74,11 +74,9 @@ def _with_totals(stmt: Select[Any], order: FromClause) -> Select[Any]:
     return stmt.add_columns(summed.c.items_quantity, summed.c.items_total).join(summed, true())
 
 
-def customer_of(row: DbRow) -> Fields:
-    """The customer that came with an order row fetched with `OrderRelations(customer=True)`."""
-    return user_in(row, CUSTOMER_PREFIX)
+_SUMS = columns("items_quantity", "items_total")
 
 
 def totals_of(row: DbRow) -> OrderTotals:
     """The totals that came with an order row fetched with `OrderRelations(totals=True)`."""
-    return order_totals(row.items_quantity, row.items_total)
+    return order_totals(*_SUMS(row))

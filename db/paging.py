@@ -31,12 +31,12 @@ from sqlalchemy import Row as SqlAlchemyRow
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import bindparam
 
-from db.statements import Fields, Row, Statement, all_per_key, fetch, shaped
+from db.statements import Row, Statement, all_per_key, fetch, shaped
 
 KeyValue = datetime | str | int
 # A read's row (db/statements.py), a relation that came inside one, or a write's
 # RETURNING row; all read by attribute.
-DbRow: TypeAlias = Row | Fields | SqlAlchemyRow[*tuple[Any, ...]]
+DbRow: TypeAlias = Row | SqlAlchemyRow[*tuple[Any, ...]]
 PageFor: TypeAlias = Callable[[ColumnElement[int]], Select[Any]]
 Extend: TypeAlias = Callable[[Select[Any], FromClause], Select[Any]]
 

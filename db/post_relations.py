@@ -4,8 +4,8 @@ A document that shows posts with their author or tags would otherwise run a
 statement per relation after the posts' (each a round trip and, on this
 service's request path, most of a small query's CPU). `PostRelations` says
 which the caller will read; they are joined to the post rows after any LIMIT,
-so only rows that are returned pay for them, and read back with `author_of` and
-`tags_of` in the shapes `users_by_ids` and `tags_by_post_ids` return.
+so only rows that are returned pay for them. The author's columns are a users
+row's, named `author__<column>` (`AUTHOR_PREFIX`); `tags_of` reads the tags.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db.models import post_tags, tags
 from db.paging import DbRow, Relations
-from db.statements import Fields
-from db.users import user_in, with_user
+from db.statements import columns
+from db.users import with_user
 
 AUTHOR_PREFIX = "author__"
 
@@ -62,18 +62,13 @@ def _with_tags(stmt: Select[Any], post: FromClause) -> Select[Any]:
     return stmt.add_columns(listed.c.tag_ids, listed.c.tag_names).join(listed, true())
 
 
-def author_of(row: DbRow) -> Fields:
-    """The author that came with a post row fetched with `PostRelations(author=True)`."""
-    return user_in(row, AUTHOR_PREFIX)
+_TAG_LISTS = columns("tag_ids", "tag_names")
 
 
-def tags_of(row: DbRow) -> list[Fields]:
-    """The tags (by name) that came with a post row fetched with `PostRelations(tags=True)`."""
-    ids, names = row.tag_ids, row.tag_names
+def tags_of(row: DbRow) -> list[tuple[int, str]]:
+    """The (id, name) of each tag, by name, that came with a post row fetched with
+    `PostRelations(tags=True)`."""
+    ids, names = _TAG_LISTS(row)
     if ids is None:
         return []
-    post_id = row.id
-    return [
-        Fields(post_id=post_id, id=tag_id, name=name)
-        for tag_id, name in zip(ids, names, strict=True)
-    ]
+    return list(zip(ids, names, strict=True))

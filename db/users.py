@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.models import users
 from db.paging import DbRow, Ordering, Page, PageRequest, any_id, counted, fetch_page, paged
 from db.search import contains, search_values
-from db.statements import Fields, Row, fetch, fetch_one, fetch_value, one_per_key, shaped
+from db.statements import Row, fetch, fetch_one, fetch_value, one_per_key, shaped
 
 BY_USERNAME = Ordering("username", (users.c.username, users.c.id))
 
@@ -32,16 +32,12 @@ def with_user(stmt: Select[Any], user_id: ColumnElement[int], prefix: str) -> Se
     """`stmt` with the user `user_id` names joined, its columns as `<prefix><column>`.
 
     Joined under an alias, so that a subquery of `stmt` on users (a filter by
-    username) does not correlate to it. Read back with `user_in`.
+    username) does not correlate to it. Read back with `db.statements.columns(...,
+    prefix=prefix)`: the joined columns are a users row's, renamed.
     """
     user = users.alias(prefix.rstrip("_"))
     columns = (user.c[key].label(prefix + key) for key in _KEYS)
     return stmt.add_columns(*columns).join(user, user.c.id == user_id)
-
-
-def user_in(row: DbRow, prefix: str) -> Fields:
-    """The user `with_user` joined to `row`, like a row of `users_by_ids`."""
-    return Fields(**{key: getattr(row, prefix + key) for key in _KEYS})
 
 
 @shaped

@@ -202,12 +202,13 @@ async def joined_or_loaded(
     joined: Callable[[T], V | None],
     key: Callable[[T], Hashable],
     loader: DataLoader[Any, Any],
+    make: Callable[[Any], V],
 ) -> list[V]:
     """Each object's relation: the one that came inside its row (db/post_relations.py,
-    db/order_relations.py), else loaded by `key` through `loader`."""
+    db/order_relations.py), else made with `make` from what `loader` loads by `key`."""
     values = [joined(obj) for obj in objects]
     missing = [key(obj) for obj, value in zip(objects, values, strict=True) if value is None]
     if not missing:
         return values  # type: ignore[return-value]
     loaded = iter(await loader.load_many(missing))
-    return [next(loaded) if value is None else value for value in values]
+    return [make(next(loaded)) if value is None else value for value in values]

@@ -7,18 +7,18 @@ from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from operator import attrgetter
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from db.order_relations import (
+    CUSTOMER_PREFIX,
     NO_RELATIONS,
     OrderRelations,
     OrderTotals,
-    customer_of,
     totals_of,
 )
 from db.paging import DbRow
+from db.statements import columns
 from schema.batching import batch
 from schema.context import Info
 from schema.loaders import joined_or_loaded
@@ -26,12 +26,9 @@ from schema.lookahead import selected
 from schema.pagination import Connection
 from schema.types.node import Node, OrderStatus
 from schema.types.product import Product
+from schema.types.user import User
 
-if TYPE_CHECKING:
-    from schema.types import user
-    from schema.types.user import User
-
-LazyUser = Annotated["User", strawberry.lazy("schema.types.user")]
+_ITEM_COLUMNS = columns("quantity", "unit_price")
 
 
 @strawberry.type
@@ -44,10 +41,11 @@ class OrderItem:
 
     @classmethod
     def from_row(cls, row: DbRow) -> OrderItem:
+        quantity, unit_price = _ITEM_COLUMNS(row)
         return cls(
             product=Product.from_row(row, prefix="product__"),
-            quantity=row.quantity,
-            unit_price=row.unit_price,
+            quantity=quantity,
+            unit_price=unit_price,
         )
 
     @strawberry.field
@@ -61,17 +59,18 @@ class Order(Node):
     status: OrderStatus
     created_at: datetime
     # The customer and totals, when they came in the order's own row (order_relations).
-    joined_customer: strawberry.Private[DbRow | None] = None
+    joined_customer: strawberry.Private[User | None] = None
     joined_totals: strawberry.Private[OrderTotals | None] = None
 
     @classmethod
     def from_row(cls, row: DbRow, relations: OrderRelations = NO_RELATIONS) -> Order:
+        pk, customer_pk, status, created_at = _ORDER_COLUMNS(row)
         return cls(
-            pk=row.id,
-            customer_pk=row.user_id,
-            status=OrderStatus.of(row.status),
-            created_at=row.created_at,
-            joined_customer=customer_of(row) if relations.customer else None,
+            pk=pk,
+            customer_pk=customer_pk,
+            status=OrderStatus.of(status),
+            created_at=created_at,
+            joined_customer=User.from_row(row, CUSTOMER_PREFIX) if relations.customer else None,
             joined_totals=totals_of(row) if relations.totals else None,
         )
 
@@ -81,15 +80,12 @@ class Order(Node):
         return partial(Order.from_row, relations=relations) if relations else Order.from_row
 
     @batch("customer")
-    async def customers(orders: Sequence[Order], info: Info) -> list[user.User]:
-        from schema.types.user import User
-
+    async def customers(orders: Sequence[Order], info: Info) -> list[User]:
         loader = info.context.loaders.user
-        rows = await joined_or_loaded(orders, _JOINED_CUSTOMER, _CUSTOMER_PK, loader)
-        return [User.from_row(row) for row in rows]
+        return await joined_or_loaded(orders, _JOINED_CUSTOMER, _CUSTOMER_PK, loader, User.from_row)
 
     @strawberry.field
-    async def customer(self, info: Info) -> LazyUser:
+    async def customer(self, info: Info) -> User:
         customers: list[User] = await Order.customers([self], info)
         return customers[0]
 
@@ -106,7 +102,7 @@ class Order(Node):
     @staticmethod
     async def totals(orders: Sequence[Order], info: Info) -> list[OrderTotals]:
         loader = info.context.loaders.order_totals
-        return await joined_or_loaded(orders, _JOINED_TOTALS, _PK, loader)
+        return await joined_or_loaded(orders, _JOINED_TOTALS, _PK, loader, _as_loaded)
 
     @batch("item_count")
     async def item_counts(orders: Sequence[Order], info: Info) -> list[int]:
@@ -127,8 +123,13 @@ class Order(Node):
         return Decimal(total)
 
 
+_ORDER_COLUMNS = columns("id", "user_id", "status", "created_at")
 _JOINED_CUSTOMER, _CUSTOMER_PK = attrgetter("joined_customer"), attrgetter("customer_pk")
 _JOINED_TOTALS, _PK = attrgetter("joined_totals"), attrgetter("pk")
+
+
+def _as_loaded(totals: OrderTotals) -> OrderTotals:
+    return totals
 
 
 def order_relations(info: Info, *path: str) -> OrderRelations:

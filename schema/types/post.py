@@ -6,13 +6,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from operator import attrgetter
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from db import posts as db_posts
 from db.paging import DbRow, Ordering, PageRequest
-from db.post_relations import NO_RELATIONS, PostRelations, author_of, tags_of
+from db.post_relations import AUTHOR_PREFIX, NO_RELATIONS, PostRelations, tags_of
+from db.statements import columns
 from schema.batching import batch
 from schema.context import Info
 from schema.errors import BadUserInput
@@ -21,12 +21,7 @@ from schema.lookahead import selected
 from schema.pagination import Connection, page_request
 from schema.types.node import Node, PostOrder
 from schema.types.tag import Tag
-
-if TYPE_CHECKING:
-    from schema.types import user
-    from schema.types.user import User
-
-LazyUser = Annotated["User", strawberry.lazy("schema.types.user")]
+from schema.types.user import User
 
 
 @strawberry.type
@@ -39,22 +34,29 @@ class Post(Node):
     created_at: datetime
     updated_at: datetime | None
     # The author and tags, when they came in the post's own row (db/post_relations.py).
-    joined_author: strawberry.Private[DbRow | None] = None
-    joined_tags: strawberry.Private[Sequence[DbRow] | None] = None
+    joined_author: strawberry.Private[User | None] = None
+    joined_tags: strawberry.Private[list[Tag] | None] = None
 
     @classmethod
     def from_row(cls, row: DbRow, relations: PostRelations = NO_RELATIONS) -> Post:
+        pk, author_pk, title, body, published, published_at, created_at, updated_at = _POST_COLUMNS(
+            row
+        )
         return cls(
-            pk=row.id,
-            author_pk=row.author_id,
-            title=row.title,
-            body=row.body,
-            published=row.published,
-            published_at=row.published_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            joined_author=author_of(row) if relations.author else None,
-            joined_tags=tags_of(row) if relations.tags else None,
+            pk=pk,
+            author_pk=author_pk,
+            title=title,
+            body=body,
+            published=published,
+            published_at=published_at,
+            created_at=created_at,
+            updated_at=updated_at,
+            joined_author=User.from_row(row, AUTHOR_PREFIX) if relations.author else None,
+            joined_tags=(
+                [Tag(pk=tag_id, name=name) for tag_id, name in tags_of(row)]
+                if relations.tags
+                else None
+            ),
         )
 
     @staticmethod
@@ -63,23 +65,19 @@ class Post(Node):
         return partial(Post.from_row, relations=relations) if relations else Post.from_row
 
     @batch("author")
-    async def authors(posts: Sequence[Post], info: Info) -> list[user.User]:
-        from schema.types.user import User
-
+    async def authors(posts: Sequence[Post], info: Info) -> list[User]:
         loader = info.context.loaders.user
-        rows = await joined_or_loaded(posts, _JOINED_AUTHOR, _AUTHOR_PK, loader)
-        return [User.from_row(row) for row in rows]
+        return await joined_or_loaded(posts, _JOINED_AUTHOR, _AUTHOR_PK, loader, User.from_row)
 
     @strawberry.field
-    async def author(self, info: Info) -> LazyUser:
+    async def author(self, info: Info) -> User:
         authors: list[User] = await Post.authors([self], info)
         return authors[0]
 
     @batch("tags")
     async def tags_of(posts: Sequence[Post], info: Info) -> list[list[Tag]]:
         loader = info.context.loaders.tags_by_post
-        lists = await joined_or_loaded(posts, _JOINED_TAGS, _PK, loader)
-        return [[Tag.from_row(row) for row in rows] for rows in lists]
+        return await joined_or_loaded(posts, _JOINED_TAGS, _PK, loader, _tags)
 
     @strawberry.field(description="Ordered by tag name.")
     async def tags(self, info: Info) -> list[Tag]:
@@ -87,8 +85,15 @@ class Post(Node):
         return tags[0]
 
 
+_POST_COLUMNS = columns(
+    "id", "author_id", "title", "body", "published", "published_at", "created_at", "updated_at"
+)
 _JOINED_AUTHOR, _AUTHOR_PK = attrgetter("joined_author"), attrgetter("author_pk")
 _JOINED_TAGS, _PK = attrgetter("joined_tags"), attrgetter("pk")
+
+
+def _tags(rows: Sequence[DbRow]) -> list[Tag]:
+    return [Tag.from_row(row) for row in rows]
 
 
 @strawberry.type

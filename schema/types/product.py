@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 
 from db.paging import DbRow
+from db.statements import columns
 from schema.batching import batch
 from schema.context import Info
 from schema.pagination import Connection
 from schema.types.node import Node
+
+
+@functools.cache
+def _product_columns(prefix: str) -> Callable[[DbRow], tuple[Any, ...]]:
+    return columns("id", "sku", "name", "price", "stock", prefix=prefix)
 
 
 @strawberry.type
@@ -23,13 +31,9 @@ class Product(Node):
 
     @classmethod
     def from_row(cls, row: DbRow, prefix: str = "") -> Product:
-        return cls(
-            pk=getattr(row, f"{prefix}id"),
-            sku=getattr(row, f"{prefix}sku"),
-            name=getattr(row, f"{prefix}name"),
-            price=getattr(row, f"{prefix}price"),
-            stock=getattr(row, f"{prefix}stock"),
-        )
+        """From a products row, or from the columns of one joined under `prefix`."""
+        pk, sku, name, price, stock = _product_columns(prefix)(row)
+        return cls(pk=pk, sku=sku, name=name, price=price, stock=stock)
 
     @batch("units_sold")
     async def units_sold_of(products: Sequence[Product], info: Info) -> list[int]:

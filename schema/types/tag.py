@@ -9,6 +9,7 @@ import strawberry
 
 from db.paging import DbRow
 from db.posts import tagged_ordering
+from db.statements import columns
 from schema.batching import batch
 from schema.context import Info
 from schema.pagination import EDGE_NODE, Connection, page_request, per_parent
@@ -21,13 +22,17 @@ if TYPE_CHECKING:
 LazyPostConnection = Annotated["PostConnection", strawberry.lazy("schema.types.post")]
 
 
+_TAG_COLUMNS = columns("id", "name")
+
+
 @strawberry.type
 class Tag(Node):
     name: str
 
     @classmethod
     def from_row(cls, row: DbRow) -> Tag:
-        return cls(pk=row.id, name=row.name)
+        pk, name = _TAG_COLUMNS(row)
+        return cls(pk=pk, name=name)
 
     @batch("post_count")
     async def post_counts(tags: Sequence[Tag], info: Info) -> list[int]:

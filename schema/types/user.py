@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from db import posts as db_posts
 from db.paging import DbRow
+from db.statements import columns
 from schema.batching import batch
 from schema.context import Info
 from schema.errors import Forbidden
@@ -26,6 +28,11 @@ LazyOrderConnection = Annotated["OrderConnection", strawberry.lazy("schema.types
 LazyPostFilter = Annotated["PostFilter", strawberry.lazy("schema.types.post")]
 
 
+@functools.cache
+def _user_columns(prefix: str) -> Callable[[DbRow], tuple[Any, ...]]:
+    return columns("id", "username", "full_name", "created_at", "email", prefix=prefix)
+
+
 @strawberry.type
 class User(Node):
     username: str
@@ -34,13 +41,11 @@ class User(Node):
     _email: strawberry.Private[str]
 
     @classmethod
-    def from_row(cls, row: DbRow) -> User:
+    def from_row(cls, row: DbRow, prefix: str = "") -> User:
+        """From a users row, or from the columns of one joined under `prefix`."""
+        pk, username, full_name, created_at, email = _user_columns(prefix)(row)
         return cls(
-            pk=row.id,
-            username=row.username,
-            full_name=row.full_name,
-            created_at=row.created_at,
-            _email=row.email,
+            pk=pk, username=username, full_name=full_name, created_at=created_at, _email=email
         )
 
     @strawberry.field(description="Visible to the user themself and to admins; null otherwise.")

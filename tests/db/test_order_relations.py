@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import orders, users
 from db.access import Access
 from db.engine import read
-from db.order_relations import OrderRelations, OrderTotals, customer_of, totals_of
+from db.order_relations import CUSTOMER_PREFIX, OrderRelations, OrderTotals, totals_of
 from db.paging import PageRequest
+from tests.db.rows import joined_columns
 from tests.factories import make_order, make_product, make_user
 
 BOTH = OrderRelations(customer=True, totals=True)
@@ -35,7 +36,7 @@ async def test_by_ids_brings_what_users_and_totals_reads_would(
     assert full_row is not None
     assert empty_row is not None
     assert customer is not None
-    assert dict(customer_of(full_row)) == dict(customer)
+    assert joined_columns(full_row, CUSTOMER_PREFIX) == dict(customer)
     assert [totals_of(full_row), totals_of(empty_row)] == totals
     assert totals == [OrderTotals(3, Decimal("0.30")), OrderTotals(0, Decimal("0.00"))]
 
@@ -65,6 +66,7 @@ async def test_pages_keep_their_rows_and_order_with_relations(
     assert [r.id for r in page.rows] == [r.id for r in plain.rows]
     assert [[r.id for r in p.rows] for p in pages] == [[r.id for r in p.rows] for p in plain_pages]
     for customer, customer_page in zip(customers, pages, strict=True):
-        assert {customer_of(r).id for r in customer_page.rows} == {customer.id}
+        customer_ids = {joined_columns(r, CUSTOMER_PREFIX)["id"] for r in customer_page.rows}
+        assert customer_ids == {customer.id}
     totals = await read(read_pool, orders.totals_by_order_ids, [r.id for r in page.rows])
     assert [totals_of(r) for r in page.rows] == totals

@@ -15,7 +15,7 @@ from db.access import Access
 from db.engine import read
 from db.paging import Ordering, PageRequest, paged
 from db.statement_counter import counting
-from db.statements import fetch, fetch_one, shaped
+from db.statements import columns, fetch, fetch_one, shaped
 from tests.factories import make_post, make_user
 
 
@@ -40,6 +40,22 @@ async def test_rows_read_by_name_key_and_position(read_pool: asyncpg.Pool) -> No
     assert (row.n, row["k"], row[2]) == (7, "k", "x")
     with pytest.raises(AttributeError, match="nope"):
         _ = row.nope
+
+
+async def test_columns_read_reads_and_writes_rows_alike(
+    read_pool: asyncpg.Pool, session: AsyncSession
+) -> None:
+    async with read_pool.acquire() as conn:
+        row = await fetch_one(conn, _echo(True), n=7, name="x")
+    prefixed = select(literal(7).label("x__n"), literal("k").label("x__k"))
+    written = (await session.execute(prefixed)).one()
+
+    assert columns("n", "name")(row) == (7, "x")
+    assert columns("n", "k", prefix="x__")(written) == (7, "k")
+    with pytest.raises(KeyError, match="missing"):
+        columns("n", "missing")(row)
+    with pytest.raises(ValueError, match="two or more"):
+        columns("n")
 
 
 async def test_a_missing_value_is_named(read_pool: asyncpg.Pool) -> None:
