@@ -16,7 +16,6 @@ Reads change nothing, so running a document twice is harmless.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 from collections import OrderedDict
@@ -60,6 +59,7 @@ from strawberry.types.field import StrawberryField
 
 from schema.batching import batch_form
 from schema.context import Context
+from schema.eager import gather_eagerly
 
 log = logging.getLogger("storefront.fast")
 
@@ -351,12 +351,9 @@ class _Run:
                     self._complete_all(group, key, definition.type, nodes, values, next_level)
                 else:
                     pending.append(self._later(group, key, definition, nodes, values, next_level))
-        if len(pending) == 1:
-            await pending[0]  # nothing to run beside it: no task needed
-        elif pending:
-            # Concurrently, so that every batch of the level joins its loader's
-            # queue before any is dispatched.
-            await asyncio.gather(*pending)
+        # Together, so that every batch of the level joins its loader's queue
+        # before any is dispatched.
+        await gather_eagerly(pending)
         return list(next_level.values())
 
     async def _later(
@@ -619,10 +616,9 @@ def _any_shape(return_type: GraphQLOutputType, gql: GraphQLSchema) -> Shape:
 
 
 async def _gather_all(results: list[Any]) -> list[Any]:
-    async def value(result: Any) -> Any:
-        return await result if inspect.isawaitable(result) else result
-
-    return list(await asyncio.gather(*(value(result) for result in results)))
+    awaitables = [result for result in results if inspect.isawaitable(result)]
+    values = iter(await gather_eagerly(awaitables))
+    return [next(values) if inspect.isawaitable(result) else result for result in results]
 
 
 def _variables(coerced: dict[str, Any]) -> Any:
