@@ -120,17 +120,20 @@ class Loaders:
 
     def post_with(self, relations: PostRelations) -> DataLoader[Any, Any]:
         """Posts by id, with the relations their readers will ask for (post_relations)."""
-        return self._by_ids_with(self.post, posts.posts_by_ids, relations)
+        return self._by_ids_with(lambda: self.post, posts.posts_by_ids, relations)
 
     def order_with(self, relations: OrderRelations) -> DataLoader[Any, Any]:
         """Orders by id, with the relations their readers will ask for (order_relations)."""
-        return self._by_ids_with(self.order, orders.orders_by_ids, relations)
+        return self._by_ids_with(lambda: self.order, orders.orders_by_ids, relations)
 
     def _by_ids_with(
-        self, plain: DataLoader[Any, Any], by_ids: Callable[..., Awaitable[Any]], relations: Any
+        self,
+        plain: Callable[[], DataLoader[Any, Any]],
+        by_ids: Callable[..., Awaitable[Any]],
+        relations: Any,
     ) -> DataLoader[Any, Any]:
         if not relations:
-            return plain
+            return plain()
         access = self.access
         return self._keyed_loader(
             (by_ids, relations),
@@ -201,14 +204,15 @@ async def joined_or_loaded(
     objects: Sequence[T],
     joined: Callable[[T], V | None],
     key: Callable[[T], Hashable],
-    loader: DataLoader[Any, Any],
+    loader: Callable[[], DataLoader[Any, Any]],
     make: Callable[[Any], V],
 ) -> list[V]:
     """Each object's relation: the one that came inside its row (db/post_relations.py,
-    db/order_relations.py), else made with `make` from what `loader` loads by `key`."""
+    db/order_relations.py), else made with `make` from what `loader()` loads by `key`
+    (a loader is made on first use: none when every relation came along)."""
     values = [joined(obj) for obj in objects]
     missing = [key(obj) for obj, value in zip(objects, values, strict=True) if value is None]
     if not missing:
         return values  # type: ignore[return-value]
-    loaded = iter(await loader.load_many(missing))
+    loaded = iter(await loader().load_many(missing))
     return [make(next(loaded)) if value is None else value for value in values]

@@ -81,8 +81,10 @@ class Order(Node):
 
     @batch("customer")
     async def customers(orders: Sequence[Order], info: Info) -> list[User]:
-        loader = info.context.loaders.user
-        return await joined_or_loaded(orders, _JOINED_CUSTOMER, _CUSTOMER_PK, loader, User.from_row)
+        loaders = info.context.loaders
+        return await joined_or_loaded(
+            orders, _JOINED_CUSTOMER, _CUSTOMER_PK, lambda: loaders.user, User.from_row
+        )
 
     @strawberry.field
     async def customer(self, info: Info) -> User:
@@ -101,8 +103,10 @@ class Order(Node):
 
     @staticmethod
     async def totals(orders: Sequence[Order], info: Info) -> list[OrderTotals]:
-        loader = info.context.loaders.order_totals
-        return await joined_or_loaded(orders, _JOINED_TOTALS, _PK, loader, _as_loaded)
+        loaders = info.context.loaders
+        return await joined_or_loaded(
+            orders, _JOINED_TOTALS, _PK, lambda: loaders.order_totals, _as_loaded
+        )
 
     @batch("item_count")
     async def item_counts(orders: Sequence[Order], info: Info) -> list[int]:

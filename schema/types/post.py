@@ -66,8 +66,10 @@ class Post(Node):
 
     @batch("author")
     async def authors(posts: Sequence[Post], info: Info) -> list[User]:
-        loader = info.context.loaders.user
-        return await joined_or_loaded(posts, _JOINED_AUTHOR, _AUTHOR_PK, loader, User.from_row)
+        loaders = info.context.loaders
+        return await joined_or_loaded(
+            posts, _JOINED_AUTHOR, _AUTHOR_PK, lambda: loaders.user, User.from_row
+        )
 
     @strawberry.field
     async def author(self, info: Info) -> User:
@@ -76,8 +78,8 @@ class Post(Node):
 
     @batch("tags")
     async def tags_of(posts: Sequence[Post], info: Info) -> list[list[Tag]]:
-        loader = info.context.loaders.tags_by_post
-        return await joined_or_loaded(posts, _JOINED_TAGS, _PK, loader, _tags)
+        loaders = info.context.loaders
+        return await joined_or_loaded(posts, _JOINED_TAGS, _PK, lambda: loaders.tags_by_post, _tags)
 
     @strawberry.field(description="Ordered by tag name.")
     async def tags(self, info: Info) -> list[Tag]:
