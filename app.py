@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
-import asyncpg
 from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -34,6 +33,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from db import embedded, migrations
 from db.engine import make_engine, make_read_pool, make_sessionmaker
+from db.read_pool import ReadPool
 from db.statement_counter import install_counter
 from schema import build_schema
 from schema.context import Services
@@ -171,9 +171,9 @@ def build_engine(settings: Settings, url: str) -> AsyncEngine:
     return engine
 
 
-async def build_read_pool(settings: Settings, url: str) -> asyncpg.Pool:
-    """The read pool (asyncpg's own: db/statements.py counts its statements itself)."""
-    return await make_read_pool(url, **_pool_options(settings))
+def build_read_pool(settings: Settings, url: str) -> ReadPool:
+    """The read pool (db/statements.py counts its statements itself)."""
+    return make_read_pool(url, **_pool_options(settings))
 
 
 class PoolOptions(TypedDict):
@@ -218,7 +218,7 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = build_engine(settings, database_url)
-        read_pool = await build_read_pool(settings, database_url)
+        read_pool = build_read_pool(settings, database_url)
         view.services = Services(
             read_pool=read_pool,
             sessionmaker=make_sessionmaker(engine),

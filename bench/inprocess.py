@@ -59,13 +59,13 @@ async def _run(
     settings = storefront.Settings(database_url=db.url)
     url = storefront.normalise_database_url(db.url)
     engine = storefront.build_engine(settings, url)
-    read_pool = await storefront.build_read_pool(settings, url)
+    read_pool = storefront.build_read_pool(settings, url)
     schema = build_schema()
     lean = FastPath(schema)  # as schema/view.py builds it
     services = Services(read_pool=read_pool, sessionmaker=make_sessionmaker(engine))
     admin = None
     if token is not None:
-        async with read_pool.acquire() as conn:
+        async with read_pool.connection() as conn:
             admin = await viewer_by_token(conn, token)
     results = []
     try:

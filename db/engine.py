@@ -1,14 +1,14 @@
 """Engine and sessionmaker factories for asyncpg.
 
 Two pools: writes go through SQLAlchemy's pre-pinged pool inside explicit
-transactions; reads through asyncpg's own pool in autocommit, without ping or
+transactions; reads through db/read_pool.py's, in autocommit, without ping or
 reset, so that a read batch is exactly one round trip (db/statements.py runs
 them). A read pool may later point at a replica without touching its callers.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from db.read_pool import DROPPED, ReadPool
 from db.statements import Row
 
 R = TypeVar("R")
@@ -50,27 +51,23 @@ def make_engine(
     )
 
 
-async def make_read_pool(
+def make_read_pool(
     url: str,
     *,
     pool_size: int = 10,
     max_overflow: int = 10,
     statement_timeout_ms: int = 5000,
     application_name: str = "storefront-read",
-) -> asyncpg.Pool:
-    """The read pool: asyncpg's own, in autocommit, for db/statements.py's compiled reads.
+) -> ReadPool:
+    """The read pool (db/read_pool.py), in autocommit, for db/statements.py's reads.
 
-    Nothing a read does outlives its statement (no transaction, session setting,
-    LISTEN or advisory lock), so a connection goes back to the pool as it is:
-    asyncpg's default reset would cost a round trip per checkout.
+    Connections open on first need: the app starts (and /readyz answers) with the
+    database down.
     """
-    return await asyncpg.create_pool(
+    connect = functools.partial(
+        asyncpg.connect,
         _driver_dsn(url),
-        min_size=0,  # on demand: the app starts (and /readyz answers) with the database down
-        max_size=pool_size + max_overflow,
-        max_inactive_connection_lifetime=300,
         record_class=Row,
-        reset=_keep_as_is,
         server_settings={
             **_server_settings(statement_timeout_ms, application_name),
             # Plan each prepared read once per connection. A custom plan (the default
@@ -82,10 +79,7 @@ async def make_read_pool(
             "plan_cache_mode": "force_generic_plan",
         },
     )
-
-
-async def _keep_as_is(conn: asyncpg.Connection) -> None:
-    return None
+    return ReadPool(connect, size=pool_size + max_overflow)
 
 
 def _driver_dsn(url: str) -> str:
@@ -111,19 +105,7 @@ def _server_settings(statement_timeout_ms: int, application_name: str) -> dict[s
     }
 
 
-# What a connection that died in the pool (server restart, idle cut-off, a
-# terminated backend) raises on its next statement; a read that meets the server's
-# goodbye before asyncpg has read it sees an InternalClientError.
-DROPPED = (
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.AdminShutdownError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    ConnectionError,
-)
-
-
-async def read(pool: asyncpg.Pool, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
+async def read(pool: ReadPool, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
     """Run one read on a connection borrowed for just that call.
 
     A pooled connection is not pinged before use (a ping is a round trip); if it
@@ -131,23 +113,11 @@ async def read(pool: asyncpg.Pool, fn: Callable[..., Awaitable[R]], *args: Any, 
     runs once more on a fresh one.
     """
     try:
-        return await _read_once(pool, fn, *args, **kwargs)
-    except DROPPED:
-        return await _read_once(pool, fn, *args, **kwargs)
-
-
-async def _read_once(
-    pool: asyncpg.Pool, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any
-) -> R:
-    async with pool.acquire() as conn:
-        try:
+        async with pool.connection() as conn:
             return await fn(conn, *args, **kwargs)
-        except DROPPED:
-            # Closed for good; a connection asyncpg already saw close has gone
-            # back to the pool by itself and refuses the call.
-            with contextlib.suppress(asyncpg.InterfaceError):
-                conn.terminate()
-            raise
+    except DROPPED:
+        async with pool.connection() as conn:
+            return await fn(conn, *args, **kwargs)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

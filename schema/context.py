@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-import asyncpg
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.accounts import Viewer
+from db.read_pool import ReadPool
 from schema.loaders import Loaders
 
 
@@ -17,7 +17,7 @@ from schema.loaders import Loaders
 class Services:
     """Process-wide collaborators, built once in the app's lifespan."""
 
-    read_pool: asyncpg.Pool
+    read_pool: ReadPool
     sessionmaker: async_sessionmaker[AsyncSession]
     token_ttl_hours: int = 720
 

@@ -23,6 +23,7 @@ from app import Settings, build_engine, build_read_pool, create_app
 from db import embedded, migrations
 from db.engine import make_sessionmaker
 from db.models import Base
+from db.read_pool import ReadPool
 from db.statement_counter import StatementLog, counting
 from schema.context import Services
 
@@ -93,8 +94,8 @@ async def engine(settings: Settings, database_url: str) -> AsyncIterator[AsyncEn
 
 
 @pytest.fixture(scope="session")
-async def read_pool(settings: Settings, database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await build_read_pool(settings, database_url)
+async def read_pool(settings: Settings, database_url: str) -> AsyncIterator[ReadPool]:
+    pool = build_read_pool(settings, database_url)
     yield pool
     await pool.close()
 
@@ -121,7 +122,7 @@ async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
 
 
 @pytest.fixture
-def services(read_pool: asyncpg.Pool, sessionmaker: async_sessionmaker[AsyncSession]) -> Services:
+def services(read_pool: ReadPool, sessionmaker: async_sessionmaker[AsyncSession]) -> Services:
     return Services(read_pool=read_pool, sessionmaker=sessionmaker)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import orders, users
@@ -12,6 +11,7 @@ from db.access import Access
 from db.engine import read
 from db.order_relations import CUSTOMER_PREFIX, OrderRelations, OrderTotals, totals_of
 from db.paging import PageRequest
+from db.read_pool import ReadPool
 from tests.db.rows import joined_columns
 from tests.factories import make_order, make_product, make_user
 
@@ -20,7 +20,7 @@ ADMIN = Access(viewer_id=0, is_admin=True)
 
 
 async def test_by_ids_brings_what_users_and_totals_reads_would(
-    session: AsyncSession, read_pool: asyncpg.Pool
+    session: AsyncSession, read_pool: ReadPool
 ) -> None:
     carol = await make_user(session, email="carol@example.com")
     widget = await make_product(session, price="0.10")
@@ -42,7 +42,7 @@ async def test_by_ids_brings_what_users_and_totals_reads_would(
 
 
 async def test_pages_keep_their_rows_and_order_with_relations(
-    session: AsyncSession, read_pool: asyncpg.Pool
+    session: AsyncSession, read_pool: ReadPool
 ) -> None:
     customers = [await make_user(session) for _ in range(2)]
     widget = await make_product(session, price="2.00")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import posts, tags, users
@@ -10,6 +9,7 @@ from db.access import Access
 from db.engine import read
 from db.paging import PageRequest
 from db.post_relations import AUTHOR_PREFIX, PostRelations, tags_of
+from db.read_pool import ReadPool
 from tests.db.rows import joined_columns
 from tests.factories import make_post, make_user
 
@@ -18,7 +18,7 @@ ANYONE = Access()
 
 
 async def test_by_ids_brings_what_users_and_tags_reads_would(
-    session: AsyncSession, read_pool: asyncpg.Pool
+    session: AsyncSession, read_pool: ReadPool
 ) -> None:
     ann = await make_user(session, full_name="Ann A", email="ann@example.com")
     tagged = await make_post(session, ann.id, tags=["zeta", "alpha", "mid"])
@@ -43,7 +43,7 @@ async def test_by_ids_brings_what_users_and_tags_reads_would(
 
 
 async def test_hidden_posts_stay_hidden_with_relations(
-    session: AsyncSession, read_pool: asyncpg.Pool
+    session: AsyncSession, read_pool: ReadPool
 ) -> None:
     ann = await make_user(session)
     draft = await make_post(session, ann.id, published=False, tags=["x"])
@@ -58,7 +58,7 @@ async def test_hidden_posts_stay_hidden_with_relations(
 
 
 async def test_pages_keep_their_rows_and_order_with_relations(
-    session: AsyncSession, read_pool: asyncpg.Pool
+    session: AsyncSession, read_pool: ReadPool
 ) -> None:
     authors = [await make_user(session) for _ in range(3)]
     for n in range(12):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import BigInteger, Select, String, bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +13,7 @@ from db import models, posts
 from db.access import Access
 from db.engine import read
 from db.paging import Ordering, PageRequest, paged
+from db.read_pool import ReadPool
 from db.statement_counter import counting
 from db.statements import columns, fetch, fetch_one, shaped
 from tests.factories import make_post, make_user
@@ -33,8 +33,8 @@ def test_a_shape_is_built_and_compiled_once() -> None:
     assert _echo(True) is not _echo(False)
 
 
-async def test_rows_read_by_name_key_and_position(read_pool: asyncpg.Pool) -> None:
-    async with read_pool.acquire() as conn:
+async def test_rows_read_by_name_key_and_position(read_pool: ReadPool) -> None:
+    async with read_pool.connection() as conn:
         row = await fetch_one(conn, _echo(True), n=7, name="x")
     assert row is not None
     assert (row.n, row["k"], row[2]) == (7, "k", "x")
@@ -43,9 +43,9 @@ async def test_rows_read_by_name_key_and_position(read_pool: asyncpg.Pool) -> No
 
 
 async def test_columns_read_reads_and_writes_rows_alike(
-    read_pool: asyncpg.Pool, session: AsyncSession
+    read_pool: ReadPool, session: AsyncSession
 ) -> None:
-    async with read_pool.acquire() as conn:
+    async with read_pool.connection() as conn:
         row = await fetch_one(conn, _echo(True), n=7, name="x")
     prefixed = select(literal(7).label("x__n"), literal("k").label("x__k"))
     written = (await session.execute(prefixed)).one()
@@ -58,14 +58,14 @@ async def test_columns_read_reads_and_writes_rows_alike(
         columns("n")
 
 
-async def test_a_missing_value_is_named(read_pool: asyncpg.Pool) -> None:
-    async with read_pool.acquire() as conn:
+async def test_a_missing_value_is_named(read_pool: ReadPool) -> None:
+    async with read_pool.connection() as conn:
         with pytest.raises(TypeError, match=":name"):
             await fetch(conn, _echo(True), n=1)
 
 
 async def test_two_viewers_and_two_cursors_share_one_statement_text(
-    session: AsyncSession, read_pool: asyncpg.Pool
+    session: AsyncSession, read_pool: ReadPool
 ) -> None:
     alice = await make_user(session, username="alice")
     bob = await make_user(session, username="bob")
@@ -99,7 +99,7 @@ _BY_ID = Ordering("id", (models.posts.c.id,))
 
 
 async def test_a_page_size_is_written_into_the_sql_and_planned_once(
-    read_pool: asyncpg.Pool,
+    read_pool: ReadPool,
 ) -> None:
     def page(limit: int) -> str:
         statement = paged(
@@ -108,7 +108,7 @@ async def test_a_page_size_is_written_into_the_sql_and_planned_once(
         )  # fmt: skip
         return statement.sql
 
-    async with read_pool.acquire() as conn:
+    async with read_pool.connection() as conn:
         mode = await conn.fetchval("SHOW plan_cache_mode")
 
     assert page(20) is page(20)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from db import users
 from db.engine import read
 from db.models import OrderStatus
+from db.read_pool import ReadPool
 from db.statement_counter import counting
 from tests.conftest import Counted
 from tests.factories import make_order, make_post, make_product, make_token, make_user
@@ -160,10 +161,10 @@ async def test_batches_bind_one_array_never_an_expanding_in(
         assert " IN (" not in statement.upper()
 
 
-async def test_reads_run_outside_any_transaction(read_pool: asyncpg.Pool) -> None:
+async def test_reads_run_outside_any_transaction(read_pool: ReadPool) -> None:
     # In a transaction block both statements would share one transaction id; in
     # autocommit each is its own, so no BEGIN/ROLLBACK round trips are paid.
-    async with read_pool.acquire() as conn:
+    async with read_pool.connection() as conn:
         first = await conn.fetchval("SELECT txid_current()")
         second = await conn.fetchval("SELECT txid_current()")
         in_transaction = conn.is_in_transaction()
@@ -172,7 +173,7 @@ async def test_reads_run_outside_any_transaction(read_pool: asyncpg.Pool) -> Non
 
 
 async def test_a_read_batch_is_one_round_trip(
-    read_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+    read_pool: ReadPool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # No ping before a checkout and no reset after it (asyncpg's default reset is
     # `execute` of RESET ALL and more); only the batch's own `fetch` goes out.
@@ -199,7 +200,7 @@ async def test_a_read_batch_is_one_round_trip(
 
 
 async def test_a_read_survives_a_dropped_pooled_connection(
-    read_pool: asyncpg.Pool, engine: AsyncEngine
+    read_pool: ReadPool, engine: AsyncEngine
 ) -> None:
     async def backend_pid(conn: asyncpg.Connection) -> int:
         return int(await conn.fetchval("SELECT pg_backend_pid()"))
