@@ -50,7 +50,8 @@ async def gather_eagerly(awaitables: Sequence[Awaitable[T]]) -> list[T]:
     elif waiting:
         values = await asyncio.gather(*waiting.values(), return_exceptions=True)
         for index, value in zip(waiting, values, strict=True):
-            results[index] = _Failed(value) if isinstance(value, Exception) else value
+            # A child cancelled on its own comes back as its CancelledError.
+            results[index] = _Failed(value) if isinstance(value, BaseException) else value
     for result in results:
         if isinstance(result, _Failed):
             raise result.exception
@@ -60,7 +61,7 @@ async def gather_eagerly(awaitables: Sequence[Awaitable[T]]) -> list[T]:
 class _Failed:
     __slots__ = ("exception",)
 
-    def __init__(self, exception: Exception) -> None:
+    def __init__(self, exception: BaseException) -> None:
         self.exception = exception
 
 

@@ -119,3 +119,14 @@ async def test_cancelling_the_caller_cancels_what_waits() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert cancelled == ["waits"]
+
+
+async def test_a_child_cancelled_on_its_own_is_raised_not_returned() -> None:
+    doomed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def waits_on_doomed() -> int:
+        return await doomed
+
+    asyncio.get_running_loop().call_soon(doomed.cancel)
+    with pytest.raises(asyncio.CancelledError):
+        await gather_eagerly([waits_on_doomed(), _later(1, [])])
