@@ -13,8 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import FromClause, Select, func, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from db.models import order_items
+from db.models import order_items, products
 from db.paging import DbRow, Relations
 from db.statements import columns
 from db.users import with_user
@@ -45,15 +46,18 @@ class OrderRelations(Relations):
 
     customer: bool = False
     totals: bool = False
+    items: bool = False
 
     def join(self, stmt: Select[Any], order: FromClause) -> Select[Any]:
         """`stmt` (whose FROM has `order`, the orders table or a page of it) with the
         asked relations' columns: the customer's as `customer__<column>`, the totals
-        as `items_quantity` and `items_total`."""
+        as `items_quantity` and `items_total`, the items as arrays (`items_of`)."""
         if self.customer:
             stmt = with_user(stmt, order.c.user_id, CUSTOMER_PREFIX)
         if self.totals:
             stmt = _with_totals(stmt, order)
+        if self.items:
+            stmt = _with_items(stmt, order)
         return stmt
 
 
@@ -71,10 +75,56 @@ def _with_totals(stmt: Select[Any], order: FromClause) -> Select[Any]:
         .lateral("order_totals")
     )
     # An aggregate without GROUP BY always yields one row (NULLs for no items).
-    return stmt.add_columns(summed.c.items_quantity, summed.c.items_total).join(summed, true())
+    return stmt.add_columns(summed.c.items_quantity, summed.c.items_total).join_from(
+        order, summed, true()
+    )
+
+
+# An order's items, one array per column, each ordered by product name.
+_ITEM_ARRAYS = (
+    (products.c.id, "item_product_ids"),
+    (products.c.sku, "item_skus"),
+    (products.c.name, "item_names"),
+    (products.c.price, "item_prices"),
+    (products.c.stock, "item_stocks"),
+    (order_items.c.quantity, "item_quantities"),
+    (order_items.c.unit_price, "item_unit_prices"),
+)
+
+
+def _with_items(stmt: Select[Any], order: FromClause) -> Select[Any]:
+    by_name = (products.c.name, products.c.id)
+    listed = (
+        select(
+            *(
+                func.array_agg(aggregate_order_by(column, *by_name)).label(label)
+                for column, label in _ITEM_ARRAYS
+            )
+        )
+        .select_from(order_items.join(products, products.c.id == order_items.c.product_id))
+        .where(order_items.c.order_id == order.c.id)
+        .lateral("order_item_list")
+    )
+    # An aggregate without GROUP BY always yields one row (NULLs for no items). The
+    # join names its left side: with another lateral's columns in the statement,
+    # SQLAlchemy would see two candidates.
+    return stmt.add_columns(*listed.c).join_from(order, listed, true())
 
 
 _SUMS = columns("items_quantity", "items_total")
+_ITEM_LISTS = columns(*(label for _, label in _ITEM_ARRAYS))
+Item = tuple[int, str, str, Decimal, int, int, Decimal]
+
+
+def items_of(row: DbRow) -> list[Item]:
+    """The items that came with an order row fetched with `OrderRelations(items=True)`,
+    by product name, each as (product id, sku, name, price, stock, quantity, unit
+    price): what `items_by_order_ids` gives as `product__<column>`, quantity and
+    unit_price."""
+    lists = _ITEM_LISTS(row)
+    if lists[0] is None:
+        return []
+    return list(zip(*lists, strict=True))
 
 
 def totals_of(row: DbRow) -> OrderTotals:

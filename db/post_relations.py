@@ -59,7 +59,7 @@ def _with_tags(stmt: Select[Any], post: FromClause) -> Select[Any]:
     )
     # An aggregate without GROUP BY always yields one row: a plain join keeps
     # untagged posts (their arrays are NULL).
-    return stmt.add_columns(listed.c.tag_ids, listed.c.tag_names).join(listed, true())
+    return stmt.add_columns(listed.c.tag_ids, listed.c.tag_names).join_from(post, listed, true())
 
 
 _TAG_LISTS = columns("tag_ids", "tag_names")

@@ -15,6 +15,7 @@ from db.order_relations import (
     NO_RELATIONS,
     OrderRelations,
     OrderTotals,
+    items_of,
     totals_of,
 )
 from db.paging import DbRow
@@ -58,9 +59,11 @@ class Order(Node):
     customer_pk: strawberry.Private[int]
     status: OrderStatus
     created_at: datetime
-    # The customer and totals, when they came in the order's own row (order_relations).
+    # The customer, totals and items, when they came in the order's own row
+    # (db/order_relations.py).
     joined_customer: strawberry.Private[User | None] = None
     joined_totals: strawberry.Private[OrderTotals | None] = None
+    joined_items: strawberry.Private[list[OrderItem] | None] = None
 
     @classmethod
     def from_row(cls, row: DbRow, relations: OrderRelations = NO_RELATIONS) -> Order:
@@ -72,6 +75,7 @@ class Order(Node):
             created_at=created_at,
             joined_customer=User.from_row(row, CUSTOMER_PREFIX) if relations.customer else None,
             joined_totals=totals_of(row) if relations.totals else None,
+            joined_items=_joined_items(row) if relations.items else None,
         )
 
     @staticmethod
@@ -93,8 +97,10 @@ class Order(Node):
 
     @batch("items")
     async def items_of(orders: Sequence[Order], info: Info) -> list[list[OrderItem]]:
-        lists = await info.context.loaders.items_by_order.load_many(_pks(orders))
-        return [[OrderItem.from_row(row) for row in rows] for rows in lists]
+        loaders = info.context.loaders
+        return await joined_or_loaded(
+            orders, _JOINED_ITEMS, _PK, lambda: loaders.items_by_order, _items
+        )
 
     @strawberry.field(description="Ordered by product name.")
     async def items(self, info: Info) -> list[OrderItem]:
@@ -130,6 +136,22 @@ class Order(Node):
 _ORDER_COLUMNS = columns("id", "user_id", "status", "created_at")
 _JOINED_CUSTOMER, _CUSTOMER_PK = attrgetter("joined_customer"), attrgetter("customer_pk")
 _JOINED_TOTALS, _PK = attrgetter("joined_totals"), attrgetter("pk")
+_JOINED_ITEMS = attrgetter("joined_items")
+
+
+def _joined_items(row: DbRow) -> list[OrderItem]:
+    return [
+        OrderItem(
+            product=Product(pk=product_id, sku=sku, name=name, price=price, stock=stock),
+            quantity=quantity,
+            unit_price=unit_price,
+        )
+        for product_id, sku, name, price, stock, quantity, unit_price in items_of(row)
+    ]
+
+
+def _items(rows: Sequence[DbRow]) -> list[OrderItem]:
+    return [OrderItem.from_row(row) for row in rows]
 
 
 def _as_loaded(totals: OrderTotals) -> OrderTotals:
@@ -141,12 +163,10 @@ def order_relations(info: Info, *path: str) -> OrderRelations:
     in the orders' own statement (schema/lookahead.py)."""
     fields = selected(info, *path)
     return OrderRelations(
-        customer="customer" in fields, totals="itemCount" in fields or "total" in fields
+        customer="customer" in fields,
+        totals="itemCount" in fields or "total" in fields,
+        items="items" in fields,
     )
-
-
-def _pks(orders: Sequence[Order]) -> list[int]:
-    return [order.pk for order in orders]
 
 
 @strawberry.type
