@@ -1,4 +1,4 @@
-"""An order's customer and totals, fetched in the order's own statement when asked.
+"""An order's customer, totals and items, fetched in the order's own statement when asked.
 
 The counterpart of db/post_relations.py for orders: `OrderRelations` says what
 the caller will read; it is joined to the order rows after any LIMIT. The
@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import FromClause, Select, func, select, true
+from sqlalchemy import FromClause, Select, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db.models import order_items, products
-from db.paging import DbRow, Relations
+from db.paging import DbRow, Relations, join_lateral
 from db.statements import columns
 from db.users import with_user
 
@@ -74,10 +74,7 @@ def _with_totals(stmt: Select[Any], order: FromClause) -> Select[Any]:
         .where(order_items.c.order_id == order.c.id)
         .lateral("order_totals")
     )
-    # An aggregate without GROUP BY always yields one row (NULLs for no items).
-    return stmt.add_columns(summed.c.items_quantity, summed.c.items_total).join_from(
-        order, summed, true()
-    )
+    return join_lateral(stmt, order, summed)
 
 
 # An order's items, one array per column, each ordered by product name.
@@ -105,10 +102,7 @@ def _with_items(stmt: Select[Any], order: FromClause) -> Select[Any]:
         .where(order_items.c.order_id == order.c.id)
         .lateral("order_item_list")
     )
-    # An aggregate without GROUP BY always yields one row (NULLs for no items). The
-    # join names its left side: with another lateral's columns in the statement,
-    # SQLAlchemy would see two candidates.
-    return stmt.add_columns(*listed.c).join_from(order, listed, true())
+    return join_lateral(stmt, order, listed)
 
 
 _SUMS = columns("items_quantity", "items_total")

@@ -25,6 +25,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    true,
     tuple_,
 )
 from sqlalchemy import Row as SqlAlchemyRow
@@ -34,8 +35,8 @@ from sqlalchemy.sql import bindparam
 from db.statements import Row, Statement, all_per_key, fetch, shaped
 
 KeyValue = datetime | str | int
-# A read's row (db/statements.py), a relation that came inside one, or a write's
-# RETURNING row; all read by attribute.
+# A read's row (db/statements.py) or a write's RETURNING row; both read by
+# attribute or, several columns at once, with `db.statements.columns`.
 DbRow: TypeAlias = Row | SqlAlchemyRow[*tuple[Any, ...]]
 PageFor: TypeAlias = Callable[[ColumnElement[int]], Select[Any]]
 Extend: TypeAlias = Callable[[Select[Any], FromClause], Select[Any]]
@@ -161,6 +162,16 @@ class Relations:
     def extend(self) -> Extend | None:
         """What joins these relations to a page (`page_query`, `pages_by_parent`), if any."""
         return self.join if self else None
+
+
+def join_lateral(stmt: Select[Any], rows: FromClause, lateral: FromClause) -> Select[Any]:
+    """`stmt` with every column of `lateral` (an aggregate over one of `rows`' rows).
+
+    An aggregate without GROUP BY always yields one row (NULLs when nothing matched),
+    so a plain join keeps every row. The join names its left side: with another
+    lateral's columns in the statement, SQLAlchemy would see two candidates.
+    """
+    return stmt.add_columns(*lateral.c).join_from(rows, lateral, true())
 
 
 @shaped

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import FromClause, Select, any_, func, select, true
+from sqlalchemy import FromClause, Select, any_, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db.models import post_tags, tags
-from db.paging import DbRow, Relations
+from db.paging import DbRow, Relations, join_lateral
 from db.statements import columns
 from db.users import with_user
 
@@ -57,9 +57,7 @@ def _with_tags(stmt: Select[Any], post: FromClause) -> Select[Any]:
         .where(tags.c.id == any_(func.array(tag_ids.scalar_subquery())))
         .lateral("post_tag_list")
     )
-    # An aggregate without GROUP BY always yields one row: a plain join keeps
-    # untagged posts (their arrays are NULL).
-    return stmt.add_columns(listed.c.tag_ids, listed.c.tag_names).join_from(post, listed, true())
+    return join_lateral(stmt, post, listed)
 
 
 _TAG_LISTS = columns("tag_ids", "tag_names")

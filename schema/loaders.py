@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import asyncpg
@@ -21,12 +22,13 @@ from db.accounts import Viewer
 from db.engine import read
 from db.models import OrderStatus
 from db.order_relations import OrderRelations
-from db.paging import Ordering, PageRequest
+from db.paging import DbRow, Ordering, PageRequest, Relations
 from db.post_relations import PostRelations
 from db.read_pool import ReadPool
 
 R = TypeVar("R")
 T = TypeVar("T")
+Made = TypeVar("Made")
 V = TypeVar("V")
 Batch = Callable[[asyncpg.Connection, Sequence[int]], Awaitable[Sequence[Any]]]
 
@@ -199,6 +201,11 @@ class Loaders:
                 c, ids, status=status, access=access
             ),
         )
+
+
+def maker(from_row: Callable[..., Made], relations: Relations) -> Callable[[DbRow], Made]:
+    """`from_row` for rows fetched with `relations` (joined ones come made with them)."""
+    return partial(from_row, relations=relations) if relations else from_row
 
 
 async def joined_or_loaded(

@@ -10,6 +10,7 @@ from db import orders, posts, products, tags, users
 from schema.context import Info
 from schema.errors import BadUserInput, Unauthenticated
 from schema.ids import decode_id, decode_id_of
+from schema.loaders import maker
 from schema.pagination import EDGE_NODE, page_request, top_level
 from schema.types.node import ORDERS_NEWEST, Node, OrderStatus, PostOrder
 from schema.types.order import Order, OrderConnection, order_relations
@@ -118,7 +119,7 @@ class Query:
         ordering, request, where = post_list(first, after, last, before, filter, order_by)
         loaders, relations = info.context.loaders, post_relations(info, *EDGE_NODE)
         return await top_level(
-            PostConnection, loaders, request, ordering, Post.maker(relations),
+            PostConnection, loaders, request, ordering, maker(Post.from_row, relations),
             posts.posts_page, posts.posts_count, relations, where=where, access=loaders.access,
         )  # fmt: skip
 
@@ -180,7 +181,7 @@ class Query:
         loaders, relations = info.context.loaders, order_relations(info, *EDGE_NODE)
         db_status = status.db if status is not None else None
         return await top_level(
-            OrderConnection, loaders, request, ORDERS_NEWEST, Order.maker(relations),
+            OrderConnection, loaders, request, ORDERS_NEWEST, maker(Order.from_row, relations),
             orders.orders_page, orders.orders_count, relations, status=db_status,
             access=loaders.access,
         )  # fmt: skip

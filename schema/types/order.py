@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 from operator import attrgetter
 
 import strawberry
@@ -77,11 +76,6 @@ class Order(Node):
             joined_totals=totals_of(row) if relations.totals else None,
             joined_items=_joined_items(row) if relations.items else None,
         )
-
-    @staticmethod
-    def maker(relations: OrderRelations) -> Callable[[DbRow], Order]:
-        """`from_row` for rows fetched with `relations`."""
-        return partial(Order.from_row, relations=relations) if relations else Order.from_row
 
     @batch("customer")
     async def customers(orders: Sequence[Order], info: Info) -> list[User]:

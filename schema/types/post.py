@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import partial
 from operator import attrgetter
 
 import strawberry
@@ -58,11 +57,6 @@ class Post(Node):
                 else None
             ),
         )
-
-    @staticmethod
-    def maker(relations: PostRelations) -> Callable[[DbRow], Post]:
-        """`from_row` for rows fetched with `relations`."""
-        return partial(Post.from_row, relations=relations) if relations else Post.from_row
 
     @batch("author")
     async def authors(posts: Sequence[Post], info: Info) -> list[User]:

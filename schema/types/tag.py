@@ -12,6 +12,7 @@ from db.posts import tagged_ordering
 from db.statements import columns
 from schema.batching import batch
 from schema.context import Info
+from schema.loaders import maker
 from schema.pagination import EDGE_NODE, Connection, page_request, per_parent
 from schema.types.node import Node, PostOrder
 
@@ -58,7 +59,9 @@ class Tag(Node):
         loaders, relations = info.context.loaders, post_relations(info, *EDGE_NODE)
         pages = await loaders.posts_by_tag(request, ordering, relations).load_many(_pks(tags))
         count = loaders.post_count_by_tag.load
-        return per_parent(PostConnection, tags, pages, ordering, Post.maker(relations), count)
+        return per_parent(
+            PostConnection, tags, pages, ordering, maker(Post.from_row, relations), count
+        )
 
     @strawberry.field
     async def posts(

@@ -15,6 +15,7 @@ from db.statements import columns
 from schema.batching import batch
 from schema.context import Info
 from schema.errors import Forbidden
+from schema.loaders import maker
 from schema.pagination import EDGE_NODE, Connection, page_request, per_parent
 from schema.types.node import ORDERS_NEWEST, Node, OrderStatus, PostOrder
 
@@ -84,7 +85,9 @@ class User(Node):
             _pks(users)
         )
         count = loaders.post_count_by_author(where).load
-        return per_parent(PostConnection, users, pages, ordering, Post.maker(relations), count)
+        return per_parent(
+            PostConnection, users, pages, ordering, maker(Post.from_row, relations), count
+        )
 
     @strawberry.field
     async def posts(
@@ -124,7 +127,7 @@ class User(Node):
         )
         count = loaders.order_count_by_customer(db_status).load
         return per_parent(
-            OrderConnection, users, pages, ORDERS_NEWEST, Order.maker(relations), count
+            OrderConnection, users, pages, ORDERS_NEWEST, maker(Order.from_row, relations), count
         )
 
     @strawberry.field(description="Only the user themself and admins; FORBIDDEN for anyone else.")
