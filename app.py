@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
@@ -37,6 +38,11 @@ from db.read_pool import ReadPool
 from db.statement_counter import install_counter
 from schema import build_schema
 from schema.context import Services
+from schema.hashing import sha256
+from schema.limits import Limits
+from schema.middleware import RequestIds
+from schema.persisted import load_manifest
+from schema.query import Query
 from schema.view import GraphQLView
 
 ROOT = Path(__file__).resolve().parent
@@ -71,6 +77,11 @@ class Settings:
     request_timeout_s: float = 10.0
     token_ttl_hours: int = 720
     max_body_bytes: int = 100 * 1024
+    max_response_bytes: int = 64 * 1024 * 1024
+    # How long a request may wait for a pooled connection before it fails with TIMEOUT.
+    pool_timeout_ms: int = 2000
+    limits: Limits = field(default_factory=Limits)
+    trusted_documents: Path | None = None
     log_level: str = "INFO"
 
     @classmethod
@@ -90,6 +101,16 @@ class Settings:
             request_timeout_s=float(_int(env, "STOREFRONT_REQUEST_TIMEOUT_MS", 10000)) / 1000,
             token_ttl_hours=_int(env, "STOREFRONT_TOKEN_TTL_HOURS", 720),
             max_body_bytes=_int(env, "STOREFRONT_MAX_BODY_BYTES", 100 * 1024),
+            max_response_bytes=_int(env, "STOREFRONT_MAX_RESPONSE_BYTES", 64 * 1024 * 1024),
+            pool_timeout_ms=_int(env, "STOREFRONT_POOL_TIMEOUT_MS", 2000),
+            limits=Limits(
+                depth=_int(env, "STOREFRONT_MAX_DEPTH", DEFAULT_LIMITS.depth),
+                aliases=_int(env, "STOREFRONT_MAX_ALIASES", DEFAULT_LIMITS.aliases, minimum=0),
+                tokens=_int(env, "STOREFRONT_MAX_TOKENS", DEFAULT_LIMITS.tokens),
+                root_fields=_int(env, "STOREFRONT_MAX_ROOT_FIELDS", DEFAULT_LIMITS.root_fields),
+                cost=_int(env, "STOREFRONT_MAX_COST", DEFAULT_LIMITS.cost),
+            ),
+            trusted_documents=_path(env, "STOREFRONT_TRUSTED_DOCUMENTS"),
             log_level=_log_level(env),
         )
 
@@ -125,6 +146,14 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} must be {minimum} or more")
     return value
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    return Path(raw).absolute() if raw else None
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -180,6 +209,7 @@ class PoolOptions(TypedDict):
     pool_size: int
     max_overflow: int
     statement_timeout_ms: int
+    pool_timeout_s: float
 
 
 def _pool_options(settings: Settings) -> PoolOptions:
@@ -187,6 +217,7 @@ def _pool_options(settings: Settings) -> PoolOptions:
         "pool_size": settings.pool_size,
         "max_overflow": settings.pool_max_overflow,
         "statement_timeout_ms": settings.statement_timeout_ms,
+        "pool_timeout_s": settings.pool_timeout_ms / 1000,
     }
 
 
@@ -202,14 +233,32 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-def create_app(settings: Settings, database_url: str) -> Starlette:
-    """The ASGI app. Builds its engine in the lifespan and disposes of it on shutdown."""
+def _trusted_documents(settings: Settings) -> dict[str, str] | None:
+    if settings.trusted_documents is None:
+        return None
+    try:
+        return load_manifest(settings.trusted_documents)
+    except ValueError as exc:
+        raise ConfigError(f"STOREFRONT_TRUSTED_DOCUMENTS: {exc}") from None
+
+
+def create_app(settings: Settings, database_url: str, *, query: type = Query) -> Starlette:
+    """The ASGI app. Builds its engine in the lifespan and disposes of it on shutdown.
+
+    `query`: the root query type (a subclass of Query with more fields, in tests)."""
     head = migrations.head_revision()
-    schema = build_schema()
+    trusted = _trusted_documents(settings)
+    schema = build_schema(
+        settings.limits,
+        None if trusted is None else {sha256(text) for text in trusted.values()},
+        query=query,
+    )
     view = GraphQLView(
         schema,
         graphiql=settings.graphiql_enabled,
         max_body_bytes=settings.max_body_bytes,
+        max_response_bytes=settings.max_response_bytes,
+        trusted_documents=trusted,
         request_timeout_s=settings.request_timeout_s,
         debug_sql=settings.debug_sql,
         fast_path=settings.fast_path,
@@ -225,6 +274,7 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
             token_ttl_hours=settings.token_ttl_hours,
         )
         app.state.engine = engine
+        app.state.read_pool = read_pool
         try:
             yield
         finally:
@@ -236,6 +286,9 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
 
     async def readyz(request: Request) -> JSONResponse:
         engine: AsyncEngine = request.app.state.engine
+        read_pool: ReadPool = request.app.state.read_pool
+        if read_pool.saturated:
+            return JSONResponse({"ready": False, "reason": "connection pool saturated"}, 503)
         try:
             async with asyncio.timeout(2), engine.connect() as conn:
                 current = await migrations.current_revision(conn)
@@ -249,11 +302,14 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
+            # Every method reaches the view, which answers any but GET and POST with a
+            # GraphQL error body and 405.
+            Route("/graphql", view),
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
+        middleware=[Middleware(RequestIds)],
         lifespan=lifespan,
     )
 

@@ -33,6 +33,7 @@ def make_engine(
     pool_size: int = 10,
     max_overflow: int = 10,
     statement_timeout_ms: int = 5000,
+    pool_timeout_s: float = 2.0,
     application_name: str = "storefront",
     echo: bool = False,
 ) -> AsyncEngine:
@@ -45,6 +46,7 @@ def make_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
+        pool_timeout=pool_timeout_s,
         pool_pre_ping=True,
         echo=echo,
         connect_args=_connect_args(statement_timeout_ms, application_name),
@@ -57,6 +59,7 @@ def make_read_pool(
     pool_size: int = 10,
     max_overflow: int = 10,
     statement_timeout_ms: int = 5000,
+    pool_timeout_s: float = 2.0,
     application_name: str = "storefront-read",
 ) -> ReadPool:
     """The read pool (db/read_pool.py), in autocommit, for db/statements.py's reads.
@@ -79,7 +82,7 @@ def make_read_pool(
             "plan_cache_mode": "force_generic_plan",
         },
     )
-    return ReadPool(connect, size=pool_size + max_overflow)
+    return ReadPool(connect, size=pool_size + max_overflow, wait_timeout=pool_timeout_s)
 
 
 def _driver_dsn(url: str) -> str:
@@ -94,6 +97,9 @@ def _connect_args(statement_timeout_ms: int, application_name: str) -> dict[str,
 def _server_settings(statement_timeout_ms: int, application_name: str) -> dict[str, str]:
     return {
         "statement_timeout": str(statement_timeout_ms),
+        # A backend whose client is gone (a request cut off mid-statement closes its
+        # connection) notices within a second and stops, instead of running on.
+        "client_connection_check_interval": "1000",
         "application_name": application_name,
         # Page queries are small; JIT compilation would cost more than it saves.
         "jit": "off",

@@ -211,3 +211,19 @@ products = cast(Table, Product.__table__)
 orders = cast(Table, Order.__table__)
 order_items = cast(Table, OrderItem.__table__)
 auth_tokens = cast(Table, AuthToken.__table__)
+
+
+class PersistedQuery(Base):
+    """A document registered by Apollo's automatic persisted queries, by its SHA-256.
+
+    Shared by every instance (API.md, "Several instances"); each keeps a cache.
+    """
+
+    __tablename__ = "persisted_queries"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    query: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+
+
+persisted_queries = cast(Table, PersistedQuery.__table__)

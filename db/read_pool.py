@@ -25,15 +25,32 @@ class PoolClosedError(asyncpg.InterfaceError):  # type: ignore[misc]
     pass
 
 
+class PoolTimeoutError(TimeoutError):
+    """No connection came free within the pool's wait: the database is saturated."""
+
+
+# How long after a checkout timed out the pool still reports itself saturated.
+SATURATION_MEMORY_S = 5.0
+
+
 class ReadPool:
     """At most `size` connections, opened on first need; a connection idle for
     `idle_timeout` seconds is closed (an idle service holds none)."""
 
-    def __init__(self, connect: Connect, *, size: int, idle_timeout: float = 300.0) -> None:
+    def __init__(
+        self,
+        connect: Connect,
+        *,
+        size: int,
+        idle_timeout: float = 300.0,
+        wait_timeout: float = 2.0,
+    ) -> None:
         if size < 1:
             raise ValueError("a read pool needs at least one connection")
         self.size = size
         self.idle_timeout = idle_timeout
+        self.wait_timeout = wait_timeout
+        self._timed_out_at = float("-inf")
         self._connect = connect
         self._idle: deque[tuple[asyncpg.Connection, float]] = deque()  # newest on the right
         # A waiter is given a connection, or None: a free place to open one in.
@@ -56,17 +73,30 @@ class ReadPool:
         if self._places > 0:
             self._places -= 1
             return await self._open()
-        waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
         self._waiters.append(waiter)
         try:
-            handed = await waiter
-        except asyncio.CancelledError:
+            async with asyncio.timeout(self.wait_timeout):
+                handed = await waiter
+        except (asyncio.CancelledError, TimeoutError) as exc:
             if waiter.done() and not waiter.cancelled():
                 self._hand_on(waiter.result())  # given just as the caller gave up
-            else:
+            elif waiter in self._waiters:
                 self._waiters.remove(waiter)
+            if isinstance(exc, TimeoutError):
+                self._timed_out_at = loop.time()
+                raise PoolTimeoutError(
+                    f"no database connection came free within {self.wait_timeout:g} s"
+                ) from None
             raise
         return handed if handed is not None else await self._open()
+
+    @property
+    def saturated(self) -> bool:
+        """Whether a checkout timed out lately, or callers are queued for a connection."""
+        recent = asyncio.get_running_loop().time() - self._timed_out_at < SATURATION_MEMORY_S
+        return recent or len(self._waiters) > self.size
 
     def release(self, conn: asyncpg.Connection) -> None:
         """Give back a connection from `acquire`, as it is (closed if it broke)."""

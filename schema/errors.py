@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 log = logging.getLogger("storefront.errors")
@@ -48,29 +48,24 @@ def coded_error(message: str, code: str, **extensions: Any) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code, **extensions})
 
 
+def coded(error: GraphQLError, code: str) -> GraphQLError:
+    """`error` with `code` unless it carries one already."""
+    _tag([error], code)
+    return error
+
+
 class ErrorCodes(SchemaExtension):
-    """Give every error an `extensions.code`; mask and log the ones nobody expected."""
+    """Give every error an `extensions.code`; mask and log the ones nobody expected.
 
-    def on_parse(self) -> Iterator[None]:
-        yield
-        _tag(self.execution_context.pre_execution_errors, "GRAPHQL_PARSE_FAILED")
-
-    def on_validate(self) -> Iterator[None]:
-        yield
-        _tag(self.execution_context.pre_execution_errors, "GRAPHQL_VALIDATION_FAILED")
+    Parse, validation and limit errors come coded from schema/documents.py."""
 
     def on_operation(self) -> Iterator[None]:
-        try:
-            yield
-        except GraphQLSyntaxError as error:
-            # ParserCache parses in its own on_parse and raises past on_parse above.
-            _tag([error], "GRAPHQL_PARSE_FAILED")
-            raise
+        yield
         result = self.execution_context.result
         if result is None or not result.errors:
             return
         request_id = getattr(self.execution_context.context, "request_id", None)
-        result.errors = [_classify(error, request_id) for error in result.errors]
+        result.errors = [classify(error, request_id) for error in result.errors]
 
 
 def _tag(errors: list[GraphQLError] | None, code: str) -> None:
@@ -79,7 +74,8 @@ def _tag(errors: list[GraphQLError] | None, code: str) -> None:
             error.extensions = {**(error.extensions or {}), "code": code}
 
 
-def _classify(error: GraphQLError, request_id: str | None) -> GraphQLError:
+def classify(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    """An error as clients see it: coded, and masked (and logged) when nobody expected it."""
     if error.extensions and "code" in error.extensions:
         return error
     original = error.original_error

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +28,6 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLEnumType,
-    GraphQLError,
     GraphQLField,
     GraphQLInterfaceType,
     GraphQLList,
@@ -46,24 +44,25 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
     get_operation_ast,
-    parse,
-    specified_rules,
-    validate,
 )
 from graphql.execution.values import get_argument_values, get_directive_values, get_variable_values
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
-from graphql.validation import ASTValidationRule
 from strawberry.schema.schema import Schema
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
 from schema.batching import batch_form
 from schema.context import Context
+from schema.documents import Checked, Documents
 from schema.eager import gather_eagerly
+from schema.errors import ApiError, coded
+from schema.fast_errors import Failed, Failure, place_errors
+from schema.limits import too_complex
 
 log = logging.getLogger("storefront.fast")
 
 DEFINITION = "strawberry-definition"
+TEXT_SCALARS = frozenset({"String", "ID"})
 SCALAR_PASS_THROUGH = {"String": str, "Int": int, "Boolean": bool, "ID": str}
 
 
@@ -85,7 +84,10 @@ class FastInfo:
 
 
 class Unanswerable(Exception):
-    """This executor cannot answer the document exactly: let Strawberry run it."""
+    """A resolver gave a value its field's type cannot hold (null in a non-null field)."""
+
+
+HANDED_OVER = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,21 +117,28 @@ class Group:
     outputs: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the lean executor answers: a response body, and whether the document was
+    refused before it ran (a GraphQL-over-HTTP request error: no `data`)."""
+
+    payload: dict[str, Any]
+    refused: bool = False
+
+
+class ResponseTooLarge(Exception):
+    """The answer would outgrow the response-size bound."""
+
+
 class FastPath:
-    def __init__(
-        self,
-        schema: Schema,
-        *,
-        maxsize: int = 512,
-        rules: Sequence[type[ASTValidationRule]] = specified_rules,
-    ) -> None:
-        """`rules`: every validation rule the schema enforces (query limits included),
-        so that no document reaches the resolvers here that Strawberry would refuse."""
+    def __init__(self, schema: Schema, *, max_response_bytes: int = 64 * 1024 * 1024) -> None:
+        """`max_response_bytes` bounds what one answer may hold in memory (estimated
+        as the JSON it serialises to); past it the request gets QUERY_TOO_COMPLEX."""
         self.schema = schema
         self.gql = schema._schema
-        self.maxsize = maxsize
-        self.rules = tuple(rules)
-        self._prepared: OrderedDict[tuple[str, str | None], Prepared | None] = OrderedDict()
+        self.documents: Documents = schema.documents  # type: ignore[attr-defined]
+        self.max_response_bytes = max_response_bytes
+        self.handed_over = 0
         self._batches: dict[tuple[str, str], Callable[..., Awaitable[list[Any]]]] = {}
         self._wants_info: dict[Callable[..., Any], bool] = {}
         self._leaves: dict[GraphQLOutputType, Callable[[Any], Any]] = {}
@@ -142,54 +151,72 @@ class FastPath:
         variables: dict[str, Any] | None,
         operation_name: str | None,
         context: Context,
-    ) -> dict[str, Any] | None:
-        """The `data` of a document it can answer exactly; None to let Strawberry run it."""
-        prepared = self._prepare(query, operation_name)
-        if prepared is None:
+    ) -> Answer | None:
+        """The answer to a query document; None for a document this executor does not
+        take on (mutations, subscriptions, introspection), which Strawberry runs.
+
+        Once a document is taken on, every outcome is answered here: errors are
+        placed at their paths as graphql-core places them, unexpected ones masked.
+        """
+        checked = self.documents.get(query)
+        if checked.errors:
+            return Answer({"errors": [e.formatted for e in checked.errors]}, refused=True)
+        prepared = self._prepare(checked, operation_name)
+        if not isinstance(prepared, Prepared):
+            if prepared is HANDED_OVER:
+                self.handed_over += 1
             return None
+        problem = self.documents.cost_error(checked, operation_name, variables)
+        if problem is not None:
+            return Answer({"errors": [problem.formatted]}, refused=True)
         coerced = get_variable_values(
             self.gql, prepared.operation.variable_definitions or (), variables or {}
         )
         if isinstance(coerced, list):
-            return None
+            refusals = [coded(error, "BAD_USER_INPUT").formatted for error in coerced]
+            return Answer({"errors": refusals}, refused=True)
         run = _Run(self, prepared, coerced.coerced, FastInfo(context))
         try:
-            return await run.root(self.gql.query_type)  # type: ignore[arg-type]
-        except Exception as exc:
-            # Expected for errors the client caused (Strawberry reports them); worth a
-            # look when it is anything else.
-            log.debug("lean executor handing over to Strawberry: %r", exc)
-            return None
+            data = await run.root(self.gql.query_type)  # type: ignore[arg-type]
+        except ResponseTooLarge:
+            error = too_complex(
+                "responseBytes", run.size, self.max_response_bytes, "answer's size in bytes"
+            )
+            return Answer({"data": None, "errors": [error.formatted]})
+        if not run.failures:
+            return Answer({"data": data})
+        placed, errors = place_errors(run, data, context.request_id)
+        return Answer({"data": placed, "errors": errors})
 
     def may_answer(self, query: str, operation_name: str | None) -> bool:
-        """Whether the document is one this executor takes on (a valid plain query);
-        running it may still hand it over, on errors."""
-        return self._prepare(query, operation_name) is not None
+        """Whether this executor takes the document on (refusing it counts)."""
+        checked = self.documents.get(query)
+        return bool(checked.errors) or isinstance(self._prepare(checked, operation_name), Prepared)
 
-    def _prepare(self, query: str, operation_name: str | None) -> Prepared | None:
-        key = (query, operation_name)
-        if key in self._prepared:
-            self._prepared.move_to_end(key)
-            return self._prepared[key]
-        prepared = self._build(query, operation_name)
-        self._prepared[key] = prepared
-        if len(self._prepared) > self.maxsize:
-            self._prepared.popitem(last=False)
+    def _prepare(self, checked: Checked, operation_name: str | None) -> Prepared | object | None:
+        """The document's plan; HANDED_OVER for a query this executor does not answer;
+        None for anything that is not a query."""
+        if operation_name not in checked.lean:
+            checked.lean[operation_name] = self._build(checked, operation_name)
+        prepared: Prepared | object | None = checked.lean[operation_name]
         return prepared
 
-    def _build(self, query: str, operation_name: str | None) -> Prepared | None:
-        try:
-            document = parse(query)
-        except GraphQLError:
-            return None
-        if validate(self.gql, document, self.rules):
-            return None
+    def _build(self, checked: Checked, operation_name: str | None) -> Prepared | object | None:
+        document = checked.document
+        assert document is not None
         operation = get_operation_ast(document, operation_name)
         if operation is None or operation.operation != OperationType.QUERY:
             return None
         directives = _directives(document)
         if directives - {"skip", "include"}:
-            return None
+            # Counted per request, logged once per document: a query shape worth
+            # teaching this executor if it shows up in real traffic.
+            log.warning(
+                "lean executor hands a query over to Strawberry (uses %s): %.80r",
+                ", ".join(sorted(directives - {"skip", "include"})),
+                operation.name.value if operation.name else "anonymous query",
+            )
+            return HANDED_OVER
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -227,6 +254,11 @@ class FastPath:
         if shape is None:
             shape = self._shapes[return_type] = _shape(return_type, self.gql)
         return shape
+
+    def is_text(self, return_type: GraphQLOutputType) -> bool:
+        """Whether a leaf field's values are strings, whose length counts in the answer."""
+        inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+        return isinstance(inner, GraphQLScalarType) and inner.name in TEXT_SCALARS
 
     def wants_info(self, fn: Callable[..., Any]) -> bool:
         if fn not in self._wants_info:
@@ -323,11 +355,16 @@ class _Run:
         self.variable_values = _variables(variables)
         self._collected = {} if prepared.conditional else prepared.collected
         self._arguments: dict[int, dict[str, Any]] = {}
+        self.levels: list[list[Group]] = []
+        self.failures: list[Failure] = []
+        # The answer's estimated JSON size so far (schema/fast.py, ResponseTooLarge).
+        self.size = 0
 
     async def root(self, query_type: GraphQLObjectType) -> dict[str, Any]:
         data: dict[str, Any] = {}
         level = [Group(query_type, (self.prepared.operation.selection_set,), [None], [data])]
         while level:
+            self.levels.append(level)
             level = await self._resolve_level(level)
         return data
 
@@ -335,7 +372,7 @@ class _Run:
         next_level: dict[tuple[str, tuple[int, ...]], Group] = {}
         pending: list[Awaitable[None]] = []
         for group in level:
-            fields = self._collect(group.type, group.selections)
+            fields = self.collect(group.type, group.selections)
             for out in group.outputs:
                 for key in fields:
                     out[key] = None
@@ -346,7 +383,11 @@ class _Run:
                         out[key] = group.type.name
                     continue
                 definition = group.type.fields[name]
-                values = self._values(group, definition, nodes)
+                try:
+                    values = self._values(group.sources, group.type, definition, nodes)
+                except Exception as exc:
+                    pending.append(self._one_by_one(group, key, definition, nodes, exc, next_level))
+                    continue
                 if isinstance(values, list):
                     self._complete_all(group, key, definition.type, nodes, values, next_level)
                 else:
@@ -365,27 +406,72 @@ class _Run:
         values: Awaitable[list[Any]],
         next_level: dict[tuple[str, tuple[int, ...]], Group],
     ) -> None:
-        self._complete_all(group, key, definition.type, nodes, await values, next_level)
+        try:
+            resolved = await values
+        except Exception as exc:
+            await self._one_by_one(group, key, definition, nodes, exc, next_level)
+            return
+        self._complete_all(group, key, definition.type, nodes, resolved, next_level)
+
+    async def _one_by_one(
+        self,
+        group: Group,
+        key: str,
+        definition: GraphQLField,
+        nodes: list[FieldNode],
+        error: Exception,
+        next_level: dict[tuple[str, tuple[int, ...]], Group],
+    ) -> None:
+        """A field that failed for its whole group, resolved object by object, as
+        Strawberry would: a refusal for one object (FORBIDDEN for another user's
+        orders) must not fail the others. Its loaders still batch the objects."""
+        if len(group.sources) == 1 or not isinstance(error, ApiError):
+            values: list[Any] = [Failed(error)] * len(group.sources)
+        else:
+            values = list(
+                await gather_eagerly(
+                    [self._one(source, group.type, definition, nodes) for source in group.sources]
+                )
+            )
+        self._complete_each(group, key, definition.type, nodes, values, next_level)
+
+    async def _one(
+        self,
+        source: Any,
+        parent: GraphQLObjectType,
+        definition: GraphQLField,
+        nodes: list[FieldNode],
+    ) -> Any:
+        try:
+            values = self._values([source], parent, definition, nodes)
+            [value] = values if isinstance(values, list) else await values
+        except Exception as exc:
+            return Failed(exc)
+        return value
 
     def _values(
-        self, group: Group, definition: GraphQLField, nodes: list[FieldNode]
+        self,
+        sources: list[Any],
+        parent: GraphQLObjectType,
+        definition: GraphQLField,
+        nodes: list[FieldNode],
     ) -> list[Any] | Awaitable[list[Any]]:
-        """Every source's value of one field: at once, or as one awaitable for the group."""
+        """Every source's value of one field: at once, or as one awaitable for them all."""
         strawberry_field: StrawberryField = definition.extensions[DEFINITION]
         resolver = strawberry_field.base_resolver
         if resolver is None:
             name = strawberry_field.python_name
-            return [getattr(source, name) for source in group.sources]
+            return [getattr(source, name) for source in sources]
         kwargs = self._kwargs(definition, strawberry_field, nodes[0])
-        batched = self.path.batch_for(group.type.name, strawberry_field)
+        batched = self.path.batch_for(parent.name, strawberry_field)
         if batched is not None:
             if self.path.wants_info(batched):
                 kwargs = {**kwargs, "info": self._info(nodes)}
-            return batched(group.sources, **kwargs)  # type: ignore[no-any-return]
+            return batched(sources, **kwargs)  # type: ignore[no-any-return]
         fn: Callable[..., Any] = resolver.wrapped_func  # type: ignore[assignment]
         if self.path.wants_info(fn):
             kwargs = {**kwargs, "info": self._info(nodes)}
-        results = [fn(source, **kwargs) for source in group.sources]
+        results = [fn(source, **kwargs) for source in sources]
         if any(inspect.isawaitable(result) for result in results):
             return _gather_all(results)
         return results
@@ -423,19 +509,70 @@ class _Run:
         next_level: dict[tuple[str, tuple[int, ...]], Group],
     ) -> None:
         if len(values) != len(group.outputs):
-            raise Unanswerable("a batch resolver returned the wrong number of values")
+            error = Unanswerable("a batch resolver returned the wrong number of values")
+            values = [Failed(error)] * len(group.outputs)
+            self._complete_each(group, key, return_type, nodes, values, next_level)
+            return
         if not nodes[0].selection_set:
-            completed = self.path.leaves_completer(return_type)(values)
+            try:
+                completed = self.path.leaves_completer(return_type)(values)
+            except Exception:
+                # One value this field's type cannot hold: find it, value by value.
+                self._complete_each(group, key, return_type, nodes, values, next_level)
+                return
             for out, value in zip(group.outputs, completed, strict=True):
                 out[key] = value
+            self._grow(len(key), completed, self.path.is_text(return_type))
             return
         selections = tuple(n.selection_set for n in nodes if n.selection_set is not None)
         completer = _Completer(self, selections, next_level)
         shape = self.path.shape(return_type)
-        for out, value in zip(group.outputs, values, strict=True):
-            out[key] = shape(value, completer)
+        try:
+            for out, value in zip(group.outputs, values, strict=True):
+                out[key] = shape(value, completer)
+        except Unanswerable:
+            self._complete_each(group, key, return_type, nodes, values, next_level)
+            return
+        self._grow(len(key), values, False)
 
-    def _collect(
+    def _complete_each(
+        self,
+        group: Group,
+        key: str,
+        return_type: GraphQLOutputType,
+        nodes: list[FieldNode],
+        values: Sequence[Any],
+        next_level: dict[tuple[str, tuple[int, ...]], Group],
+    ) -> None:
+        """`_complete_all` for a field with failures: each value completed on its own,
+        each failure kept for `place_errors`."""
+        nullable = not isinstance(return_type, GraphQLNonNull)
+        leaf = not nodes[0].selection_set
+        selections = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+        completer = _Completer(self, selections, next_level)
+        for out, value in zip(group.outputs, values, strict=True):
+            try:
+                if isinstance(value, Failed):
+                    raise value.error
+                if leaf:
+                    out[key] = self.path.leaf_completer(return_type)(value)
+                else:
+                    out[key] = self.path.shape(return_type)(value, completer)
+            except Exception as exc:
+                out[key] = None
+                self.failures.append(Failure(out, key, nodes, nullable, exc))
+        self._grow(len(key), values, False)
+
+    def _grow(self, key_length: int, values: Sequence[Any], text: bool) -> None:
+        """Count a field's values into the answer's size; ResponseTooLarge past the bound."""
+        size = len(values) * (key_length + 8)
+        if text:
+            size += sum(map(len, filter(None, values)))
+        self.size += size
+        if self.size > self.path.max_response_bytes:
+            raise ResponseTooLarge
+
+    def collect(
         self, object_type: GraphQLObjectType, selections: tuple[SelectionSetNode, ...]
     ) -> dict[str, list[FieldNode]]:
         key = (object_type.name, tuple(id(s) for s in selections))

@@ -1,29 +1,35 @@
-"""The /graphql endpoint: Strawberry's ASGI view with our context, limits and JSON."""
+"""The /graphql endpoint: GraphQL over HTTP, with our context, limits and deadline.
+
+Queries and mutations over HTTP are read and answered here (schema/transport.py
+reads the envelope; the lean executor answers queries, Strawberry's executor
+the rest). Strawberry's own view serves what it is best at: the GraphiQL page
+and subscriptions over the WebSocket.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import secrets
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import orjson
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.types import Message, Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLRequestData
-from strawberry.http.exceptions import WebSocketDisconnected
-from strawberry.schema.base import BaseSchema
-from strawberry.schema.exceptions import InvalidOperationTypeError
-from strawberry.types import ExecutionResult
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http.exceptions import (
+    NonJsonMessageReceived,
+    NonTextMessageReceived,
+    WebSocketDisconnected,
+)
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from db.accounts import Viewer, viewer_by_token
@@ -31,21 +37,66 @@ from db.engine import read
 from db.statement_counter import StatementLog, counting
 from schema import Schema
 from schema.context import Context, Services
+from schema.errors import INTERNAL_MESSAGE
 from schema.fast import FastPath
-from schema.plain_http import (
-    BodyTooLarge,
-    is_json_post,
-    plain_document,
+from schema.middleware import request_id_of
+from schema.persisted import PersistedDocuments, Refused
+from schema.transport import (
+    GRAPHQL_RESPONSE,
+    BadRequest,
+    Params,
+    check_body_type,
+    declared_length,
+    error_body,
+    json_response,
+    params_from_body,
+    params_from_query_string,
     read_body,
-    replay,
-    send_json,
+    response_media_type,
+    too_large,
 )
 
 log = logging.getLogger("storefront.http")
 
+# Codes of errors that refuse a document before it runs (GraphQL over HTTP's
+# "request errors": no `data`, and 400 for application/graphql-response+json).
+REQUEST_ERRORS = frozenset(
+    {
+        "GRAPHQL_PARSE_FAILED",
+        "GRAPHQL_VALIDATION_FAILED",
+        "QUERY_TOO_COMPLEX",
+        "PERSISTED_QUERY_NOT_FOUND",
+    }
+)
+QUERY_ONLY = (OperationType.QUERY,)
+QUERIES_AND_MUTATIONS = (OperationType.QUERY, OperationType.MUTATION)
+
 
 class TextWebSocketAdapter(ASGIWebSocketAdapter):
-    """graphql-transport-ws speaks in text frames; orjson gives bytes."""
+    """graphql-transport-ws in text frames, each at most the body limit."""
+
+    max_message_bytes = 100 * 1024
+
+    async def iter_json(
+        self, *, ignore_parsing_errors: bool = False
+    ) -> AsyncGenerator[object, None]:
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                try:
+                    text = await self.ws.receive_text()
+                except KeyError as exc:
+                    raise NonTextMessageReceived from exc
+                if len(text) > self.max_message_bytes:
+                    # API.md: a message over the body limit closes the socket with 4413.
+                    await self.ws.close(4413, "Message too large")
+                    return
+                try:
+                    yield orjson.loads(text)
+                except orjson.JSONDecodeError:
+                    if not ignore_parsing_errors:
+                        raise NonJsonMessageReceived from None
+        except WebSocketDisconnect:
+            return
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         try:
@@ -59,104 +110,154 @@ class GraphQLView(GraphQL[Context, None]):
 
     def __init__(
         self,
-        schema: BaseSchema,
+        schema: Schema,
         *,
         graphiql: bool,
         max_body_bytes: int,
         request_timeout_s: float,
         debug_sql: bool = False,
         fast_path: bool = True,
+        max_response_bytes: int = 64 * 1024 * 1024,
+        trusted_documents: Mapping[str, str] | None = None,
     ) -> None:
+        """`trusted_documents`: hash -> document, for trusted-documents mode."""
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.max_body_bytes = max_body_bytes
+        self.max_response_bytes = max_response_bytes
         self.request_timeout_s = request_timeout_s
         self.debug_sql = debug_sql
-        self.fast = FastPath(schema) if fast_path and isinstance(schema, Schema) else None
+        self.fast = FastPath(schema, max_response_bytes=max_response_bytes) if fast_path else None
+        self.persisted = PersistedDocuments(schema.documents, trusted_documents)
         self.services: Services | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or self._wants_graphiql(scope):
             await super().__call__(scope, receive, send)
             return
-        declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await self._too_large(scope, receive, send)
-            return
-        if _accepts_graphql_response(scope):
-            send = _as_graphql_response(send)
+        response = await self._respond(scope, receive)
+        await response(scope, receive, send)
+
+    def _wants_graphiql(self, scope: Scope) -> bool:
+        if scope["method"] != "GET" or not self.graphql_ide:
+            return False
+        return "text/html" in Headers(scope=scope).get("accept", "")
+
+    async def _respond(self, scope: Scope, receive: Receive) -> Response:
+        headers = Headers(scope=scope)
+        request_id = request_id_of(scope)
         try:
-            if self.fast is not None and is_json_post(scope):
-                body = await read_body(receive, self.max_body_bytes)
-                if await self._answer_plain_read(scope, body, send):
-                    return
-                receive = replay(body, receive)
-            await super().__call__(scope, self._limited(receive), send)
-        except BodyTooLarge:
-            await self._too_large(scope, receive, send)
-
-    async def _answer_plain_read(self, scope: Scope, body: bytes, send: Send) -> bool:
-        """Answer a plain JSON read with the lean executor, without Strawberry's view.
-
-        False when the request or its document needs anything more (then the body
-        goes through Strawberry, which reports any error as usual).
-        """
-        assert self.fast is not None
-        assert self.services is not None
-        document = plain_document(body)
-        # Mutations and the like go to Strawberry before any work is done for them
-        # here (the token lookup would otherwise run twice).
-        if document is None or not self.fast.may_answer(document[0], document[2]):
-            return False
-        context = await self._context(Headers(scope=scope))
-        if context.auth_error is not None:
-            return False
-        payload: dict[str, Any]
+            media_type = response_media_type(headers)
+        except BadRequest as problem:
+            return _refusal(problem, "application/json")
         try:
             async with asyncio.timeout(self.request_timeout_s):
-                with self._statement_count() as statements:
-                    data = await self.fast.execute(*document, context)
+                params = await self._params(scope, receive, headers)
+                context = await self._context(headers, request_id)
+                payload, refused = await self._answer(scope["method"], params, context)
+        except BadRequest as problem:
+            return _refusal(problem, media_type)
         except TimeoutError:
-            payload = {"data": None, "errors": [self._timed_out(context).formatted]}
-        else:
-            if data is None:
-                return False
-            payload = {"data": data}
-            if statements is not None:
-                payload["extensions"] = {"sqlStatements": statements.count}
-        await send_json(send, payload, request_id=context.request_id)
-        return True
+            payload, refused = {"data": None, "errors": [self._timed_out(request_id)]}, False
+        except Exception:
+            log.exception("unexpected error answering request %s", request_id)
+            body = error_body(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR", requestId=request_id)
+            return json_response(body, status=500, media_type=media_type)
+        status = 400 if refused and media_type == GRAPHQL_RESPONSE else 200
+        response = json_response(payload, status=status, media_type=media_type)
+        if len(response.body) > self.max_response_bytes:
+            message = f"The answer is larger than {self.max_response_bytes} bytes"
+            payload = error_body(message, "QUERY_TOO_COMPLEX", limit="responseBytes")
+            return json_response({"data": None, **payload}, media_type=media_type)
+        return response
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"Request body is larger than {self.max_body_bytes} bytes"
-        await PlainTextResponse(message, status_code=413)(scope, receive, send)
+    async def _params(self, scope: Scope, receive: Receive, headers: Headers) -> Params:
+        if scope["method"] == "GET":
+            return params_from_query_string(scope)
+        if scope["method"] != "POST":
+            raise BadRequest("Use GET or POST", status=405, headers={"Allow": "GET, POST"})
+        check_body_type(headers)
+        declared = declared_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            raise too_large(self.max_body_bytes)
+        return params_from_body(await read_body(receive, self.max_body_bytes))
 
-    def _limited(self, receive: Receive) -> Receive:
-        seen = 0
+    async def _answer(
+        self, method: str, params: Params, context: Context
+    ) -> tuple[dict[str, Any], bool]:
+        """The response body, and whether the document was refused before it ran."""
+        if context.auth_error is not None:
+            return {"data": None, **error_body(context.auth_error, "UNAUTHENTICATED")}, False
+        try:
+            query = await self.persisted.text(
+                context.services, params.query, params.extensions, params.document_id
+            )
+        except Refused as refusal:
+            return error_body(refusal.message, refusal.code), True
+        if query is None:
+            raise BadRequest("The request has no `query`")
+        with self._statement_count() as statements:
+            payload, refused = await self._execute(method, query, params, context)
+        if statements is not None:
+            payload["extensions"] = {
+                **payload.get("extensions", {}),
+                "sqlStatements": statements.count,
+            }
+        return payload, refused
 
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_body_bytes:
-                raise BodyTooLarge
-            return message
-
-        return limited
+    async def _execute(
+        self, method: str, query: str, params: Params, context: Context
+    ) -> tuple[dict[str, Any], bool]:
+        if self.fast is not None:
+            answer = await self.fast.execute(
+                query, params.variables, params.operation_name, context
+            )
+            if answer is not None:
+                return answer.payload, answer.refused
+        allowed = QUERY_ONLY if method == "GET" else QUERIES_AND_MUTATIONS
+        try:
+            result = await self.schema.execute(
+                query,
+                variable_values=params.variables,
+                context_value=context,
+                operation_name=params.operation_name,
+                allowed_operation_types=allowed,
+            )
+        except InvalidOperationTypeError as exc:
+            if method == "GET" and exc.operation_type == OperationType.MUTATION:
+                raise BadRequest(
+                    "Mutations are sent with POST", status=405, headers={"Allow": "POST"}
+                ) from None
+            raise BadRequest("Subscriptions are served over the WebSocket at /graphql") from None
+        except MissingQueryError:
+            raise BadRequest("The request has no `query`") from None
+        except CannotGetOperationTypeError as exc:
+            raise BadRequest(
+                f"No operation named {exc.operation_name!r} in the document"
+                if exc.operation_name
+                else "The document has several operations: name one in `operationName`",
+                code="GRAPHQL_VALIDATION_FAILED",
+            ) from None
+        errors = [error.formatted for error in result.errors or ()]
+        refused = result.data is None and any(
+            (error.get("extensions") or {}).get("code") in REQUEST_ERRORS for error in errors
+        )
+        payload: dict[str, Any] = {} if refused else {"data": result.data}
+        if errors:
+            payload["errors"] = errors
+        return payload, refused
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        context = await self._context(request.headers)
-        if isinstance(response, Response):
-            response.headers["x-request-id"] = context.request_id
-        return context
+        """For the WebSocket (Strawberry's view): a connection's context."""
+        return await self._context(request.headers, request_id_of(request.scope))
 
-    async def _context(self, headers: Headers) -> Context:
+    async def _context(self, headers: Headers, request_id: str) -> Context:
         """The request's Context: its id and the viewer its Authorization header names."""
         assert self.services is not None, "the app's lifespan has not run"
         viewer, token, auth_error = await self._authenticate(headers.get("authorization"))
         return Context(
             services=self.services,
             viewer=viewer,
-            request_id=_request_id(headers),
+            request_id=request_id,
             token=token,
             auth_error=auth_error,
         )
@@ -194,77 +295,24 @@ class GraphQLView(GraphQL[Context, None]):
         unset: UnsetType = UNSET
         return unset
 
-    async def execute_single(
-        self,
-        request: Request,
-        request_adapter: AsyncHTTPRequestAdapter,
-        sub_response: Response,
-        context: Context,
-        root_value: None,
-        request_data: GraphQLRequestData,
-    ) -> ExecutionResult:
-        if context.auth_error is not None:
-            return _error_result(context.auth_error, "UNAUTHENTICATED")
-        try:
-            async with asyncio.timeout(self.request_timeout_s):
-                with self._statement_count() as statements:
-                    result = await self._execute(
-                        request, request_adapter, sub_response, context, request_data
-                    )
-            if statements is not None:
-                result.extensions = {**(result.extensions or {}), "sqlStatements": statements.count}
-            return result
-        except TimeoutError:
-            return ExecutionResult(data=None, errors=[self._timed_out(context)])
-        except HTTPException as exc:
-            if isinstance(exc.__cause__, InvalidOperationTypeError):
-                raise HTTPException(405, exc.reason) from exc
-            raise
-
-    async def _execute(
-        self,
-        request: Request,
-        request_adapter: AsyncHTTPRequestAdapter,
-        sub_response: Response,
-        context: Context,
-        request_data: GraphQLRequestData,
-    ) -> ExecutionResult:
-        """The lean executor when it can answer the document; Strawberry's otherwise."""
-        if self.fast is not None and request_data.query is not None:
-            data = await self.fast.execute(
-                request_data.query, request_data.variables, request_data.operation_name, context
-            )
-            if data is not None:
-                return ExecutionResult(data=data, errors=None)
-        result = await super().execute_single(
-            request, request_adapter, sub_response, context, None, request_data
-        )
-        if _is_request_error(result) and GRAPHQL_RESPONSE.decode() in request.headers.get(
-            "accept", ""
-        ):
-            # GraphQL over HTTP: a document that never ran is a 400 for this media type.
-            sub_response.status_code = 400
-        return result
-
-    def _timed_out(self, context: Context) -> GraphQLError:
-        log.warning("request %s cut off after %.1f s", context.request_id, self.request_timeout_s)
-        return GraphQLError(
+    def _timed_out(self, request_id: str) -> dict[str, Any]:
+        log.warning("request %s cut off after %.1f s", request_id, self.request_timeout_s)
+        error = GraphQLError(
             "The request took too long and was cut off",
-            extensions={"code": "TIMEOUT", "requestId": context.request_id},
+            extensions={"code": "TIMEOUT", "requestId": request_id},
         )
+        return dict(error.formatted)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
 
-def _request_id(headers: Headers) -> str:
-    """The caller's X-Request-ID (trimmed), or a new one."""
-    return headers.get("x-request-id", "")[:64] or secrets.token_hex(8)
-
-
-def _error_result(message: str, code: str, **extensions: Any) -> ExecutionResult:
-    return ExecutionResult(
-        data=None, errors=[GraphQLError(message, extensions={"code": code, **extensions})]
+def _refusal(problem: BadRequest, media_type: str) -> Response:
+    return json_response(
+        error_body(problem.message, problem.code),
+        status=problem.status,
+        media_type=media_type,
+        headers=problem.headers,
     )
 
 
@@ -276,45 +324,3 @@ def _bearer(header: str | None) -> tuple[str | None, str | None]:
     if scheme.lower() != "bearer" or not token.strip():
         return None, "The Authorization header must be 'Bearer <token>'"
     return token.strip(), None
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
-
-
-GRAPHQL_RESPONSE = b"application/graphql-response+json"
-REQUEST_ERRORS = {"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"}
-
-
-def _is_request_error(result: ExecutionResult) -> bool:
-    """Parse and validation failures: the document was refused before it ran."""
-    return result.data is None and any(
-        (error.extensions or {}).get("code") in REQUEST_ERRORS for error in result.errors or ()
-    )
-
-
-def _accepts_graphql_response(scope: Scope) -> bool:
-    return any(name == b"accept" and GRAPHQL_RESPONSE in value for name, value in scope["headers"])
-
-
-def _as_graphql_response(send: Send) -> Send:
-    """Label a JSON result with the media type the client asked for (GraphQL over HTTP)."""
-
-    async def relabelled(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = [
-                (name, GRAPHQL_RESPONSE + b"; charset=utf-8")
-                if name == b"content-type" and value.startswith(b"application/json")
-                else (name, value)
-                for name, value in message["headers"]
-            ]
-            message = {**message, "headers": headers}
-        await send(message)
-
-    return relabelled

@@ -72,28 +72,36 @@ async def test_the_lean_executor_matches_strawberry(
     data = await _dataset(session)
     variables = {"name": "ann", "f": {"published": True}, "ids": data["ids"], "skip": True}
     fast = FastPath(SCHEMA)
-    answered = 0
     for user in data["viewers"]:
         viewer = Viewer(user.id, user.is_admin, 0) if user is not None else None
-        expected = await SCHEMA.execute(
-            query, variable_values=variables, context_value=Context(services, viewer, "t")
-        )
-        with counting() as lean_log:
-            answer = await fast.execute(query, variables, None, Context(services, viewer, "t"))
-        if expected.errors:
-            # e.g. orders for an anonymous viewer: Strawberry must report the error.
-            assert answer is None
-            continue
-        answered += 1
         with counting() as strawberry_log:
-            await SCHEMA.execute(
+            expected = await SCHEMA.execute(
                 query, variable_values=variables, context_value=Context(services, viewer, "t")
             )
+        with counting() as lean_log:
+            answer = await fast.execute(query, variables, None, Context(services, viewer, "t"))
         assert answer is not None, "the lean executor handed a plain query over"
-        assert answer == expected.data
-        assert list(_keys(answer)) == list(_keys(expected.data))
+        assert not answer.refused
+        assert answer.payload.get("data") == expected.data
+        assert list(_keys(answer.payload.get("data"))) == list(_keys(expected.data))
+        # e.g. orders for an anonymous viewer: both report the same errors, in place.
+        assert _errors(answer.payload) == _errors({"errors": expected.errors or []})
         assert lean_log.count == strawberry_log.count
-    assert answered >= 2
+    assert fast.handed_over == 0
+
+
+def _errors(payload: dict[str, Any]) -> list[tuple[Any, ...]]:
+    found = []
+    for error in payload.get("errors") or ():
+        formatted = error if isinstance(error, dict) else error.formatted
+        found.append(
+            (
+                tuple(formatted.get("path") or ()),
+                formatted["extensions"]["code"],
+                formatted["message"],
+            )
+        )
+    return sorted(found)
 
 
 def _keys(value: Any) -> Any:
@@ -108,20 +116,36 @@ def _keys(value: Any) -> Any:
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "code", "refused"),
     [
-        "{ posts(first: 101) { totalCount } }",
-        '{ posts(after: "nonsense") { totalCount } }',
-        "{ users { edges { node { orders { totalCount } } } } }",
-        "mutation { logOut }",
-        "{ __schema { queryType { name } } }",
-        "{ posts { edges { node { title } } } ",
-        "{ nope }",
+        ("{ posts(first: 101) { totalCount } }", "BAD_USER_INPUT", False),
+        ('{ posts(after: "nonsense") { totalCount } }', "BAD_USER_INPUT", False),
+        ("{ users { edges { node { orders { totalCount } } } } }", "FORBIDDEN", False),
+        ("{ posts { edges { node { title } } } ", "GRAPHQL_PARSE_FAILED", True),
+        ("{ nope }", "GRAPHQL_VALIDATION_FAILED", True),
     ],
 )
-async def test_what_it_cannot_answer_goes_to_strawberry(
-    session: AsyncSession, services: Services, query: str
+async def test_errors_are_answered_as_strawberry_answers_them(
+    session: AsyncSession, services: Services, query: str, code: str, refused: bool
 ) -> None:
     await make_user(session)
-    answer = await FastPath(SCHEMA).execute(query, None, None, Context(services, None, "t"))
+    await make_user(session)
+    fast = FastPath(SCHEMA)
+    answer = await fast.execute(query, None, None, Context(services, None, "t"))
+    expected = await SCHEMA.execute(query, context_value=Context(services, None, "t"))
+
+    assert answer is not None
+    assert answer.refused is refused
+    assert ("data" not in answer.payload) is refused
+    assert answer.payload.get("data") == expected.data
+    assert {error["extensions"]["code"] for error in answer.payload["errors"]} == {code}
+    assert _errors(answer.payload) == _errors({"errors": expected.errors or []})
+    assert fast.handed_over == 0
+
+
+@pytest.mark.parametrize("query", ["mutation { logOut }", "{ __schema { queryType { name } } }"])
+async def test_mutations_and_introspection_go_to_strawberry(services: Services, query: str) -> None:
+    fast = FastPath(SCHEMA)
+    answer = await fast.execute(query, None, None, Context(services, None, "t"))
     assert answer is None
+    assert fast.handed_over == (1 if query.startswith("{") else 0)

@@ -1,0 +1,192 @@
+"""Documents parsed, validated and measured once: what every request's document passes through.
+
+A document is read with the token limit, measured against the shape limits
+(depth, aliases, root fields) before validation (so validation never sees a
+document too large to validate cheaply), then validated against the schema.
+The outcome is cached per document text, so honest repeat traffic pays a dict
+lookup; the cost, which depends on variables, is cached per document and the
+values of the variables it depends on.
+
+Strawberry's pipeline reads the cache through `DocumentChecks` (a schema
+extension, so GET, POST, persisted documents and subscriptions all pass it);
+the lean executor (schema/fast.py) reads it directly.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    Lexer,
+    OperationDefinitionNode,
+    Source,
+    TokenKind,
+    get_operation_ast,
+    parse,
+    specified_rules,
+)
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
+
+from schema.errors import coded, coded_error
+from schema.hashing import sha256
+from schema.limits import CostModel, Limits, measure_shape, shape_error, too_complex
+
+# Cached documents are bounded in number and in the text they hold, so a client
+# sending ever new large documents cannot grow memory.
+MAX_DOCUMENTS = 1024
+MAX_CACHED_TEXT = 4 * 1024 * 1024
+COSTS_PER_DOCUMENT = 64
+
+
+@dataclass(slots=True)
+class Checked:
+    """A document's text, read and checked: `errors` is empty when it may run."""
+
+    document: DocumentNode | None
+    errors: list[GraphQLError]
+    cost_inputs: dict[str | None, frozenset[str]] = field(default_factory=dict)
+    costs: OrderedDict[tuple[Any, ...], int] = field(default_factory=OrderedDict)
+    # What the lean executor prepared for each operation name (schema/fast.py).
+    lean: dict[str | None, Any] = field(default_factory=dict)
+
+
+class Documents:
+    """The per-process cache of checked documents for one schema and its limits."""
+
+    def __init__(
+        self, schema: GraphQLSchema, limits: Limits, trusted: Collection[str] | None = None
+    ) -> None:
+        """`trusted`: in trusted-documents mode, the SHA-256 of every document allowed."""
+        self.schema = schema
+        self.limits = limits
+        self.trusted = frozenset(trusted) if trusted is not None else None
+        self.model = CostModel(schema)
+        self.rules = tuple(specified_rules)
+        self._cache: OrderedDict[str, Checked] = OrderedDict()
+        self._text = 0
+
+    def get(self, query: str) -> Checked:
+        checked = self._cache.get(query)
+        if checked is not None:
+            self._cache.move_to_end(query)
+            return checked
+        checked = self._check(query)
+        if not checked.errors:
+            self._keep(query, checked)
+        return checked
+
+    def cost_error(
+        self, checked: Checked, operation_name: str | None, variables: Mapping[str, Any] | None
+    ) -> GraphQLError | None:
+        """QUERY_TOO_COMPLEX when the operation's estimated cost is over the limit."""
+        assert checked.document is not None
+        operation = get_operation_ast(checked.document, operation_name)
+        if operation is None:
+            return None  # no such operation: the executor says so
+        inputs = checked.cost_inputs.get(operation_name)
+        if inputs is None:
+            inputs = checked.cost_inputs[operation_name] = self.model.inputs(
+                operation, checked.document
+            )
+        variables = variables or {}
+        key = (operation_name, *(_hashable(variables.get(name)) for name in sorted(inputs)))
+        cost = checked.costs.get(key)
+        if cost is None:
+            cost = self.model.cost(operation, checked.document, variables)
+            checked.costs[key] = cost
+            if len(checked.costs) > COSTS_PER_DOCUMENT:
+                checked.costs.popitem(last=False)
+        if cost > self.limits.cost:
+            return too_complex("cost", cost, self.limits.cost, "estimated cost")
+        return None
+
+    def _check(self, query: str) -> Checked:
+        if self.trusted is not None and sha256(query) not in self.trusted:
+            return Checked(
+                None, [coded_error("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")]
+            )
+        try:
+            document = parse(query, max_lexical_tokens=self.limits.tokens)
+        except GraphQLSyntaxError as syntax_error:
+            return Checked(None, [self._parse_error(query, syntax_error)])
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                problem = shape_error(measure_shape(definition, document), self.limits)
+                if problem is not None:
+                    return Checked(document, [problem])
+        errors = validate_document(self.schema, document, self.rules)
+        return Checked(document, [coded(error, "GRAPHQL_VALIDATION_FAILED") for error in errors])
+
+    def _parse_error(self, query: str, error: GraphQLSyntaxError) -> GraphQLError:
+        if "tokens. Parsing aborted" in error.message:
+            tokens = _count_tokens(query)
+            return too_complex("tokens", tokens, self.limits.tokens, "number of tokens")
+        return coded(error, "GRAPHQL_PARSE_FAILED")
+
+    def _keep(self, query: str, checked: Checked) -> None:
+        self._cache[query] = checked
+        self._text += len(query)
+        while len(self._cache) > MAX_DOCUMENTS or self._text > MAX_CACHED_TEXT:
+            dropped, _ = self._cache.popitem(last=False)
+            self._text -= len(dropped)
+
+
+def _hashable(value: Any) -> Any:
+    """A variable's value as far as the cost depends on it."""
+    if isinstance(value, list):
+        return ("list", len(value))
+    if isinstance(value, dict):
+        return ("object", value.get("search") is not None)
+    return value
+
+
+def _count_tokens(query: str) -> int:
+    lexer = Lexer(Source(query))
+    count = 0
+    try:
+        while lexer.advance().kind != TokenKind.EOF:
+            count += 1
+    except GraphQLSyntaxError:
+        pass
+    return count
+
+
+REFUSED = parse("query Refused { __typename }")
+
+
+class DocumentChecks(SchemaExtension):
+    """Strawberry's parse and validate steps, answered from `Documents`."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        checked = _documents(context.schema).get(context.query or "")
+        # A document that does not parse stands in as a trivial query whose validation
+        # step (below) reports why: an exception raised here escapes Strawberry's
+        # subscription path instead of becoming an error message.
+        context.graphql_document = checked.document or REFUSED
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        checked = _documents(context.schema).get(context.query or "")
+        errors = list(checked.errors)
+        if not errors:
+            problem = _documents(context.schema).cost_error(
+                checked, context.operation_name, context.variables
+            )
+            errors = [problem] if problem is not None else []
+        context.pre_execution_errors = errors
+        yield
+
+
+def _documents(schema: Any) -> Documents:
+    documents: Documents = schema.documents
+    return documents

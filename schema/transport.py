@@ -1,0 +1,213 @@
+"""Reading GraphQL-over-HTTP requests and writing their responses (API.md, "Transport").
+
+Everything a client can get wrong about the envelope (a body that is not a JSON
+object, bytes that are not UTF-8, a `query` that is not a string, a body past
+the size limit, a media type we do not speak) is a `BadRequest` naming the
+problem, answered as a GraphQL error body with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.datastructures import Headers, QueryParams
+from starlette.responses import Response
+from starlette.types import Receive, Scope
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+# Media types a request body may come in; GraphQL over HTTP requires JSON.
+BODY_TYPES = frozenset({JSON, GRAPHQL_RESPONSE, "application/graphql+json"})
+KEYS = frozenset({"query", "variables", "operationName", "extensions", "documentId"})
+
+
+class BadRequest(Exception):
+    """A request the service cannot read: `status` and a message that names the problem."""
+
+    def __init__(
+        self,
+        message: str,
+        status: int = 400,
+        code: str = "BAD_USER_INPUT",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.headers = dict(headers or {})
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """A GraphQL request's parameters, each of the type the specification gives it."""
+
+    query: str | None = None
+    variables: dict[str, Any] | None = None
+    operation_name: str | None = None
+    extensions: dict[str, Any] | None = None
+    document_id: str | None = None
+
+
+def response_media_type(headers: Headers) -> str:
+    """The media type to answer in, from the Accept header (406 when we speak none of it)."""
+    accept = headers.get("accept")
+    if not accept:
+        return JSON
+    offered = {
+        part.split(";", 1)[0].strip().lower() for part in accept.split(",") if not _refused(part)
+    }
+    if GRAPHQL_RESPONSE in offered:
+        return GRAPHQL_RESPONSE
+    if offered & {JSON, "application/*", "*/*"}:
+        return JSON
+    raise BadRequest(
+        f"Cannot answer in any type the Accept header lists; use {GRAPHQL_RESPONSE} or {JSON}",
+        status=406,
+    )
+
+
+def _refused(part: str) -> bool:
+    """Whether an Accept entry carries q=0 (the client will not take that type)."""
+    for parameter in part.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value) == 0
+            except ValueError:
+                return False
+    return False
+
+
+def check_body_type(headers: Headers) -> None:
+    """415 unless the body is JSON, unencoded."""
+    content_type = headers.get("content-type")
+    if content_type is None:
+        raise BadRequest(f"A POST needs the header Content-Type: {JSON}", status=415)
+    if content_type.split(";", 1)[0].strip().lower() not in BODY_TYPES:
+        raise BadRequest(
+            f"Content-Type {content_type.split(';', 1)[0]!r} is not supported; send {JSON}",
+            status=415,
+        )
+    encoding = headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise BadRequest(f"Content-Encoding {encoding!r} is not supported", status=415)
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body; 413 past `limit` bytes (read no further than that)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def too_large(limit: int) -> BadRequest:
+    return BadRequest(f"The request body is larger than {limit} bytes", status=413)
+
+
+def declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def params_from_body(body: bytes) -> Params:
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        payload = _strict_json(body)
+    if not isinstance(payload, dict):
+        raise BadRequest("The request body must be a JSON object")
+    return _params(payload)
+
+
+def _strict_json(body: bytes) -> Any:
+    """orjson refuses lone surrogates (`"\\ud800"`) that JSON itself allows; such text is
+    refused later, where the value is used, as bad input."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The request body is not UTF-8") from None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise BadRequest("The request body is not valid JSON") from None
+
+
+def params_from_query_string(scope: Scope) -> Params:
+    params = QueryParams(scope.get("query_string", b"").decode("latin-1"))
+    payload: dict[str, Any] = {}
+    for key in KEYS:
+        if key in params:
+            payload[key] = params[key]
+    for key in ("variables", "extensions"):
+        if key in payload:
+            raw = payload[key]
+            try:
+                payload[key] = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                raise BadRequest(f"The `{key}` parameter is not valid JSON") from None
+    return _params(payload)
+
+
+def _params(payload: dict[str, Any]) -> Params:
+    query = payload.get("query")
+    variables = payload.get("variables")
+    operation_name = payload.get("operationName")
+    extensions = payload.get("extensions")
+    document_id = payload.get("documentId")
+    if query is not None and not isinstance(query, str):
+        raise BadRequest("`query` must be a string")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise BadRequest("`operationName` must be a string")
+    if variables is not None and not isinstance(variables, dict):
+        raise BadRequest("`variables` must be a JSON object")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise BadRequest("`extensions` must be a JSON object")
+    if document_id is not None and not isinstance(document_id, str):
+        raise BadRequest("`documentId` must be a string")
+    return Params(query, variables, operation_name or None, extensions, document_id)
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(payload)
+    except TypeError:
+        # Text orjson will not write (a lone surrogate echoed back): escape it instead.
+        return json.dumps(payload, ensure_ascii=True, default=str).encode()
+
+
+def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+
+
+def json_response(
+    payload: dict[str, Any],
+    *,
+    status: int = 200,
+    media_type: str = JSON,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    charset = "; charset=utf-8" if media_type == GRAPHQL_RESPONSE else ""
+    return Response(
+        encode(payload), status, headers=dict(headers or {}), media_type=media_type + charset
+    )
