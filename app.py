@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -35,7 +35,9 @@ from db import embedded, migrations
 from db.engine import make_engine, make_read_pool, make_sessionmaker
 from db.read_pool import ReadPool
 from db.statement_counter import install_counter
+from db.throttle import LoginLimits
 from schema import build_schema
+from schema.client_address import TrustedProxies
 from schema.context import Services
 from schema.view import GraphQLView
 
@@ -72,6 +74,8 @@ class Settings:
     token_ttl_hours: int = 720
     max_body_bytes: int = 100 * 1024
     log_level: str = "INFO"
+    login_limits: LoginLimits = field(default_factory=LoginLimits)
+    forwarded_allow_ips: TrustedProxies = field(default_factory=TrustedProxies)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +95,8 @@ class Settings:
             token_ttl_hours=_int(env, "STOREFRONT_TOKEN_TTL_HOURS", 720),
             max_body_bytes=_int(env, "STOREFRONT_MAX_BODY_BYTES", 100 * 1024),
             log_level=_log_level(env),
+            login_limits=_login_limits(env),
+            forwarded_allow_ips=_trusted_proxies(env),
         )
 
     @property
@@ -125,6 +131,26 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} must be {minimum} or more")
     return value
+
+
+def _login_limits(env: Mapping[str, str]) -> LoginLimits:
+    default = LoginLimits()
+    return LoginLimits(
+        max_failures_per_account=_int(
+            env, "STOREFRONT_LOGIN_MAX_FAILURES_PER_ACCOUNT", default.max_failures_per_account
+        ),
+        max_failures_per_address=_int(
+            env, "STOREFRONT_LOGIN_MAX_FAILURES_PER_ADDRESS", default.max_failures_per_address
+        ),
+        window_seconds=_int(env, "STOREFRONT_LOGIN_WINDOW_SECONDS", default.window_seconds),
+    )
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> TrustedProxies:
+    try:
+        return TrustedProxies.parse(env.get("STOREFRONT_FORWARDED_ALLOW_IPS") or "")
+    except ValueError as exc:
+        raise ConfigError(f"STOREFRONT_FORWARDED_ALLOW_IPS: {exc}") from None
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -223,6 +249,8 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
             read_pool=read_pool,
             sessionmaker=make_sessionmaker(engine),
             token_ttl_hours=settings.token_ttl_hours,
+            login_limits=settings.login_limits,
+            trusted_proxies=settings.forwarded_allow_ips,
         )
         app.state.engine = engine
         try:
@@ -493,6 +521,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         http="httptools",
         access_log=False,
         lifespan="on",
+        # X-Forwarded-For is read by the app alone, as STOREFRONT_FORWARDED_ALLOW_IPS says
+        # (uvicorn's own reading would trust 127.0.0.1, or its FORWARDED_ALLOW_IPS).
+        proxy_headers=False,
     )
     _settle_garbage_collector()
     uvicorn.Server(config).run(sockets=[sock])

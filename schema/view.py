@@ -30,6 +30,7 @@ from db.accounts import Viewer, viewer_by_token
 from db.engine import read
 from db.statement_counter import StatementLog, counting
 from schema import Schema
+from schema.client_address import client_address
 from schema.context import Context, Services
 from schema.fast import FastPath
 from schema.plain_http import (
@@ -107,7 +108,7 @@ class GraphQLView(GraphQL[Context, None]):
         # here (the token lookup would otherwise run twice).
         if document is None or not self.fast.may_answer(document[0], document[2]):
             return False
-        context = await self._context(Headers(scope=scope))
+        context = await self._context(Headers(scope=scope), scope.get("client"))
         if context.auth_error is not None:
             return False
         payload: dict[str, Any]
@@ -144,12 +145,12 @@ class GraphQLView(GraphQL[Context, None]):
         return limited
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        context = await self._context(request.headers)
+        context = await self._context(request.headers, request.scope.get("client"))
         if isinstance(response, Response):
             response.headers["x-request-id"] = context.request_id
         return context
 
-    async def _context(self, headers: Headers) -> Context:
+    async def _context(self, headers: Headers, client: tuple[str, int] | None) -> Context:
         """The request's Context: its id and the viewer its Authorization header names."""
         assert self.services is not None, "the app's lifespan has not run"
         viewer, token, auth_error = await self._authenticate(headers.get("authorization"))
@@ -159,6 +160,7 @@ class GraphQLView(GraphQL[Context, None]):
             request_id=_request_id(headers),
             token=token,
             auth_error=auth_error,
+            client_ip=client_address(headers, client, self.services.trusted_proxies),
         )
 
     def _statement_count(self) -> contextlib.AbstractContextManager[StatementLog | None]:
