@@ -36,7 +36,9 @@ from db import embedded, migrations
 from db.engine import make_engine, make_read_pool, make_sessionmaker
 from db.read_pool import ReadPool
 from db.statement_counter import install_counter
+from db.throttle import LoginLimits
 from schema import build_schema
+from schema.client_address import TrustedProxies
 from schema.context import Services
 from schema.hashing import sha256
 from schema.limits import Limits
@@ -83,6 +85,8 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     trusted_documents: Path | None = None
     log_level: str = "INFO"
+    login_limits: LoginLimits = field(default_factory=LoginLimits)
+    forwarded_allow_ips: TrustedProxies = field(default_factory=TrustedProxies)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -112,6 +116,8 @@ class Settings:
             ),
             trusted_documents=_path(env, "STOREFRONT_TRUSTED_DOCUMENTS"),
             log_level=_log_level(env),
+            login_limits=_login_limits(env),
+            forwarded_allow_ips=_trusted_proxies(env),
         )
 
     @property
@@ -154,6 +160,26 @@ DEFAULT_LIMITS = Limits()
 def _path(env: Mapping[str, str], name: str) -> Path | None:
     raw = env.get(name)
     return Path(raw).absolute() if raw else None
+
+
+def _login_limits(env: Mapping[str, str]) -> LoginLimits:
+    default = LoginLimits()
+    return LoginLimits(
+        max_failures_per_account=_int(
+            env, "STOREFRONT_LOGIN_MAX_FAILURES_PER_ACCOUNT", default.max_failures_per_account
+        ),
+        max_failures_per_address=_int(
+            env, "STOREFRONT_LOGIN_MAX_FAILURES_PER_ADDRESS", default.max_failures_per_address
+        ),
+        window_seconds=_int(env, "STOREFRONT_LOGIN_WINDOW_SECONDS", default.window_seconds),
+    )
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> TrustedProxies:
+    try:
+        return TrustedProxies.parse(env.get("STOREFRONT_FORWARDED_ALLOW_IPS") or "")
+    except ValueError as exc:
+        raise ConfigError(f"STOREFRONT_FORWARDED_ALLOW_IPS: {exc}") from None
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -272,6 +298,8 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
             read_pool=read_pool,
             sessionmaker=make_sessionmaker(engine),
             token_ttl_hours=settings.token_ttl_hours,
+            login_limits=settings.login_limits,
+            trusted_proxies=settings.forwarded_allow_ips,
         )
         app.state.engine = engine
         app.state.read_pool = read_pool
@@ -549,6 +577,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         http="httptools",
         access_log=False,
         lifespan="on",
+        # X-Forwarded-For is read by the app alone, as STOREFRONT_FORWARDED_ALLOW_IPS says
+        # (uvicorn's own reading would trust 127.0.0.1, or its FORWARDED_ALLOW_IPS).
+        proxy_headers=False,
     )
     _settle_garbage_collector()
     uvicorn.Server(config).run(sockets=[sock])

@@ -1,4 +1,5 @@
-"""SQLAlchemy models: one class per table of the database contract, plus auth tokens."""
+"""SQLAlchemy models: one class per table of the database contract, plus auth tokens and
+sign-in throttling."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from decimal import Decimal
 from typing import cast
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     CheckConstraint,
     DateTime,
@@ -202,6 +204,26 @@ class AuthToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class LoginThrottle(Base):
+    """A sign-in throttling counter (db/throttle.py): one per login name or client address."""
+
+    __tablename__ = "login_throttle"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # SHA-256 (hex) of the normalised login name or client address.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Attempts within the window (failures, and attempts still being verified).
+    attempts: Mapped[list[datetime]] = mapped_column(
+        ARRAY(DateTime(timezone=True)), server_default=text("'{}'")
+    )
+    updated_at: Mapped[datetime] = _now()
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('account', 'address')", name="kind_known"),
+        Index(None, "updated_at"),
+    )
+
+
 # Core tables for the batch reads: rows, not ORM instances, on the hot path.
 users = cast(Table, User.__table__)
 posts = cast(Table, Post.__table__)
@@ -227,3 +249,5 @@ class PersistedQuery(Base):
 
 
 persisted_queries = cast(Table, PersistedQuery.__table__)
+
+login_throttle = cast(Table, LoginThrottle.__table__)

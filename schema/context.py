@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.accounts import Viewer
 from db.read_pool import ReadPool
+from db.throttle import LoginLimits
+from schema.client_address import TrustedProxies
 from schema.loaders import Loaders
 
 
@@ -20,6 +22,8 @@ class Services:
     read_pool: ReadPool
     sessionmaker: async_sessionmaker[AsyncSession]
     token_ttl_hours: int = 720
+    login_limits: LoginLimits = field(default_factory=LoginLimits)
+    trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
 
 
 @dataclass(slots=True)
@@ -29,6 +33,8 @@ class Context:
     request_id: str
     token: str | None = None
     auth_error: str | None = None
+    # The client's address (schema/client_address.py); None when the server gave no peer.
+    client_ip: str | None = None
     # Set by Strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, object] | None = None
     loaders: Loaders = field(init=False)

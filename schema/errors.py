@@ -44,6 +44,15 @@ class RequestTimeout(ApiError):
     code = "TIMEOUT"
 
 
+class RateLimited(ApiError):
+    """Too many attempts: `retryAfter` (whole seconds) says when to try again."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retryAfter=retry_after)
+
+
 def coded_error(message: str, code: str, **extensions: Any) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code, **extensions})
 

@@ -36,6 +36,7 @@ from db.accounts import Viewer, viewer_by_token
 from db.engine import read
 from db.statement_counter import StatementLog, counting
 from schema import Schema
+from schema.client_address import client_address
 from schema.context import Context, Services
 from schema.errors import INTERNAL_MESSAGE
 from schema.fast import FastPath
@@ -152,7 +153,7 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             async with asyncio.timeout(self.request_timeout_s):
                 params = await self._params(scope, receive, headers)
-                context = await self._context(headers, request_id)
+                context = await self._context(headers, request_id, scope.get("client"))
                 payload, refused = await self._answer(scope["method"], params, context)
         except BadRequest as problem:
             return _refusal(problem, media_type)
@@ -248,9 +249,12 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         """For the WebSocket (Strawberry's view): a connection's context."""
-        return await self._context(request.headers, request_id_of(request.scope))
+        scope = request.scope
+        return await self._context(request.headers, request_id_of(scope), scope.get("client"))
 
-    async def _context(self, headers: Headers, request_id: str) -> Context:
+    async def _context(
+        self, headers: Headers, request_id: str, client: tuple[str, int] | None
+    ) -> Context:
         """The request's Context: its id and the viewer its Authorization header names."""
         assert self.services is not None, "the app's lifespan has not run"
         viewer, token, auth_error = await self._authenticate(headers.get("authorization"))
@@ -260,6 +264,7 @@ class GraphQLView(GraphQL[Context, None]):
             request_id=request_id,
             token=token,
             auth_error=auth_error,
+            client_ip=client_address(headers, client, self.services.trusted_proxies),
         )
 
     def _statement_count(self) -> contextlib.AbstractContextManager[StatementLog | None]:

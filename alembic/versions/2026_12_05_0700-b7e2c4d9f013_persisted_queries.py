@@ -1,7 +1,7 @@
 """Persisted queries: documents registered through Apollo's APQ, shared by every instance.
 
 Revision ID: b7e2c4d9f013
-Revises: 8c1f4e2a9b7d
+Revises: 3f0c7d1e9a42
 Create Date: 2026-12-05 07:00:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b7e2c4d9f013"
-down_revision: str | None = "8c1f4e2a9b7d"
+down_revision: str | None = "3f0c7d1e9a42"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

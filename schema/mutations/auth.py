@@ -7,12 +7,13 @@ from datetime import timedelta
 import strawberry
 from sqlalchemy.exc import IntegrityError
 
-from db import accounts
+from db import accounts, throttle
 from db.engine import read
 from db.users import user_in_transaction
 from db.validation import check_email, check_password, check_username
 from db.writes import violated_constraint
 from schema.context import Info
+from schema.errors import RateLimited
 from schema.mutations.payloads import (
     AuthPayload,
     Problems,
@@ -25,6 +26,7 @@ from schema.types.user import User
 
 FULL_NAME_MAX = 100
 WRONG_LOGIN = "The login or the password is wrong"
+TOO_MANY_ATTEMPTS = "Too many failed sign-in attempts: try again later"
 TAKEN_BY_INDEX = {"uq_users_username_lower": "username", "uq_users_email_lower": "email"}
 
 
@@ -106,17 +108,28 @@ class AuthMutation:
     @strawberry.mutation
     async def log_in(self, info: Info, input: LogInInput) -> AuthPayload:
         services = info.context.services
-        async with services.sessionmaker() as session:
+        counters = throttle.login_counters(
+            input.login, info.context.client_ip, services.login_limits
+        )
+        async with services.sessionmaker.begin() as session:
+            # Counted before the slow verification, so that attempts in flight count too.
+            attempt = await throttle.reserve_attempt(
+                session, counters, window_seconds=services.login_limits.window_seconds
+            )
             # No user's login has a NUL, and PostgreSQL would refuse to compare one.
             found = None
-            if "\x00" not in input.login:
+            if isinstance(attempt, throttle.Reservation) and "\x00" not in input.login:
                 found = await accounts.user_id_by_login(session, input.login)
+        if isinstance(attempt, throttle.Throttled):
+            raise RateLimited(TOO_MANY_ATTEMPTS, retry_after=attempt.retry_after)
         # Verified even when no user matched, so a miss costs as much as a hit.
         if not await accounts.verify_password(found[1] if found else None, input.password):
+            # The reservation stays: it is this failure.
             wrong = user_error(UserErrorCode.INVALID, WRONG_LOGIN, ["input", "password"])
             return AuthPayload(user_errors=[wrong])
         assert found is not None
         async with services.sessionmaker.begin() as session:
+            await throttle.release_attempt(session, attempt)
             token = await accounts.issue_token(
                 session, found[0], ttl=timedelta(hours=services.token_ttl_hours)
             )
