@@ -31,7 +31,9 @@ async def hash_password(password: str) -> str:
 async def verify_password(password_hash: str | None, password: str) -> bool:
     def verify() -> bool:
         try:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+            # surrogatepass: a password JSON let through with a lone surrogate is simply wrong.
+            secret = password.encode("utf-8", "surrogatepass")
+            return _hasher.verify(password_hash or _DUMMY_HASH, secret) and bool(password_hash)
         except (VerificationError, InvalidHashError):
             return False
 

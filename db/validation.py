@@ -25,3 +25,21 @@ def check_password(password: str) -> str | None:
     if len(password) < 8:
         return "password must be at least 8 characters"
     return None
+
+
+def check_text(value: str) -> str | None:
+    """Text PostgreSQL cannot store: a NUL character, or a lone surrogate (JSON allows
+    `"\\ud800"`, UTF-8 does not)."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    if not is_unicode(value):
+        return "must be valid Unicode text (it holds a lone surrogate)"
+    return None
+
+
+def is_unicode(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

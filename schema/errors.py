@@ -105,9 +105,9 @@ def classify(error: GraphQLError, request_id: str | None) -> GraphQLError:
             extensions={"code": "BAD_USER_INPUT"},
         )
     state = _sqlstate(original)
-    if state == INVALID_TEXT:
+    if state is not None and state.startswith(DATA_EXCEPTION):
         return GraphQLError(
-            "Text arguments may not contain NUL characters",
+            _bad_value(original, state),
             nodes=error.nodes,
             path=error.path,
             extensions={"code": "BAD_USER_INPUT"},
@@ -134,7 +134,23 @@ def classify(error: GraphQLError, request_id: str | None) -> GraphQLError:
 
 
 QUERY_CANCELED = "57014"  # statement_timeout cut the statement off
+# Class 22: a value the database (or the driver, encoding an argument) cannot take.
+DATA_EXCEPTION = "22"
 INVALID_TEXT = "22021"  # a NUL character, which PostgreSQL text cannot hold
+
+
+def _bad_value(error: BaseException, state: str) -> str:
+    """What was wrong with a value, without the value (it may be personal data)."""
+    if state == INVALID_TEXT:
+        return "Text arguments may not contain NUL characters"
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, UnicodeEncodeError):
+            return "Text arguments must be valid Unicode (no lone surrogates)"
+        seen = seen.__cause__ or seen.__context__
+    if "surrogates not allowed" in str(error):
+        return "Text arguments must be valid Unicode (no lone surrogates)"
+    return "An argument's value is out of range or cannot be stored"
 
 
 def _sqlstate(error: BaseException) -> str | None:

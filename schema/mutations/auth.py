@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from db import accounts, throttle
 from db.engine import read
 from db.users import user_in_transaction
-from db.validation import check_email, check_password, check_username
+from db.validation import check_email, check_password, check_text, check_username
 from db.writes import violated_constraint
 from schema.context import Info
 from schema.errors import RateLimited
@@ -44,10 +44,6 @@ class LogInInput:
     password: str
 
 
-def _nul(value: str) -> str | None:
-    return "must not contain NUL characters" if "\x00" in value else None
-
-
 def _taken(field: str) -> UserError:
     return user_error(UserErrorCode.TAKEN, f"That {field} is already taken", ["input", field])
 
@@ -60,8 +56,8 @@ class AuthMutation:
         problems = Problems()
         for field, problem in (
             ("username", check_username(input.username)),
-            ("email", check_email(input.email) or _nul(input.email)),
-            ("password", check_password(input.password)),
+            ("email", check_email(input.email) or check_text(input.email)),
+            ("password", check_password(input.password) or check_text(input.password)),
         ):
             if problem:
                 problems.invalid(problem, ["input", field])
@@ -116,9 +112,10 @@ class AuthMutation:
             attempt = await throttle.reserve_attempt(
                 session, counters, window_seconds=services.login_limits.window_seconds
             )
-            # No user's login has a NUL, and PostgreSQL would refuse to compare one.
+            # No user's login has a NUL or a lone surrogate, and PostgreSQL would refuse
+            # to compare one.
             found = None
-            if isinstance(attempt, throttle.Reservation) and "\x00" not in input.login:
+            if isinstance(attempt, throttle.Reservation) and check_text(input.login) is None:
                 found = await accounts.user_id_by_login(session, input.login)
         if isinstance(attempt, throttle.Throttled):
             raise RateLimited(TOO_MANY_ATTEMPTS, retry_after=attempt.retry_after)

@@ -7,6 +7,8 @@ from enum import Enum
 
 import strawberry
 
+from db.validation import check_text
+
 from db.accounts import Viewer
 from schema.context import Info
 from schema.errors import Forbidden, Unauthenticated
@@ -68,9 +70,10 @@ class Problems:
         self.add(UserErrorCode.INVALID, message, field)
 
     def text(self, value: str, field: Path) -> bool:
-        """False, with an INVALID problem, for text PostgreSQL cannot store (a NUL character)."""
-        if "\x00" in value:
-            self.invalid("must not contain NUL characters", field)
+        """False, with an INVALID problem, for text PostgreSQL cannot store."""
+        problem = check_text(value)
+        if problem is not None:
+            self.invalid(problem, field)
             return False
         return True
 
