@@ -70,11 +70,18 @@ class ErrorCodes(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        if result is None or not result.errors:
-            return
-        request_id = getattr(self.execution_context.context, "request_id", None)
-        result.errors = [classify(error, request_id) for error in result.errors]
+        self._classify(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # A subscription's messages are sent before on_operation ends.
+        self._classify(result)
+        yield
+
+    def _classify(self, result: Any) -> None:
+        errors = getattr(result, "errors", None)
+        if errors:
+            request_id = getattr(self.execution_context.context, "request_id", None)
+            result.errors = [classify(error, request_id) for error in errors]
 
 
 def _tag(errors: list[GraphQLError] | None, code: str) -> None:

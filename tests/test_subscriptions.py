@@ -73,3 +73,19 @@ def test_a_bad_token_in_connection_init_is_refused(
         message = ws.receive()
     assert message["type"] == "websocket.close"
     assert message["code"] == 4403
+
+
+def test_subscription_errors_carry_codes(
+    settings: Settings, database_url: str, engine: AsyncEngine
+) -> None:
+    with (
+        TestClient(create_app(settings, database_url)) as client,
+        client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        ws.send_json({"type": "connection_init"})
+        assert ws.receive_json()["type"] == "connection_ack"
+        query = 'subscription { orderStatusChanged(orderId: "T3JkZXI6MQ") { id } }'
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        message = ws.receive_json()
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert [error["extensions"]["code"] for error in errors] == ["UNAUTHENTICATED"]
