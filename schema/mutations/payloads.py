@@ -7,9 +7,8 @@ from enum import Enum
 
 import strawberry
 
-from db.validation import check_text
-
 from db.accounts import Viewer
+from db.validation import check_text
 from schema.context import Info
 from schema.errors import Forbidden, Unauthenticated
 from schema.types.order import Order
