@@ -188,11 +188,6 @@ class FastPath:
         placed, errors = place_errors(run, data, context.request_id)
         return Answer({"data": placed, "errors": errors})
 
-    def may_answer(self, query: str, operation_name: str | None) -> bool:
-        """Whether this executor takes the document on (refusing it counts)."""
-        checked = self.documents.get(query)
-        return bool(checked.errors) or isinstance(self._prepare(checked, operation_name), Prepared)
-
     def _prepare(self, checked: Checked, operation_name: str | None) -> Prepared | object | None:
         """The document's plan; HANDED_OVER for a query this executor does not answer;
         None for anything that is not a query."""

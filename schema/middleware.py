@@ -34,7 +34,7 @@ class RequestIds:
         header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] in ("http.response.start", "websocket.accept"):
                 message = {**message, "headers": [*message.get("headers", []), header]}
             await send(message)
 

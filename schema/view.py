@@ -76,8 +76,6 @@ QUERIES_AND_MUTATIONS = (OperationType.QUERY, OperationType.MUTATION)
 class TextWebSocketAdapter(ASGIWebSocketAdapter):
     """graphql-transport-ws in text frames, each at most the body limit."""
 
-    max_message_bytes = 100 * 1024
-
     async def iter_json(
         self, *, ignore_parsing_errors: bool = False
     ) -> AsyncGenerator[object, None]:
@@ -87,7 +85,7 @@ class TextWebSocketAdapter(ASGIWebSocketAdapter):
                     text = await self.ws.receive_text()
                 except KeyError as exc:
                     raise NonTextMessageReceived from exc
-                if len(text) > self.max_message_bytes:
+                if len(text) > self.view.max_body_bytes:  # type: ignore[attr-defined]
                     # API.md: a message over the body limit closes the socket with 4413.
                     await self.ws.close(4413, "Message too large")
                     return
