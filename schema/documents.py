@@ -83,14 +83,20 @@ class Documents:
             self._keep(query, checked)
         return checked
 
-    def cost_error(
+    def request_error(
         self, checked: Checked, operation_name: str | None, variables: Mapping[str, Any] | None
     ) -> GraphQLError | None:
-        """QUERY_TOO_COMPLEX when the operation's estimated cost is over the limit."""
+        """Why the document may not run with this operation name and these variables: no
+        such operation, or an estimated cost over the limit (QUERY_TOO_COMPLEX)."""
         assert checked.document is not None
         operation = get_operation_ast(checked.document, operation_name)
         if operation is None:
-            return None  # no such operation: the executor says so
+            message = (
+                f"Unknown operation named {operation_name!r}"
+                if operation_name
+                else "The document has several operations: name one in `operationName`"
+            )
+            return coded_error(message, "GRAPHQL_VALIDATION_FAILED")
         inputs = checked.cost_inputs.get(operation_name)
         if inputs is None:
             inputs = checked.cost_inputs[operation_name] = self.model.inputs(
@@ -179,7 +185,7 @@ class DocumentChecks(SchemaExtension):
         checked = _documents(context.schema).get(context.query or "")
         errors = list(checked.errors)
         if not errors:
-            problem = _documents(context.schema).cost_error(
+            problem = _documents(context.schema).request_error(
                 checked, context.operation_name, context.variables
             )
             errors = [problem] if problem is not None else []

@@ -161,14 +161,14 @@ class FastPath:
         checked = self.documents.get(query)
         if checked.errors:
             return Answer({"errors": [e.formatted for e in checked.errors]}, refused=True)
+        problem = self.documents.request_error(checked, operation_name, variables)
+        if problem is not None:
+            return Answer({"errors": [problem.formatted]}, refused=True)
         prepared = self._prepare(checked, operation_name)
         if not isinstance(prepared, Prepared):
             if prepared is HANDED_OVER:
                 self.handed_over += 1
             return None
-        problem = self.documents.cost_error(checked, operation_name, variables)
-        if problem is not None:
-            return Answer({"errors": [problem.formatted]}, refused=True)
         coerced = get_variable_values(
             self.gql, prepared.operation.variable_definitions or (), variables or {}
         )

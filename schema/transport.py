@@ -148,9 +148,13 @@ def _strict_json(body: bytes) -> Any:
     except UnicodeDecodeError:
         raise BadRequest("The request body is not UTF-8") from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError):
         raise BadRequest("The request body is not valid JSON") from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def params_from_query_string(scope: Scope) -> Params:

@@ -125,9 +125,9 @@ def test_cost_just_under_and_just_over() -> None:
     assert cost > 100 * 100
     at_limit = Documents(SCHEMA._schema, Limits(cost=cost))
     checked = at_limit.get(query)
-    assert at_limit.cost_error(checked, None, {}) is None
+    assert at_limit.request_error(checked, None, {}) is None
     below = Documents(SCHEMA._schema, Limits(cost=cost - 1))
-    problem = below.cost_error(below.get(query), None, {})
+    problem = below.request_error(below.get(query), None, {})
     assert problem is not None
     assert problem.extensions == {
         "code": "QUERY_TOO_COMPLEX",
