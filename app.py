@@ -423,26 +423,37 @@ async def _require_head(engine: AsyncEngine) -> None:
         )
 
 
+def _demo_login_file(settings: Settings) -> Path:
+    return settings.data_dir / "demo-login.txt"
+
+
 def _remember_demo_login(settings: Settings, login: tuple[str, str] | None) -> None:
     """Keep the embedded database's demo sign-in beside its data, readable only by us."""
     if login is None or not settings.embedded:
         return
-    path = settings.data_dir / "demo-login.txt"
+    path = _demo_login_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)  # touch leaves an existing file's mode as it was
     path.write_text(f"{login[0]}\n{login[1]}\n")
 
 
-def _demo_login(settings: Settings) -> tuple[str, str] | None:
-    path = settings.data_dir / "demo-login.txt"
-    if not settings.embedded or not path.is_file():
-        return None
-    lines = path.read_text().splitlines()
-    return (lines[0], lines[1]) if len(lines) >= 2 else None
+def _show_demo_login(settings: Settings, created: tuple[str, str] | None) -> None:
+    """The password on the start that made it; later, where to find it (a password in
+    every start's output ends up in terminal scrollback and collected logs)."""
+    path = _demo_login_file(settings)
+    if created is not None:
+        username, password = created
+        print(f"demo sign-in (admin): username {username!r}, password {password!r}", flush=True)
+    elif settings.embedded and path.is_file():
+        print(f"demo sign-in (admin): in {path}", flush=True)
 
 
-async def _prepare_embedded(settings: Settings, url: str) -> None:
-    """Embedded only: migrate to head and load the demo data into an empty database."""
+async def _prepare_embedded(settings: Settings, url: str) -> tuple[str, str] | None:
+    """Embedded only: migrate to head and load the demo data into an empty database.
+
+    Returns the demo admin's sign-in when this call loaded the data (and made it).
+    """
     from db import seed
 
     engine = await _connected_engine(settings, url)
@@ -461,18 +472,21 @@ async def _prepare_embedded(settings: Settings, url: str) -> None:
             report = await seed.seed(engine, scale=1, progress=sys.stderr.isatty())
             print(report.summary(), file=sys.stderr, flush=True)
             _remember_demo_login(settings, report.demo_login)
+            return report.demo_login
     finally:
         await engine.dispose()
+    return None
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     sock = _bind(args.host, args.port)
+    created = None
     try:
         url = _database_url(settings)
         if settings.embedded:
-            asyncio.run(_prepare_embedded(settings, url))
+            created = asyncio.run(_prepare_embedded(settings, url))
         else:
             # Only a check: with DATABASE_URL, serving never changes the database.
             asyncio.run(_check_connection(settings, url))
@@ -485,8 +499,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     print(f"Storefront serving {shown}", flush=True)
     if settings.graphiql_enabled:
         print(f"GraphiQL: open {shown} in a browser", flush=True)
-    if login := _demo_login(settings):
-        print(f"demo sign-in (admin): username {login[0]!r}, password {login[1]!r}", flush=True)
+    _show_demo_login(settings, created)
     config = uvicorn.Config(
         app,
         log_level=settings.log_level.lower(),

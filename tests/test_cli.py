@@ -281,6 +281,9 @@ async def test_embedded_serve_migrates_seeds_stops_and_keeps_its_data(
     async with serving(env, tmp_path / "second") as served:
         await served.ready(within_s=60)
         assert "loading demo data" not in served.stderr
+        # The password only on the start that made it; later, where it is kept.
+        assert login[1] not in served.out.read_text() + served.stderr
+        assert f"demo sign-in (admin): in {data_dir / 'demo-login.txt'}" in served.out.read_text()
         assert (await served.get("/readyz")).status_code == 200
         users, admin_hash = await _embedded_rows(data_dir / "postgres")
         assert users == 2_000
