@@ -16,7 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
@@ -35,7 +35,7 @@ from db import embedded, migrations
 from db.engine import make_engine, make_read_pool, make_sessionmaker
 from db.read_pool import ReadPool
 from db.statement_counter import install_counter
-from schema import build_schema
+from schema import Schema, build_schema
 from schema.context import Services
 from schema.errors import DatabaseLogFilter
 from schema.view import GraphQLView
@@ -73,6 +73,7 @@ class Settings:
     token_ttl_hours: int = 720
     max_body_bytes: int = 100 * 1024
     log_level: str = "INFO"
+    shutdown_grace_s: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -92,6 +93,7 @@ class Settings:
             token_ttl_hours=_int(env, "STOREFRONT_TOKEN_TTL_HOURS", 720),
             max_body_bytes=_int(env, "STOREFRONT_MAX_BODY_BYTES", 100 * 1024),
             log_level=_log_level(env),
+            shutdown_grace_s=_int(env, "STOREFRONT_SHUTDOWN_GRACE_SECONDS", 10, minimum=0),
         )
 
     @property
@@ -203,12 +205,16 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-def create_app(settings: Settings, database_url: str) -> Starlette:
+# At shutdown, how long the read pool waits for the connections of requests just
+# cancelled: they come back as soon as the server has acknowledged the cancel.
+LENT_BACK_S = 2.0
+
+
+def create_app(settings: Settings, database_url: str, schema: Schema | None = None) -> Starlette:
     """The ASGI app. Builds its engine in the lifespan and disposes of it on shutdown."""
     head = migrations.head_revision()
-    schema = build_schema()
     view = GraphQLView(
-        schema,
+        build_schema() if schema is None else schema,
         graphiql=settings.graphiql_enabled,
         max_body_bytes=settings.max_body_bytes,
         request_timeout_s=settings.request_timeout_s,
@@ -229,7 +235,7 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         try:
             yield
         finally:
-            await read_pool.close()
+            await read_pool.close(wait_for_lent_s=LENT_BACK_S)
             await engine.dispose()
 
     async def healthz(request: Request) -> PlainTextResponse:
@@ -478,22 +484,37 @@ async def _prepare_embedded(settings: Settings, url: str) -> tuple[str, str] | N
     return None
 
 
-def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
-    import uvicorn
-
+def cmd_serve(settings: Settings, args: argparse.Namespace, schema: Schema | None = None) -> None:
+    """`serve`, of the API's schema or of `schema` (tests serve one with slow fields)."""
     sock = _bind(args.host, args.port)
-    created = None
     try:
         url = _database_url(settings)
-        if settings.embedded:
-            created = asyncio.run(_prepare_embedded(settings, url))
-        else:
-            # Only a check: with DATABASE_URL, serving never changes the database.
-            asyncio.run(_check_connection(settings, url))
     except BaseException:
         sock.close()
         raise
-    app = create_app(settings, url)
+    try:
+        _serve(settings, sock, url, schema)
+    finally:
+        sock.close()
+        if settings.embedded:
+            # Now rather than at exit, and with the signals that stop serving ignored:
+            # a terminal and `uv run` each deliver a Ctrl-C.
+            with _signals_ignored():
+                embedded.stop(settings.data_dir / "postgres")
+
+
+def _serve(settings: Settings, sock: socket.socket, url: str, schema: Schema | None) -> None:
+    import uvicorn
+
+    import serving
+
+    created = None
+    if settings.embedded:
+        created = asyncio.run(_prepare_embedded(settings, url))
+    else:
+        # Only a check: with DATABASE_URL, serving never changes the database.
+        asyncio.run(_check_connection(settings, url))
+    app = create_app(settings, url, schema)
     host, port = sock.getsockname()[:2]
     shown = f"http://{f'[{host}]' if ':' in host else host}:{port}/graphql"
     print(f"Storefront serving {shown}", flush=True)
@@ -507,10 +528,34 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         http="httptools",
         access_log=False,
         lifespan="on",
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
     )
     _filter_database_errors(logging.getLogger("uvicorn"))  # configured by uvicorn.Config
+    server = serving.Server(
+        config, grace_s=settings.shutdown_grace_s, abandon=lambda: _abandon(settings)
+    )
     _settle_garbage_collector()
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except serving.ShutdownOverdue:
+        raise SystemExit(128 + (server.stopped_by or signal.SIGTERM)) from None
+
+
+def _abandon(settings: Settings) -> None:
+    """The watchdog's last resort, on its own thread, just before os._exit."""
+    if settings.embedded:
+        embedded.stop(settings.data_dir / "postgres")
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in handled}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -647,14 +692,14 @@ def _filter_database_errors(logger: logging.Logger) -> None:
             handler.addFilter(DatabaseLogFilter())
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, schema: Schema | None = None) -> int:
     """Run one command; a configuration problem is one line `error: ...` and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
         _configure_logging(settings)
         if args.command == "serve":
-            cmd_serve(settings, args)
+            cmd_serve(settings, args, schema)
         elif args.command == "export-schema":
             cmd_export_schema(settings, args)
         else:
@@ -676,13 +721,17 @@ def _terminate(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-if __name__ == "__main__":
+def run(argv: list[str] | None = None, *, schema: Schema | None = None) -> int:
+    """`main` as the process runs it: SIGTERM unwinds like Ctrl-C. Returns the exit status."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        code = main()
+        return main(argv, schema=schema)
     finally:
-        # The embedded server stops in an atexit hook after this; a second Ctrl-C (a
-        # terminal and `uv run` each deliver one) must not cut that short.
+        # An embedded server a command other than `serve` started stops in the wheel's
+        # atexit hook after this; a second Ctrl-C must not cut that short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    sys.exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(run())

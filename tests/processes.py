@@ -18,6 +18,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 TYPENAME = {"query": "{ __typename }"}
 APP = ("app.py",)
+SLOW_APP = ("-m", "tests.slow_app")  # app.py's serve, with slow fields (tests/slow_app.py)
 
 
 def env(**settings: str) -> dict[str, str]:
