@@ -16,7 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
@@ -40,6 +40,7 @@ from db.throttle import LoginLimits
 from schema import build_schema
 from schema.client_address import TrustedProxies
 from schema.context import Services
+from schema.errors import DatabaseLogFilter
 from schema.hashing import sha256
 from schema.limits import Limits
 from schema.middleware import RequestIds
@@ -87,6 +88,7 @@ class Settings:
     log_level: str = "INFO"
     login_limits: LoginLimits = field(default_factory=LoginLimits)
     forwarded_allow_ips: TrustedProxies = field(default_factory=TrustedProxies)
+    shutdown_grace_s: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -118,6 +120,7 @@ class Settings:
             log_level=_log_level(env),
             login_limits=_login_limits(env),
             forwarded_allow_ips=_trusted_proxies(env),
+            shutdown_grace_s=_int(env, "STOREFRONT_SHUTDOWN_GRACE_SECONDS", 10, minimum=0),
         )
 
     @property
@@ -259,6 +262,11 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
+# At shutdown, how long the read pool waits for the connections of requests just
+# cancelled: they come back as soon as the server has acknowledged the cancel.
+LENT_BACK_S = 2.0
+
+
 def _trusted_documents(settings: Settings) -> dict[str, str] | None:
     if settings.trusted_documents is None:
         return None
@@ -306,7 +314,7 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
         try:
             yield
         finally:
-            await read_pool.close()
+            await read_pool.close(wait_for_lent_s=LENT_BACK_S)
             await engine.dispose()
 
     async def healthz(request: Request) -> PlainTextResponse:
@@ -506,26 +514,37 @@ async def _require_head(engine: AsyncEngine) -> None:
         )
 
 
+def _demo_login_file(settings: Settings) -> Path:
+    return settings.data_dir / "demo-login.txt"
+
+
 def _remember_demo_login(settings: Settings, login: tuple[str, str] | None) -> None:
     """Keep the embedded database's demo sign-in beside its data, readable only by us."""
     if login is None or not settings.embedded:
         return
-    path = settings.data_dir / "demo-login.txt"
+    path = _demo_login_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)  # touch leaves an existing file's mode as it was
     path.write_text(f"{login[0]}\n{login[1]}\n")
 
 
-def _demo_login(settings: Settings) -> tuple[str, str] | None:
-    path = settings.data_dir / "demo-login.txt"
-    if not settings.embedded or not path.is_file():
-        return None
-    lines = path.read_text().splitlines()
-    return (lines[0], lines[1]) if len(lines) >= 2 else None
+def _show_demo_login(settings: Settings, created: tuple[str, str] | None) -> None:
+    """The password on the start that made it; later, where to find it (a password in
+    every start's output ends up in terminal scrollback and collected logs)."""
+    path = _demo_login_file(settings)
+    if created is not None:
+        username, password = created
+        print(f"demo sign-in (admin): username {username!r}, password {password!r}", flush=True)
+    elif settings.embedded and path.is_file():
+        print(f"demo sign-in (admin): in {path}", flush=True)
 
 
-async def _prepare_embedded(settings: Settings, url: str) -> None:
-    """Embedded only: migrate to head and load the demo data into an empty database."""
+async def _prepare_embedded(settings: Settings, url: str) -> tuple[str, str] | None:
+    """Embedded only: migrate to head and load the demo data into an empty database.
+
+    Returns the demo admin's sign-in when this call loaded the data (and made it).
+    """
     from db import seed
 
     engine = await _connected_engine(settings, url)
@@ -544,32 +563,49 @@ async def _prepare_embedded(settings: Settings, url: str) -> None:
             report = await seed.seed(engine, scale=1, progress=sys.stderr.isatty())
             print(report.summary(), file=sys.stderr, flush=True)
             _remember_demo_login(settings, report.demo_login)
+            return report.demo_login
     finally:
         await engine.dispose()
+    return None
 
 
-def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
-    import uvicorn
-
+def cmd_serve(settings: Settings, args: argparse.Namespace, query: type = Query) -> None:
+    """`serve`, of the API, or with another root query type (tests add slow fields)."""
     sock = _bind(args.host, args.port)
     try:
         url = _database_url(settings)
-        if settings.embedded:
-            asyncio.run(_prepare_embedded(settings, url))
-        else:
-            # Only a check: with DATABASE_URL, serving never changes the database.
-            asyncio.run(_check_connection(settings, url))
     except BaseException:
         sock.close()
         raise
-    app = create_app(settings, url)
+    try:
+        _serve(settings, sock, url, query)
+    finally:
+        sock.close()
+        if settings.embedded:
+            # Now rather than at exit, and with the signals that stop serving ignored:
+            # a terminal and `uv run` each deliver a Ctrl-C.
+            with _signals_ignored():
+                embedded.stop(settings.data_dir / "postgres")
+
+
+def _serve(settings: Settings, sock: socket.socket, url: str, query: type) -> None:
+    import uvicorn
+
+    import serving
+
+    created = None
+    if settings.embedded:
+        created = asyncio.run(_prepare_embedded(settings, url))
+    else:
+        # Only a check: with DATABASE_URL, serving never changes the database.
+        asyncio.run(_check_connection(settings, url))
+    app = create_app(settings, url, query=query)
     host, port = sock.getsockname()[:2]
     shown = f"http://{f'[{host}]' if ':' in host else host}:{port}/graphql"
     print(f"Storefront serving {shown}", flush=True)
     if settings.graphiql_enabled:
         print(f"GraphiQL: open {shown} in a browser", flush=True)
-    if login := _demo_login(settings):
-        print(f"demo sign-in (admin): username {login[0]!r}, password {login[1]!r}", flush=True)
+    _show_demo_login(settings, created)
     config = uvicorn.Config(
         app,
         log_level=settings.log_level.lower(),
@@ -580,9 +616,37 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         # X-Forwarded-For is read by the app alone, as STOREFRONT_FORWARDED_ALLOW_IPS says
         # (uvicorn's own reading would trust 127.0.0.1, or its FORWARDED_ALLOW_IPS).
         proxy_headers=False,
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
+        # A WebSocket message over the body limit is refused by the app (code 4413);
+        # far larger frames are not even buffered.
+        ws_max_size=settings.max_body_bytes + 64 * 1024,
+    )
+    _filter_database_errors(logging.getLogger("uvicorn"))  # configured by uvicorn.Config
+    server = serving.Server(
+        config, grace_s=settings.shutdown_grace_s, abandon=lambda: _abandon(settings)
     )
     _settle_garbage_collector()
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except serving.ShutdownOverdue:
+        raise SystemExit(128 + (server.stopped_by or signal.SIGTERM)) from None
+
+
+def _abandon(settings: Settings) -> None:
+    """The watchdog's last resort, on its own thread, just before os._exit."""
+    if settings.embedded:
+        embedded.stop(settings.data_dir / "postgres")
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in handled}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -703,6 +767,7 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    _filter_database_errors(logging.getLogger())
     if settings.log_level != "DEBUG":
         # The embedded server's helper narrates every step and dumps the server log on
         # failure; the command line reports failures in one line that names the log.
@@ -710,14 +775,22 @@ def _configure_logging(settings: Settings) -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _filter_database_errors(logger: logging.Logger) -> None:
+    """Whatever logs through `logger`'s handlers, a database error in it shows no values
+    and a lost database a line per interval (schema/errors.py logs its own that way)."""
+    for handler in logger.handlers:
+        if not any(isinstance(f, DatabaseLogFilter) for f in handler.filters):
+            handler.addFilter(DatabaseLogFilter())
+
+
+def main(argv: list[str] | None = None, *, query: type = Query) -> int:
     """Run one command; a configuration problem is one line `error: ...` and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
         _configure_logging(settings)
         if args.command == "serve":
-            cmd_serve(settings, args)
+            cmd_serve(settings, args, query)
         elif args.command == "export-schema":
             cmd_export_schema(settings, args)
         else:
@@ -739,13 +812,17 @@ def _terminate(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-if __name__ == "__main__":
+def run(argv: list[str] | None = None, *, query: type = Query) -> int:
+    """`main` as the process runs it: SIGTERM unwinds like Ctrl-C. Returns the exit status."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        code = main()
+        return main(argv, query=query)
     finally:
-        # The embedded server stops in an atexit hook after this; a second Ctrl-C (a
-        # terminal and `uv run` each deliver one) must not cut that short.
+        # An embedded server a command other than `serve` started stops in the wheel's
+        # atexit hook after this; a second Ctrl-C must not cut that short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    sys.exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -40,7 +40,8 @@ def make_engine(
     """The write pool. Every connection cuts off any statement after `statement_timeout_ms`.
 
     The timeout is a server setting sent at connect time, so it holds for every
-    statement without a round trip of its own.
+    statement without a round trip of its own. A failed statement's error (and the
+    SQL echo) never shows its parameters: they are emails, password hashes, tokens.
     """
     return create_async_engine(
         url,
@@ -49,6 +50,7 @@ def make_engine(
         pool_timeout=pool_timeout_s,
         pool_pre_ping=True,
         echo=echo,
+        hide_parameters=True,
         connect_args=_connect_args(statement_timeout_ms, application_name),
     )
 

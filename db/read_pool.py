@@ -59,6 +59,8 @@ class ReadPool:
         self._pruning: asyncio.TimerHandle | None = None
         self._closing: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._lent = 0  # connections acquired and not yet given back
+        self._all_back: asyncio.Event | None = None  # set when _lent drops to 0, once closed
 
     async def acquire(self) -> asyncpg.Connection:
         """A connection for the caller alone, until it is given back with `release`."""
@@ -68,6 +70,7 @@ class ReadPool:
             # The most recently used: the others can age out when load drops.
             conn, _ = self._idle.pop()
             if not conn.is_closed():
+                self._lent += 1
                 return conn
             self._places += 1
         if self._places > 0:
@@ -90,7 +93,10 @@ class ReadPool:
                     f"no database connection came free within {self.wait_timeout:g} s"
                 ) from None
             raise
-        return handed if handed is not None else await self._open()
+        if handed is None:
+            return await self._open()
+        self._lent += 1
+        return handed
 
     @property
     def saturated(self) -> bool:
@@ -100,6 +106,7 @@ class ReadPool:
 
     def release(self, conn: asyncpg.Connection) -> None:
         """Give back a connection from `acquire`, as it is (closed if it broke)."""
+        self._given_back()
         if conn.is_closed():
             self._hand_on(None)
         elif self._closed:
@@ -107,13 +114,30 @@ class ReadPool:
         else:
             self._hand_on(conn)
 
+    def discard(self, conn: asyncpg.Connection) -> None:
+        """Give back a connection whose statement was cut off midway (its task was
+        cancelled): it is closed in the background, which first has the server cancel
+        the statement, and its place is freed once it is closed."""
+        self._given_back()
+        self._close_later(conn).add_done_callback(lambda _: self._hand_on(None))
+
+    def _given_back(self) -> None:
+        self._lent -= 1
+        if self._lent == 0 and self._all_back is not None:
+            self._all_back.set()
+
     def connection(self) -> Borrowed:
         """`async with pool.connection() as conn`: acquired, and released however the
         block ends (closed first if it ended in a way that leaves the connection in doubt)."""
         return Borrowed(self)
 
-    async def close(self) -> None:
-        """Refuse new checkouts, close idle connections now and the rest as they return."""
+    async def close(self, *, wait_for_lent_s: float = 0.0) -> None:
+        """Refuse new checkouts, close idle connections now and the rest as they return.
+
+        Waits up to `wait_for_lent_s` for lent connections to come back: at shutdown
+        the requests holding them have just been cancelled, and give them back (their
+        statements cancelled on the server) as they unwind.
+        """
         self._closed = True
         if self._pruning is not None:
             self._pruning.cancel()
@@ -121,15 +145,23 @@ class ReadPool:
             self._waiters.popleft().set_exception(PoolClosedError("the read pool is closed"))
         while self._idle:
             self._close_later(self._idle.pop()[0])
-        await asyncio.gather(*self._closing, return_exceptions=True)
+        if self._lent > 0 and wait_for_lent_s > 0:
+            self._all_back = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait_for_lent_s):
+                    await self._all_back.wait()
+        while self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
     async def _open(self) -> asyncpg.Connection:
         """A new connection in a place already taken from `_places`."""
         try:
-            return await self._connect()
+            conn = await self._connect()
         except BaseException:
             self._hand_on(None)
             raise
+        self._lent += 1
+        return conn
 
     def _hand_on(self, conn: asyncpg.Connection | None) -> None:
         """A connection (or, for None, a free place) to the longest waiter, else kept."""
@@ -156,10 +188,11 @@ class ReadPool:
         if self._idle:
             self._pruning = loop.call_at(self._idle[0][1] + self.idle_timeout, self._prune)
 
-    def _close_later(self, conn: asyncpg.Connection) -> None:
+    def _close_later(self, conn: asyncpg.Connection) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(_close(conn))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
+        return task
 
 
 class Borrowed:
@@ -181,10 +214,16 @@ class Borrowed:
     ) -> None:
         conn, self.conn = self.conn, None
         assert conn is not None
-        if exc is not None and leaves_in_doubt(exc):
+        if exc is None or not leaves_in_doubt(exc):
+            self.pool.release(conn)
+        elif isinstance(exc, DROPPED):
             with contextlib.suppress(asyncpg.InterfaceError):
                 conn.terminate()
-        self.pool.release(conn)
+            self.pool.release(conn)
+        else:
+            # Cancelled (a timeout, a client gone, shutdown): closing the socket alone
+            # would leave the statement running on the server until statement_timeout.
+            self.pool.discard(conn)
 
 
 # What a connection that died in the pool (server restart, idle cut-off, a

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+
+from db import failures
 
 log = logging.getLogger("storefront.errors")
 
@@ -126,12 +130,7 @@ def classify(error: GraphQLError, request_id: str | None) -> GraphQLError:
             path=error.path,
             extensions={"code": "TIMEOUT", "requestId": request_id},
         )
-    log.error(
-        "unexpected error at %s (request %s)",
-        ".".join(map(str, error.path or [])) or "operation",
-        request_id,
-        exc_info=original,
-    )
+    log_unexpected(original, ".".join(map(str, error.path or [])) or "operation", request_id)
     return GraphQLError(
         INTERNAL_MESSAGE,
         nodes=error.nodes,
@@ -171,3 +170,93 @@ def _sqlstate(error: BaseException) -> str | None:
             return state
         seen = getattr(seen, "orig", None) or seen.__cause__
     return None
+
+
+class Throttle:
+    """Admits one event per kind per `interval` seconds and counts the rest."""
+
+    def __init__(
+        self, interval: float = 30.0, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._next: dict[str, float] = {}
+        self._held_back: dict[str, int] = {}
+        self._lock = threading.Lock()  # logging filters run on any thread
+
+    def admit(self, kind: str) -> int | None:
+        """None when `kind` was admitted less than `interval` ago; otherwise how many of
+        it were held back since it last was."""
+        now = self._clock()
+        with self._lock:
+            if now < self._next.get(kind, now):
+                self._held_back[kind] = self._held_back.get(kind, 0) + 1
+                return None
+            self._next[kind] = now + self.interval
+            return self._held_back.pop(kind, 0)
+
+
+# While the database is down every request fails the same way: one line per kind of
+# failure per interval, not a traceback per request (8 s of an outage once made 14 MB).
+unreachable = Throttle(30.0)
+
+
+def log_unexpected(error: BaseException, where: str, request_id: str | None) -> None:
+    """Log an error nobody expected, safely: a lost database throttled to a line per
+    kind, any other database error by its kind and frames (its text holds values)."""
+    kind = failures.connection_failure(error)
+    if kind is not None:
+        held_back = unreachable.admit(kind)
+        if held_back is not None:
+            log.error(
+                "database unreachable (%s) at %s (request %s)%s",
+                kind,
+                where,
+                request_id,
+                _held_back_note(held_back),
+            )
+        return
+    if failures.is_database_error(error):
+        log.error(
+            "database error at %s (request %s): %s\n%s",
+            where,
+            request_id,
+            failures.describe(error),
+            failures.frames(error),
+        )
+        return
+    log.error("unexpected error at %s (request %s)", where, request_id, exc_info=error)
+
+
+def _held_back_note(count: int) -> str:
+    return f"; {count} more like it since the last such line, not logged" if count else ""
+
+
+class DatabaseLogFilter(logging.Filter):
+    """For any logger (uvicorn's "Exception in ASGI application", SQLAlchemy's pool,
+    asyncio's): a record carrying a database error keeps its message, loses the
+    error's text, and, when the database is unreachable, is throttled like ours."""
+
+    def __init__(self, throttle: Throttle = unreachable) -> None:
+        super().__init__()
+        self.throttle = throttle
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is None:
+            return True
+        kind = failures.connection_failure(error)
+        if kind is not None:
+            held_back = self.throttle.admit(kind)
+            if held_back is None:
+                return False
+            note = _held_back_note(held_back)
+        elif failures.is_database_error(error):
+            note = "\n" + failures.frames(error)
+        else:
+            return True
+        record.msg = f"{record.getMessage().rstrip()}: {failures.describe(error)}{note}"
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+        return True

@@ -38,7 +38,7 @@ from db.statement_counter import StatementLog, counting
 from schema import Schema
 from schema.client_address import client_address
 from schema.context import Context, Services
-from schema.errors import INTERNAL_MESSAGE
+from schema.errors import INTERNAL_MESSAGE, log_unexpected
 from schema.fast import FastPath
 from schema.middleware import request_id_of
 from schema.persisted import PersistedDocuments, Refused
@@ -158,8 +158,9 @@ class GraphQLView(GraphQL[Context, None]):
             return _refusal(problem, media_type)
         except TimeoutError:
             payload, refused = {"data": None, "errors": [self._timed_out(request_id)]}, False
-        except Exception:
-            log.exception("unexpected error answering request %s", request_id)
+        except Exception as exc:
+            # e.g. the token lookup with the database down: logged safely and throttled.
+            log_unexpected(exc, "request", request_id)
             body = error_body(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR", requestId=request_id)
             return json_response(body, status=500, media_type=media_type)
         status = 400 if refused and media_type == GRAPHQL_RESPONSE else 200

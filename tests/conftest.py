@@ -26,6 +26,7 @@ from db.models import Base
 from db.read_pool import ReadPool
 from db.statement_counter import StatementLog, counting
 from schema.context import Services
+from tests.processes import kill_postgres
 
 TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
 
@@ -174,3 +175,11 @@ def counted(gql: GraphQL) -> Counted:
         return body, log
 
     return run
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    """STOREFRONT_DATA_DIR for an embedded server; any server left behind is stopped."""
+    folder = tmp_path / "data"
+    yield folder
+    kill_postgres(folder)

@@ -10,7 +10,7 @@ from schema.context import Info
 from schema.query import Query
 
 
-@strawberry.type
+@strawberry.type(name="Query")
 class SlowQuery(Query):
     @strawberry.field(description="Sleeps in PostgreSQL for `seconds`.")
     async def sleep(self, info: Info, seconds: float) -> bool:

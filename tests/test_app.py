@@ -4,12 +4,13 @@ import gc
 
 import httpx
 import orjson
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.applications import Starlette
 from starlette.types import Message
 
-from app import Settings, build_engine, create_app
+from app import ConfigError, Settings, build_engine, create_app
 from db import migrations
 from tests.factories import make_post, make_user
 
@@ -123,3 +124,10 @@ async def _post(app: Starlette, body: bytes) -> bytes:
     }
     await app(scope, receive, send)
     return b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+def test_the_shutdown_grace_period_setting() -> None:
+    assert Settings.from_env({}).shutdown_grace_s == 10
+    assert Settings.from_env({"STOREFRONT_SHUTDOWN_GRACE_SECONDS": "0"}).shutdown_grace_s == 0
+    with pytest.raises(ConfigError, match="STOREFRONT_SHUTDOWN_GRACE_SECONDS"):
+        Settings.from_env({"STOREFRONT_SHUTDOWN_GRACE_SECONDS": "-1"})

@@ -3,42 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
-import psutil  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import text
 
 from db import migrations
 from db.accounts import verify_password
 from db.engine import make_engine
+from tests.processes import ROOT, no_postgres_left, postgres_processes, serving
+from tests.processes import env as _env
 
-ROOT = Path(__file__).resolve().parent.parent
 CreateDatabase = Callable[[], Awaitable[str]]
 UNREACHABLE = "postgresql+asyncpg://u:p@127.0.0.1:1/db"
-TYPENAME = {"query": "{ __typename }"}
-
-
-def _env(**settings: str) -> dict[str, str]:
-    """This process's environment without any Storefront setting, plus `settings`."""
-    inherited = {
-        name: value
-        for name, value in os.environ.items()
-        if name != "DATABASE_URL" and not name.startswith("STOREFRONT_")
-    }
-    return {**inherited, **settings}
 
 
 async def cli(
@@ -258,70 +243,6 @@ async def test_an_embedded_server_that_cannot_start_is_one_line(tmp_path: Path) 
 # --- serve ----------------------------------------------------------------------------------
 
 
-class Served:
-    def __init__(self, process: subprocess.Popen[bytes], out: Path, err: Path) -> None:
-        self.process, self.out, self.err = process, out, err
-        self.url = ""
-
-    @property
-    def stderr(self) -> str:
-        return self.err.read_text()
-
-    async def ready(self, within_s: float) -> None:
-        """Wait for the address line, then for /graphql to answer."""
-        deadline = time.monotonic() + within_s
-        while not (found := re.search(r"serving (http://\S+)/graphql", self.out.read_text())):
-            assert self.process.poll() is None, f"serve exited:\n{self.stderr}"
-            assert time.monotonic() < deadline, f"no address line:\n{self.stderr}"
-            await asyncio.sleep(0.2)
-        self.url = found[1]
-        async with httpx.AsyncClient(base_url=self.url, timeout=5) as client:
-            while True:
-                with suppress(httpx.TransportError):
-                    response = await client.post("/graphql", json=TYPENAME)
-                    assert response.json() == {"data": {"__typename": "Query"}}
-                    return
-                assert time.monotonic() < deadline, f"/graphql never answered:\n{self.stderr}"
-                await asyncio.sleep(0.2)
-
-    async def get(self, path: str) -> httpx.Response:
-        async with httpx.AsyncClient(base_url=self.url, timeout=5) as client:
-            return await client.get(path)
-
-    async def stop(self, signum: int = signal.SIGINT) -> int:
-        self.process.send_signal(signum)
-        return await asyncio.to_thread(self.process.wait, 60)
-
-
-def _start_serving(env: dict[str, str], folder: Path) -> Served:
-    folder.mkdir(parents=True, exist_ok=True)
-    out, err = folder / "stdout", folder / "stderr"
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "app.py", "serve", "--port", "0"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=stderr,
-            start_new_session=True,
-        )
-    return Served(process, out, err)
-
-
-@asynccontextmanager
-async def serving(env: dict[str, str], folder: Path) -> AsyncIterator[Served]:
-    """`app.py serve --port 0`, killed on the way out if it is still running."""
-    served = _start_serving(env, folder)
-    process = served.process
-    try:
-        yield served
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-
-
 async def test_serve_with_database_url_changes_nothing(fresh_url: str, tmp_path: Path) -> None:
     async with serving(_env(DATABASE_URL=fresh_url), tmp_path) as served:
         await served.ready(within_s=60)
@@ -340,33 +261,6 @@ async def test_serve_with_database_url_changes_nothing(fresh_url: str, tmp_path:
     assert "Traceback" not in served.stderr
 
 
-def _postgres_processes(folder: Path) -> list[Any]:
-    found = []
-    for process in psutil.process_iter(["name", "cmdline"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if "postgres" in (process.info["name"] or "") and str(folder) in cmdline:
-            found.append(process)
-    return found
-
-
-async def _no_postgres_left(folder: Path) -> bool:
-    for _ in range(50):
-        if not _postgres_processes(folder):
-            return True
-        await asyncio.sleep(0.2)
-    return False
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    """STOREFRONT_DATA_DIR for an embedded server; any server left behind is stopped."""
-    folder = tmp_path / "data"
-    yield folder
-    for process in _postgres_processes(folder):
-        with suppress(psutil.Error):
-            process.kill()
-
-
 async def test_embedded_serve_migrates_seeds_stops_and_keeps_its_data(
     data_dir: Path, tmp_path: Path
 ) -> None:
@@ -378,15 +272,18 @@ async def test_embedded_serve_migrates_seeds_stops_and_keeps_its_data(
         assert login[0] == "admin"
         assert (data_dir / "demo-login.txt").stat().st_mode & 0o077 == 0
         assert f"password {login[1]!r}" in served.out.read_text()
-        assert _postgres_processes(data_dir)
+        assert postgres_processes(data_dir)
         code = await served.stop(signal.SIGINT)
     assert code in (0, 130), served.stderr
     assert "Traceback" not in served.stderr
-    assert await _no_postgres_left(data_dir), "the embedded server outlived serve"
+    assert await no_postgres_left(data_dir), "the embedded server outlived serve"
 
     async with serving(env, tmp_path / "second") as served:
         await served.ready(within_s=60)
         assert "loading demo data" not in served.stderr
+        # The password only on the start that made it; later, where it is kept.
+        assert login[1] not in served.out.read_text() + served.stderr
+        assert f"demo sign-in (admin): in {data_dir / 'demo-login.txt'}" in served.out.read_text()
         assert (await served.get("/readyz")).status_code == 200
         users, admin_hash = await _embedded_rows(data_dir / "postgres")
         assert users == 2_000
@@ -394,7 +291,7 @@ async def test_embedded_serve_migrates_seeds_stops_and_keeps_its_data(
         code = await served.stop(signal.SIGTERM)
     assert code == 128 + signal.SIGTERM, served.stderr
     assert "Traceback" not in served.stderr
-    assert await _no_postgres_left(data_dir), "the embedded server outlived serve"
+    assert await no_postgres_left(data_dir), "the embedded server outlived serve"
 
 
 async def _embedded_rows(pgdata: Path) -> tuple[int, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -142,3 +143,48 @@ async def test_closing_fails_waiters_and_later_checkouts(database_url: str) -> N
     pool.release(held)  # closed as it comes back
     await asyncio.sleep(0.1)
     assert held.is_closed()
+
+
+async def _running_within(database_url: str, sql: str, count: int, *, within_s: float) -> bool:
+    """Whether, within `within_s`, exactly `count` backends run `sql` on the test server."""
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    deadline = time.monotonic() + within_s
+    try:
+        while True:
+            running = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = $1",
+                sql,
+            )
+            if running == count:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+
+
+async def test_a_cancelled_statement_stops_on_the_server(
+    pool_of_one: ReadPool, database_url: str
+) -> None:
+    sql = "SELECT pg_sleep(30) -- cancelled midway"
+
+    async def slow() -> None:
+        async with pool_of_one.connection() as conn:
+            await conn.execute(sql)
+
+    task = asyncio.create_task(slow())
+    assert await _running_within(database_url, sql, 1, within_s=5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # Not left to run on until statement_timeout: the server was told to cancel it.
+    assert await _running_within(database_url, sql, 0, within_s=1), "still running"
+
+
+async def test_closing_waits_a_while_for_lent_connections(database_url: str) -> None:
+    pool = make_read_pool(database_url, pool_size=1, max_overflow=0)
+    held = await pool.acquire()
+    asyncio.get_running_loop().call_later(0.1, pool.release, held)
+    await pool.close(wait_for_lent_s=5)
+    assert held.is_closed()  # given back while the pool waited, and closed before it returned

@@ -1,0 +1,202 @@
+"""uvicorn with a shutdown that always ends, about when its grace period does.
+
+On SIGTERM or Ctrl-C uvicorn stops accepting connections, lets the requests in
+flight finish, cancels those still running when the grace period is over, and runs
+the app's shutdown (its pools closed; a cancelled statement is cancelled on the
+server too, see db/read_pool.py). All of that happens on the event loop, and
+uvicorn's signal handler is Python code, which only the main thread runs. A request
+busy in Python that never awaits holds the loop, so uvicorn does not act on the
+signal until that request is done; one stuck in C code does not even let the
+handler run.
+
+So a watchdog thread learns of the signal without the main thread: faulthandler's
+handler, which is C and runs wherever the signal lands, writes to a pipe the
+watchdog reads, then hands the signal on to uvicorn's. Once the grace period is over
+the watchdog checks every PROBE_S that the loop still runs callbacks. When it does
+not, the watchdog signals the main thread, whose handler (uvicorn's, extended here)
+raises ShutdownOverdue in whatever Python code holds the loop, and shutdown carries
+on. A main thread deaf to that for DEAF_S (in C code that released the GIL), or a
+shutdown still running GIVE_UP_S after the grace period, gets `abandon` (stop the
+embedded PostgreSQL) and `os._exit`, not SIGKILL. C code that holds the GIL (a
+runaway regular expression) stops every thread, this one too, until it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import faulthandler
+import logging
+import math
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+
+import uvicorn
+
+log = logging.getLogger("storefront.serving")
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# A free event loop runs a callback within microseconds; one that has not in this
+# long is held by a request.
+PROBE_S = 0.2
+# How long a main thread may ignore the watchdog's signal before it is given up on.
+DEAF_S = 1.0
+# How long past the grace period the app's own shutdown (closing its pools) may take.
+GIVE_UP_S = 5.0
+
+
+class ShutdownOverdue(KeyboardInterrupt):
+    """Raised in the main thread's running code when the grace period is over and that
+    code still holds the event loop. A KeyboardInterrupt, so that asyncio lets it
+    through rather than keeping it as a task's result when it lands outside a request
+    (a request's own failure uvicorn answers with a 500 and carries on)."""
+
+
+class Server(uvicorn.Server):
+    """uvicorn's Server, its grace period counted from the signal and enforced."""
+
+    def __init__(
+        self, config: uvicorn.Config, *, grace_s: float, abandon: Callable[[], None]
+    ) -> None:
+        super().__init__(config)
+        self.grace_s = grace_s
+        self.stopped_by: int | None = None  # the first signal the main thread handled
+        self._deadline = math.inf
+        self._watchdog = Watchdog(grace_s, abandon)
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        self._watchdog.start()
+        try:
+            super().run(sockets=sockets)
+        finally:
+            self._watchdog.stop()
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._watchdog.loop = asyncio.get_running_loop()
+        try:
+            await super().serve(sockets=sockets)
+        finally:
+            # uvicorn has put back the handlers it replaced; faulthandler puts back the
+            # one it chained to, the same C handler (Python's).
+            self._watchdog.stop_listening()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        # After uvicorn's handlers are in place (at startup, uvicorn's Python handler
+        # is enough: no request holds the loop yet).
+        self._watchdog.listen()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._watchdog.overdue:
+            raise ShutdownOverdue
+        if self.stopped_by is None:
+            self.stopped_by = sig
+            self._deadline = time.monotonic() + self.grace_s
+            self._watchdog.signalled()
+        super().handle_exit(sig, frame)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn counts its grace period from when the loop gets round to shutting
+        # down, which a blocked loop delays: count it from the signal instead.
+        if math.isfinite(self._deadline):
+            # At least a moment: with none, uvicorn cancels before it has even looked.
+            remaining = max(0.1, self._deadline - time.monotonic())
+            # uvicorn's annotation says int; it is handed to asyncio.wait_for as is.
+            self.config.timeout_graceful_shutdown = remaining  # type: ignore[assignment]
+        await super().shutdown(sockets=sockets)
+
+
+class Watchdog:
+    """A thread that waits for a stop signal, then ends the process if shutdown
+    overruns its grace period."""
+
+    def __init__(self, grace_s: float, abandon: Callable[[], None]) -> None:
+        self.grace_s = grace_s
+        self.abandon = abandon
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.overdue = False
+        self._done = threading.Event()
+        self._listening = False
+        self._read, self._write = os.pipe()
+        # A full pipe drops what faulthandler writes; it never blocks a signal handler.
+        os.set_blocking(self._write, False)
+        self._thread = threading.Thread(target=self._run, name="shutdown-watchdog", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def listen(self) -> None:
+        """From now, learn of SIGINT and SIGTERM whatever the main thread is doing."""
+        for signum in SIGNALS:
+            faulthandler.register(signum, file=self._write, all_threads=False, chain=True)
+        self._listening = True
+
+    def stop_listening(self) -> None:
+        if self._listening:
+            for signum in SIGNALS:
+                faulthandler.unregister(signum)
+            self._listening = False
+
+    def signalled(self) -> None:
+        """A stop signal reached the main thread's handler."""
+        self._wake()
+
+    def stop(self) -> None:
+        """Serving is over (the event loop has closed): nothing left to watch."""
+        self.stop_listening()
+        self._done.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._write, b"\n")
+
+    def _run(self) -> None:
+        os.read(self._read, 1 << 16)  # a signal, or stop()
+        if not self._done.wait(self.grace_s):
+            self._enforce()
+
+    def _enforce(self) -> None:
+        give_up = time.monotonic() + GIVE_UP_S
+        deaf_since: float | None = None
+        while time.monotonic() < give_up:
+            if self._loop_answers():
+                deaf_since = None
+            elif deaf_since is None or time.monotonic() - deaf_since < DEAF_S:
+                if deaf_since is None:
+                    deaf_since = time.monotonic()
+                    log.error("shutdown: grace period over, a request holds the event loop")
+                self._interrupt_main()
+            else:
+                break
+            if self._done.wait(PROBE_S):
+                return
+        log.critical("shutdown: the main thread does not stop; exiting without it")
+        faulthandler.dump_traceback(all_threads=True)  # where it is stuck
+        try:
+            self.abandon()
+        finally:
+            os._exit(128 + signal.SIGTERM)
+
+    def _interrupt_main(self) -> None:
+        self.overdue = True
+        main = threading.main_thread().ident
+        assert main is not None
+        # A real signal, not _thread.interrupt_main: it also cuts short a blocking call
+        # such as time.sleep.
+        signal.pthread_kill(main, signal.SIGINT)
+
+    def _loop_answers(self) -> bool:
+        answered = threading.Event()
+        try:
+            if self.loop is None:
+                return True
+            self.loop.call_soon_threadsafe(answered.set)
+        except RuntimeError:  # the loop is closed: serving is over
+            return True
+        return answered.wait(PROBE_S)
