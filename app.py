@@ -114,6 +114,9 @@ class Settings:
                 aliases=_int(env, "STOREFRONT_MAX_ALIASES", DEFAULT_LIMITS.aliases, minimum=0),
                 tokens=_int(env, "STOREFRONT_MAX_TOKENS", DEFAULT_LIMITS.tokens),
                 root_fields=_int(env, "STOREFRONT_MAX_ROOT_FIELDS", DEFAULT_LIMITS.root_fields),
+                selection_fields=_int(
+                    env, "STOREFRONT_MAX_SELECTION_FIELDS", DEFAULT_LIMITS.selection_fields
+                ),
                 cost=_int(env, "STOREFRONT_MAX_COST", DEFAULT_LIMITS.cost),
             ),
             trusted_documents=_path(env, "STOREFRONT_TRUSTED_DOCUMENTS"),

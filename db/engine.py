@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from db.read_pool import DROPPED, ReadPool
+from db.read_pool import DROPPED, ReadPool, Share
 from db.statements import Row
 
 R = TypeVar("R")
@@ -113,7 +113,9 @@ def _server_settings(statement_timeout_ms: int, application_name: str) -> dict[s
     }
 
 
-async def read(pool: ReadPool, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
+async def read(
+    pool: ReadPool | Share, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any
+) -> R:
     """Run one read on a connection borrowed for just that call.
 
     A pooled connection is not pinged before use (a ping is a round trip); if it

@@ -30,7 +30,7 @@ class PoolTimeoutError(TimeoutError):
 
 
 # How long after a checkout timed out the pool still reports itself saturated.
-SATURATION_MEMORY_S = 5.0
+SATURATION_MEMORY_S = 2.0
 
 
 class ReadPool:
@@ -79,24 +79,34 @@ class ReadPool:
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
         self._waiters.append(waiter)
+        # The wait fails the waiter, not the task: a read may be awaited inside another
+        # coroutine's step (schema/eager.py), where a task-level timeout would cancel the
+        # whole request instead of this one read.
+        expiry = loop.call_later(self.wait_timeout, self._expire, waiter)
         try:
-            async with asyncio.timeout(self.wait_timeout):
-                handed = await waiter
-        except (asyncio.CancelledError, TimeoutError) as exc:
+            handed = await waiter
+        except PoolTimeoutError:
+            self._timed_out_at = loop.time()
+            raise
+        except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self._hand_on(waiter.result())  # given just as the caller gave up
             elif waiter in self._waiters:
                 self._waiters.remove(waiter)
-            if isinstance(exc, TimeoutError):
-                self._timed_out_at = loop.time()
-                raise PoolTimeoutError(
-                    f"no database connection came free within {self.wait_timeout:g} s"
-                ) from None
             raise
+        finally:
+            expiry.cancel()
         if handed is None:
             return await self._open()
         self._lent += 1
         return handed
+
+    def _expire(self, waiter: asyncio.Future[asyncpg.Connection | None]) -> None:
+        if not waiter.done():
+            self._waiters.remove(waiter)
+            waiter.set_exception(
+                PoolTimeoutError(f"no database connection came free within {self.wait_timeout:g} s")
+            )
 
     @property
     def saturated(self) -> bool:
@@ -130,6 +140,10 @@ class ReadPool:
         """`async with pool.connection() as conn`: acquired, and released however the
         block ends (closed first if it ended in a way that leaves the connection in doubt)."""
         return Borrowed(self)
+
+    def share(self) -> Share:
+        """A request's share: at most half the pool's connections at once."""
+        return Share(self, max(1, self.size // 2))
 
     async def close(self, *, wait_for_lent_s: float = 0.0) -> None:
         """Refuse new checkouts, close idle connections now and the rest as they return.
@@ -193,6 +207,76 @@ class ReadPool:
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
         return task
+
+
+class Share:
+    """One request's share of a pool: at most `limit` of its connections at once, so a
+    request that reads many things together (twenty aliased searches) leaves the rest of
+    the pool to other requests. Beyond its share a request waits for its own reads."""
+
+    __slots__ = ("_free", "_waiters", "pool")
+
+    def __init__(self, pool: ReadPool, limit: int) -> None:
+        self.pool = pool
+        self._free = limit
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def connection(self) -> SharedBorrow:
+        return SharedBorrow(self)
+
+    async def _take(self) -> None:
+        # A slot, first come first served; taking a free one costs no await.
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._give()  # handed over just as the caller gave up
+            else:
+                self._waiters.remove(waiter)
+            raise
+
+    def _give(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+
+class SharedBorrow:
+    """`Borrowed`, within a request's `Share`."""
+
+    __slots__ = ("borrowed", "share")
+
+    def __init__(self, share: Share) -> None:
+        self.share = share
+        self.borrowed = Borrowed(share.pool)
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        share = self.share
+        if share._free > 0 and not share._waiters:
+            share._free -= 1
+        else:
+            await share._take()
+        try:
+            return await self.borrowed.__aenter__()
+        except BaseException:
+            share._give()
+            raise
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            await self.borrowed.__aexit__(kind, exc, tb)
+        finally:
+            self.share._give()
 
 
 class Borrowed:

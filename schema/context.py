@@ -9,7 +9,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.accounts import Viewer
-from db.read_pool import ReadPool
+from db.read_pool import ReadPool, Share
 from db.throttle import LoginLimits
 from schema.client_address import TrustedProxies
 from schema.loaders import Loaders
@@ -37,12 +37,17 @@ class Context:
     client_ip: str | None = None
     # Set by Strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, object] | None = None
+    # A WebSocket connection's context: subscriptions only (schema/documents.py).
+    over_websocket: bool = False
     loaders: Loaders = field(init=False)
+    # The request's share of the read pool (db/read_pool.py, Share).
+    reads: Share = field(init=False)
 
     def __post_init__(self) -> None:
         # Built here, per request and inside the running loop, so no cache outlives
         # the request or crosses viewers.
-        self.loaders = Loaders(self.services.read_pool, self.viewer)
+        self.reads = self.services.read_pool.share()
+        self.loaders = Loaders(self.reads, self.viewer)
 
     def sign_in(self, viewer: Viewer | None, token: str | None) -> None:
         self.viewer, self.token = viewer, token
@@ -50,7 +55,7 @@ class Context:
 
     def reset_loaders(self) -> None:
         """After a write: later reads in this request must see the new state."""
-        self.loaders = Loaders(self.services.read_pool, self.viewer)
+        self.loaders = Loaders(self.reads, self.viewer)
 
 
 Info: TypeAlias = strawberry.Info[Context, None]

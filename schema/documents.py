@@ -29,20 +29,26 @@ from graphql import (
     Source,
     TokenKind,
     get_operation_ast,
+    get_variable_values,
     parse,
     specified_rules,
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
+from strawberry.types.graphql import OperationType
 
 from schema.errors import coded, coded_error
 from schema.hashing import sha256
 from schema.limits import CostModel, Limits, measure_shape, shape_error, too_complex
 
-# Cached documents are bounded in number and in the text they hold, so a client
-# sending ever new large documents cannot grow memory.
+# Cached documents are bounded in number and in tokens (a parsed document's size
+# follows its tokens, not its text: `[1 1 1 ...]` is 4 KB of text and 700 KB of
+# tree), so a client sending ever new documents cannot grow memory. Refusals are
+# kept apart, fewer, so that junk neither evicts honest documents nor is checked
+# again each time it is sent.
 MAX_DOCUMENTS = 1024
-MAX_CACHED_TEXT = 4 * 1024 * 1024
+MAX_CACHED_TOKENS = 200_000
+MAX_REFUSALS = 256
 COSTS_PER_DOCUMENT = 64
 
 
@@ -71,15 +77,24 @@ class Documents:
         self.model = CostModel(schema)
         self.rules = tuple(specified_rules)
         self._cache: OrderedDict[str, Checked] = OrderedDict()
-        self._text = 0
+        self._weights: dict[str, int] = {}
+        self._tokens = 0
+        self._refused: OrderedDict[str, Checked] = OrderedDict()
 
     def get(self, query: str) -> Checked:
         checked = self._cache.get(query)
         if checked is not None:
             self._cache.move_to_end(query)
             return checked
+        refused = self._refused.get(query)
+        if refused is not None:
+            return refused
         checked = self._check(query)
-        if not checked.errors:
+        if checked.errors:
+            self._refused[query] = Checked(None, checked.errors)  # no tree kept
+            if len(self._refused) > MAX_REFUSALS:
+                self._refused.popitem(last=False)
+        else:
             self._keep(query, checked)
         return checked
 
@@ -102,7 +117,17 @@ class Documents:
             inputs = checked.cost_inputs[operation_name] = self.model.inputs(
                 operation, checked.document
             )
-        variables = variables or {}
+        if inputs:
+            # Costed as they will run: defaults applied, 100.0 read as 100. Values that
+            # do not coerce run nothing; the executor reports them.
+            coerced = get_variable_values(
+                self.schema, operation.variable_definitions or (), dict(variables or {})
+            )
+            if isinstance(coerced, list):
+                return None
+            variables = coerced.coerced
+        else:
+            variables = {}
         key = (operation_name, *(_hashable(variables.get(name)) for name in sorted(inputs)))
         cost = checked.costs.get(key)
         if cost is None:
@@ -138,20 +163,25 @@ class Documents:
         return coded(error, "GRAPHQL_PARSE_FAILED")
 
     def _keep(self, query: str, checked: Checked) -> None:
+        weight = _count_tokens(query)
         self._cache[query] = checked
-        self._text += len(query)
-        while len(self._cache) > MAX_DOCUMENTS or self._text > MAX_CACHED_TEXT:
+        self._weights[query] = weight
+        self._tokens += weight
+        while len(self._cache) > MAX_DOCUMENTS or self._tokens > MAX_CACHED_TOKENS:
             dropped, _ = self._cache.popitem(last=False)
-            self._text -= len(dropped)
+            self._tokens -= self._weights.pop(dropped)
 
 
 def _hashable(value: Any) -> Any:
-    """A variable's value as far as the cost depends on it."""
+    """A variable's value as far as the cost depends on it: a page size, a list's
+    length, whether a search is given (never the text itself: keys stay small)."""
+    if isinstance(value, int):
+        return value
     if isinstance(value, list):
         return ("list", len(value))
     if isinstance(value, dict):
         return ("object", value.get("search") is not None)
-    return value
+    return value is not None
 
 
 def _count_tokens(query: str) -> int:
@@ -169,28 +199,56 @@ REFUSED = parse("query Refused { __typename }")
 
 
 class DocumentChecks(SchemaExtension):
-    """Strawberry's parse and validate steps, answered from `Documents`."""
+    """Strawberry's parse and validate steps, answered from `Documents`.
+
+    Strawberry runs mutations, introspection and every WebSocket message (whose
+    envelope schema/view.py has checked): on the WebSocket, subscriptions only.
+    """
+
+    checked: Checked
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        checked = _documents(context.schema).get(context.query or "")
+        query = context.query
+        if isinstance(query, str):
+            self.checked = _documents(context.schema).get(query)
+        else:
+            self.checked = Checked(None, [coded_error("`query` must be a string", BAD_INPUT)])
         # A document that does not parse stands in as a trivial query whose validation
         # step (below) reports why: an exception raised here escapes Strawberry's
         # subscription path instead of becoming an error message.
-        context.graphql_document = checked.document or REFUSED
+        context.graphql_document = self.checked.document or REFUSED
         yield
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        checked = _documents(context.schema).get(context.query or "")
-        errors = list(checked.errors)
+        errors = list(self.checked.errors)
         if not errors:
-            problem = _documents(context.schema).request_error(
-                checked, context.operation_name, context.variables
+            problem = _message_error(context) or _documents(context.schema).request_error(
+                self.checked, context.operation_name, context.variables
             )
             errors = [problem] if problem is not None else []
         context.pre_execution_errors = errors
         yield
+
+
+BAD_INPUT = "BAD_USER_INPUT"
+
+
+def _message_error(context: Any) -> GraphQLError | None:
+    """Queries and mutations sent over the WebSocket: they are HTTP's, where the request
+    deadline and the answer's size bound apply."""
+    if getattr(context.context, "over_websocket", False):
+        try:
+            kind = context.operation_type
+        except Exception:  # no such operation: request_error names the problem
+            return None
+        if kind is not OperationType.SUBSCRIPTION:
+            return coded_error(
+                "The WebSocket serves subscriptions; send queries and mutations over HTTP",
+                BAD_INPUT,
+            )
+    return None
 
 
 def _documents(schema: Any) -> Documents:

@@ -45,7 +45,12 @@ from graphql import (
     VariableNode,
     get_operation_ast,
 )
-from graphql.execution.values import get_argument_values, get_directive_values, get_variable_values
+from graphql.execution.values import (
+    VariableValues,
+    get_argument_values,
+    get_directive_values,
+    get_variable_values,
+)
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
 from strawberry.schema.schema import Schema
 from strawberry.types.arguments import convert_arguments
@@ -754,6 +759,4 @@ async def _gather_all(results: list[Any]) -> list[Any]:
 
 
 def _variables(coerced: dict[str, Any]) -> Any:
-    from graphql.execution.values import VariableValues
-
     return VariableValues(sources={}, coerced=coerced)

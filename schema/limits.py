@@ -16,6 +16,8 @@ Cost is an estimate of the rows a request makes PostgreSQL produce:
   an order's lines, `nodes(ids)` by its ids), any other list by `OTHER_LIST`;
 - counts (`totalCount`, `postCount`, ...) cost what a count makes PostgreSQL
   visit, and a substring search costs `SEARCH` on top of its list;
+- a post's `body`, the one text without a length limit of its own, costs
+  `HEAVY_TEXT` rows, so many bodies at once are refused before they are fetched;
 - introspection lists are bounded by the schema's own sizes, and `ofType`
   (a type reference's wrapper) neither costs nor deepens.
 """
@@ -65,9 +67,13 @@ SEARCH = 1_000
 # What a count makes PostgreSQL visit, in rows: a list's totalCount counts every
 # row the list pages through; a user's or tag's postCount reads an index range.
 COUNTS = {"totalCount": 100, "postCount": 20, "unitsSold": 20}
+# Text with no length limit but the request body's (a post's body, up to ~100 KB):
+# read for many rows at once, it is most of what a request holds in memory.
+HEAVY_TEXT = {("Post", "body"): 50}
 # Lists whose length the API bounds (API.md: at most 10 tags, 50 lines).
 BOUNDED_LISTS = {("Post", "tags"): 10, ("Order", "items"): 50}
 WRAPPERS = frozenset({"ofType"})
+MEASURE_CAP = 2**53 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +84,16 @@ class Limits:
     aliases: int = 30
     tokens: int = 2_000
     root_fields: int = 20
+    # Fields selected on one object, fragments merged in: validation compares them
+    # pairwise, so hundreds of them cost seconds of CPU before anything runs.
+    selection_fields: int = 100
     cost: int = 50_000
 
 
 def too_complex(limit: str, measured: int, maximum: int, what: str) -> GraphQLError:
+    # Fragments spread into fragments can multiply a count past what JSON encoders
+    # take (2**100 aliases): report such a count as a bound.
+    measured = min(measured, MEASURE_CAP)
     return GraphQLError(
         f"The document's {what} is {measured}, over the limit of {maximum}",
         extensions={
@@ -100,6 +112,7 @@ class Shape:
     depth: int
     aliases: int
     root_fields: int
+    widest: int
 
 
 def shape_error(shape: Shape, limits: Limits) -> GraphQLError | None:
@@ -111,14 +124,22 @@ def shape_error(shape: Shape, limits: Limits) -> GraphQLError | None:
         return too_complex(
             "rootFields", shape.root_fields, limits.root_fields, "number of root fields"
         )
+    if shape.widest > limits.selection_fields:
+        return too_complex(
+            "selectionFields",
+            shape.widest,
+            limits.selection_fields,
+            "largest number of fields selected on one object",
+        )
     return None
 
 
 def measure_shape(operation: OperationDefinitionNode, document: DocumentNode) -> Shape:
-    """Depth, aliases and root fields of `operation`, fragments expanded."""
+    """Depth, aliases, root fields and widest selection of `operation`, fragments
+    expanded."""
     walk = _ShapeWalk(_fragments(document))
-    depth, aliases = walk.selections(operation.selection_set)
-    return Shape(depth=depth, aliases=aliases, root_fields=walk.root_fields(operation))
+    depth, aliases, root_fields = walk.selections(operation.selection_set)
+    return Shape(depth=depth, aliases=aliases, root_fields=root_fields, widest=walk.widest)
 
 
 def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
@@ -130,60 +151,46 @@ def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
 
 
 class _ShapeWalk:
+    """Depth, aliases and width (fields in one selection, fragments merged in) of a
+    document, each fragment measured once."""
+
     def __init__(self, fragments: dict[str, FragmentDefinitionNode]) -> None:
         self.fragments = fragments
-        self.measured: dict[str, tuple[int, int]] = {}
+        self.measured: dict[str, tuple[int, int, int]] = {}
         self.visiting: set[str] = set()
+        self.widest = 0
 
-    def selections(self, selection_set: SelectionSetNode | None) -> tuple[int, int]:
-        """(depth, aliases) of a selection set."""
-        depth = aliases = 0
+    def selections(self, selection_set: SelectionSetNode | None) -> tuple[int, int, int]:
+        """(depth, aliases, width) of a selection set."""
+        depth = aliases = width = 0
         for selection in selection_set.selections if selection_set else ():
             if isinstance(selection, FieldNode):
-                below, inner = self.selections(selection.selection_set)
+                below, inner, children = self.selections(selection.selection_set)
+                self.widest = max(self.widest, children)
                 own = 0 if selection.name.value in WRAPPERS else 1
                 depth = max(depth, own + below)
                 aliases += inner + (selection.alias is not None)
-            elif isinstance(selection, InlineFragmentNode):
-                below, inner = self.selections(selection.selection_set)
-                depth, aliases = max(depth, below), aliases + inner
-            elif isinstance(selection, FragmentSpreadNode):
-                below, inner = self.fragment(selection.name.value)
-                depth, aliases = max(depth, below), aliases + inner
-        return depth, aliases
+                width += 1
+            else:
+                if isinstance(selection, InlineFragmentNode):
+                    below, inner, merged = self.selections(selection.selection_set)
+                elif isinstance(selection, FragmentSpreadNode):
+                    below, inner, merged = self.fragment(selection.name.value)
+                else:
+                    continue
+                depth, aliases, width = max(depth, below), aliases + inner, width + merged
+        return depth, aliases, width
 
-    def fragment(self, name: str) -> tuple[int, int]:
+    def fragment(self, name: str) -> tuple[int, int, int]:
         if name in self.measured:
             return self.measured[name]
         fragment = self.fragments.get(name)
         if fragment is None or name in self.visiting:
-            return 0, 0  # unknown or cyclic: validation refuses the document
+            return 0, 0, 0  # unknown or cyclic: validation refuses the document
         self.visiting.add(name)
         self.measured[name] = self.selections(fragment.selection_set)
         self.visiting.discard(name)
         return self.measured[name]
-
-    def root_fields(self, operation: OperationDefinitionNode) -> int:
-        counted: dict[str, int] = {}
-
-        def count(selection_set: SelectionSetNode, seen: frozenset[str]) -> int:
-            total = 0
-            for selection in selection_set.selections:
-                if isinstance(selection, FieldNode):
-                    total += 1
-                elif isinstance(selection, InlineFragmentNode):
-                    total += count(selection.selection_set, seen)
-                elif isinstance(selection, FragmentSpreadNode):
-                    name = selection.name.value
-                    fragment = self.fragments.get(name)
-                    if fragment is None or name in seen:
-                        continue
-                    if name not in counted:
-                        counted[name] = count(fragment.selection_set, seen | {name})
-                    total += counted[name]
-            return total
-
-        return count(operation.selection_set, frozenset())
 
 
 class CostModel:
@@ -298,7 +305,7 @@ class _CostWalk:
         if self._argument(node, "search") is not None or self._filter_search(node):
             own += SEARCH
         if not isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
-            return own
+            return own + HEAVY_TEXT.get((parent_type.name, name), 0)
         if name in WRAPPERS:
             return self.selections(node.selection_set, named, page) if node.selection_set else 0
         children = self.selections(node.selection_set, named, page) if node.selection_set else 0

@@ -24,7 +24,7 @@ from db.models import OrderStatus
 from db.order_relations import OrderRelations
 from db.paging import DbRow, Ordering, PageRequest, Relations
 from db.post_relations import PostRelations
-from db.read_pool import ReadPool
+from db.read_pool import ReadPool, Share
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -94,7 +94,7 @@ class Loaders:
     order_totals = _PerRequest(orders.totals_by_order_ids)
     post_count_by_tag = _PerRequest(posts.post_counts_by_tag_ids, visible=True)
 
-    def __init__(self, pool: ReadPool, viewer: Viewer | None) -> None:
+    def __init__(self, pool: ReadPool | Share, viewer: Viewer | None) -> None:
         self.pool = pool
         self.access = (
             Access(viewer_id=viewer.user_id, is_admin=viewer.is_admin) if viewer else Access()

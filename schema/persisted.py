@@ -26,12 +26,17 @@ from typing import Any
 
 from db import persisted_queries
 from db.engine import read
+from db.validation import check_text
 from schema.context import Services
 from schema.documents import Documents
 from schema.hashing import sha256
 
 HASH = re.compile(r"[0-9a-f]{64}")
+# A manifest's keys are whatever hash its generator used (graphql-codegen's client
+# preset: sha256 or sha1, hex).
+MANIFEST_KEY = re.compile(r"[0-9A-Za-z_:-]{1,200}")
 CACHED = 4096
+CACHED_TEXT = 4 * 1024 * 1024
 
 
 class Refused(Exception):
@@ -60,8 +65,11 @@ def load_manifest(path: Path) -> dict[str, str]:
         isinstance(key, str) and isinstance(value, str) for key, value in manifest.items()
     ):
         raise ValueError(f"{path} is not a JSON object of hash -> document")
-    # Hashes are accepted as written and as their own SHA-256 of the text.
-    return {key.removeprefix("sha256:").lower(): value for key, value in manifest.items()}
+    # A document is named by its key as written (whatever hash the generator used) and
+    # by the SHA-256 of its text (what an APQ client sends).
+    named = {sha256(value): value for value in manifest.values()}
+    named.update({key.removeprefix("sha256:").lower(): value for key, value in manifest.items()})
+    return named
 
 
 class PersistedDocuments:
@@ -71,6 +79,7 @@ class PersistedDocuments:
         self.documents = documents
         self.trusted = dict(trusted) if trusted is not None else None
         self._cache: OrderedDict[str, str] = OrderedDict()
+        self._text = 0
 
     async def text(
         self,
@@ -80,14 +89,15 @@ class PersistedDocuments:
         document_id: str | None,
     ) -> str | None:
         """The document to run (None when the request names none at all)."""
-        wanted = _requested_hash(extensions, document_id)
         if self.trusted is not None:
+            wanted = _requested_key(extensions, document_id)
             if wanted is None:
                 return query  # checked against the manifest with every other document
             found = self.trusted.get(wanted)
             if found is None:
                 raise not_found()
             return found
+        wanted = _requested_hash(extensions, document_id)
         if wanted is None:
             return query
         if query is not None:
@@ -95,8 +105,10 @@ class PersistedDocuments:
                 raise Refused(
                     "The persisted query's sha256Hash does not match its query", "BAD_USER_INPUT"
                 )
-            # Only documents that may run are kept: junk never reaches the table.
-            if wanted not in self._cache and not self.documents.get(query).errors:
+            # Only documents that may run are kept: junk never reaches the table (and
+            # PostgreSQL could not store a NUL).
+            storable = check_text(query) is None and not self.documents.get(query).errors
+            if wanted not in self._cache and storable:
                 async with services.sessionmaker.begin() as session:
                     await persisted_queries.store(session, wanted, query)
                 self._remember(wanted, query)
@@ -113,8 +125,20 @@ class PersistedDocuments:
 
     def _remember(self, digest: str, query: str) -> None:
         self._cache[digest] = query
-        if len(self._cache) > CACHED:
-            self._cache.popitem(last=False)
+        self._text += len(query)
+        while len(self._cache) > CACHED or self._text > CACHED_TEXT:
+            _, dropped = self._cache.popitem(last=False)
+            self._text -= len(dropped)
+
+
+def _requested_key(extensions: Mapping[str, Any] | None, document_id: str | None) -> str | None:
+    """The manifest key a request names its document by (trusted-documents mode)."""
+    if document_id is None:
+        return _requested_hash(extensions, None)
+    key = document_id.removeprefix("sha256:")
+    if not MANIFEST_KEY.fullmatch(key):
+        raise Refused("`documentId` is not a document hash", "BAD_USER_INPUT")
+    return key.lower()
 
 
 def _requested_hash(extensions: Mapping[str, Any] | None, document_id: str | None) -> str | None:

@@ -18,7 +18,6 @@ import orjson
 from graphql import GraphQLError
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
@@ -46,13 +45,16 @@ from schema.transport import (
     GRAPHQL_RESPONSE,
     BadRequest,
     Params,
+    Reply,
     check_body_type,
     declared_length,
+    encode,
     error_body,
     json_response,
     params_from_body,
     params_from_query_string,
     read_body,
+    request_params,
     response_media_type,
     too_large,
 )
@@ -90,18 +92,41 @@ class TextWebSocketAdapter(ASGIWebSocketAdapter):
                     await self.ws.close(4413, "Message too large")
                     return
                 try:
-                    yield orjson.loads(text)
+                    message = orjson.loads(text)
                 except orjson.JSONDecodeError:
                     if not ignore_parsing_errors:
                         raise NonJsonMessageReceived from None
+                    continue
+                problem = _subscribe_problem(message)
+                if problem is None:
+                    yield message
+                else:
+                    # Answered here, as HTTP answers a malformed body: Strawberry would
+                    # take a non-string operationName for an internal error.
+                    error = error_body(problem, "BAD_USER_INPUT")["errors"]
+                    await self.send_json({"id": message["id"], "type": "error", "payload": error})
         except WebSocketDisconnect:
             return
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         try:
-            await self.ws.send_text(orjson.dumps(message).decode())
+            await self.ws.send_text(encode(dict(message)).decode())
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
+
+
+def _subscribe_problem(message: Any) -> str | None:
+    """What is wrong with a `subscribe` message's payload (graphql-transport-ws)."""
+    if not isinstance(message, dict) or message.get("type") != "subscribe":
+        return None
+    payload = message.get("payload")
+    if not isinstance(message.get("id"), str) or not isinstance(payload, dict):
+        return None  # the protocol handler closes the socket for these
+    try:
+        request_params(payload)
+    except BadRequest as problem:
+        return problem.message
+    return None
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -142,7 +167,7 @@ class GraphQLView(GraphQL[Context, None]):
             return False
         return "text/html" in Headers(scope=scope).get("accept", "")
 
-    async def _respond(self, scope: Scope, receive: Receive) -> Response:
+    async def _respond(self, scope: Scope, receive: Receive) -> Reply:
         headers = Headers(scope=scope)
         request_id = request_id_of(scope)
         try:
@@ -188,12 +213,14 @@ class GraphQLView(GraphQL[Context, None]):
         """The response body, and whether the document was refused before it ran."""
         if context.auth_error is not None:
             return {"data": None, **error_body(context.auth_error, "UNAUTHENTICATED")}, False
-        try:
-            query = await self.persisted.text(
-                context.services, params.query, params.extensions, params.document_id
-            )
-        except Refused as refusal:
-            return error_body(refusal.message, refusal.code), True
+        query = params.query
+        if params.extensions or params.document_id or self.persisted.trusted is not None:
+            try:
+                query = await self.persisted.text(
+                    context.services, params.query, params.extensions, params.document_id
+                )
+            except Refused as refusal:
+                return error_body(refusal.message, refusal.code), True
         if query is None:
             raise BadRequest("The request has no `query`")
         with self._statement_count() as statements:
@@ -248,7 +275,9 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         """For the WebSocket (Strawberry's view): a connection's context."""
         scope = request.scope
-        return await self._context(request.headers, request_id_of(scope), scope.get("client"))
+        context = await self._context(request.headers, request_id_of(scope), scope.get("client"))
+        context.over_websocket = isinstance(request, WebSocket)
+        return context
 
     async def _context(
         self, headers: Headers, request_id: str, client: tuple[str, int] | None
@@ -310,7 +339,7 @@ class GraphQLView(GraphQL[Context, None]):
         return orjson.dumps(data)
 
 
-def _refusal(problem: BadRequest, media_type: str) -> Response:
+def _refusal(problem: BadRequest, media_type: str) -> Reply:
     return json_response(
         error_body(problem.message, problem.code),
         status=problem.status,

@@ -137,3 +137,28 @@ async def test_an_answer_over_the_size_bound_is_refused(
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert error["extensions"]["limit"] == "responseBytes"
     assert len(large.content) < 1_000
+
+
+async def test_a_pool_timeout_inside_a_level_fails_only_its_field(
+    settings: Settings, database_url: str, session: AsyncSession
+) -> None:
+    """The wait for a connection times out for the read that waited, not the request:
+    the lean executor runs a level's reads inside one task's step."""
+    await make_user(session)
+    small = dataclasses.replace(settings, pool_size=2, pool_timeout_ms=300)
+    async with _client(small, database_url) as client:
+        holders = [
+            asyncio.ensure_future(
+                client.post("/graphql", json={"query": "{ sleep(seconds: 1.5) }"})
+            )
+            for _ in range(2)
+        ]
+        await asyncio.sleep(0.4)
+        query = "{ a: users { totalCount } b: tags { totalCount } }"
+        response = await client.post("/graphql", json={"query": query})
+        await asyncio.gather(*holders)
+    assert response.status_code == 200
+    assert response.headers["x-request-id"]
+    body = response.json()
+    assert set(_codes(body)) == {"TIMEOUT"}
+    assert body["data"] is not None or _codes(body) == ["TIMEOUT"]

@@ -172,3 +172,28 @@ def test_a_manifest_that_cannot_be_read_is_a_clear_error(
     for path in (broken, tmp_path / "missing.json"):
         with pytest.raises(ConfigError, match="STOREFRONT_TRUSTED_DOCUMENTS"):
             create_app(dataclasses.replace(settings, trusted_documents=path), database_url)
+
+
+async def test_a_document_postgresql_cannot_store_still_runs_unstored(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    query = "{ __typename } # a\x00b"
+    response = await client.post(
+        "/graphql", json={"query": query, "extensions": _apq(_hash(query))}
+    )
+    assert response.json() == {"data": {"__typename": "Query"}}
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM persisted_queries")) == 0
+
+
+async def test_a_manifest_keyed_by_sha1_names_documents_by_those_keys(
+    settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "persisted-documents.json"
+    sha1 = hashlib.sha1(TAGS.encode()).hexdigest()
+    path.write_text(json.dumps({sha1: TAGS}))
+    trusted = dataclasses.replace(settings, trusted_documents=path)
+    async with _client(trusted, database_url) as client:
+        for body in ({"documentId": sha1}, {"extensions": _apq(_hash(TAGS))}):
+            response = await client.post("/graphql", json=body)
+            assert response.json() == {"data": {"tags": {"totalCount": 0}}}, body

@@ -89,3 +89,27 @@ def test_subscription_errors_carry_codes(
         message = ws.receive_json()
     errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
     assert [error["extensions"]["code"] for error in errors] == ["UNAUTHENTICATED"]
+
+
+def test_the_websocket_serves_subscriptions_only_and_checks_its_messages(
+    settings: Settings, database_url: str, engine: AsyncEngine
+) -> None:
+    payloads: list[dict[str, Any]] = [
+        {"query": "{ __typename }"},
+        {"query": 'mutation { logIn(input: {login: "a", password: "b"}) { token } }'},
+        {"query": 5},
+        {"query": "subscription { postPublished { id } }", "variables": "x"},
+        {"query": "subscription { postPublished { id } }", "operationName": 5},
+    ]
+    with (
+        TestClient(create_app(settings, database_url)) as client,
+        client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        ws.send_json({"type": "connection_init"})
+        assert ws.receive_json()["type"] == "connection_ack"
+        for n, payload in enumerate(payloads):
+            ws.send_json({"id": str(n), "type": "subscribe", "payload": payload})
+            message = ws.receive_json()
+            assert message["type"] == "error", (payload, message)
+            codes = [error["extensions"]["code"] for error in message["payload"]]
+            assert codes == ["BAD_USER_INPUT"], (payload, message)

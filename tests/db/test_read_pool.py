@@ -188,3 +188,21 @@ async def test_closing_waits_a_while_for_lent_connections(database_url: str) -> 
     asyncio.get_running_loop().call_later(0.1, pool.release, held)
     await pool.close(wait_for_lent_s=5)
     assert held.is_closed()  # given back while the pool waited, and closed before it returned
+
+
+async def test_a_share_holds_at_most_its_limit_of_connections(read_pool: ReadPool) -> None:
+    share = read_pool.share()
+    limit = max(1, read_pool.size // 2)
+    busy = 0
+    most = 0
+
+    async def sleep() -> None:
+        nonlocal busy, most
+        async with share.connection() as conn:
+            busy += 1
+            most = max(most, busy)
+            await conn.execute("SELECT pg_sleep(0.05)")
+            busy -= 1
+
+    await asyncio.gather(*(sleep() for _ in range(limit * 3)))
+    assert most == limit

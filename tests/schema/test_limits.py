@@ -234,3 +234,54 @@ def test_each_limit_is_a_setting(limit: str) -> None:
     name = names.get(limit, f"STOREFRONT_MAX_{limit.upper()}")
     settings = Settings.from_env({name: "7"})
     assert getattr(settings.limits, limit) == 7
+
+
+async def test_page_sizes_from_variable_defaults_and_floats_count(
+    client: httpx.AsyncClient,
+) -> None:
+    with_default = """query($n: Int = 100) { posts(first: $n) { edges { node { tags {
+      posts(first: $n) { edges { node { id } } } } } } } }"""
+    assert _refusal(await _post(client, with_default))["limit"] == "cost"
+    without = with_default.replace("$n: Int = 100", "$n: Int")
+    # 100.0 is the Int 100: costed as such, and never cached as a cheaper key.
+    _ran(await _post(client, without, variables={"n": 5}))
+    assert _refusal(await _post(client, without, variables={"n": 100.0}))["limit"] == "cost"
+    assert _refusal(await _post(client, without, variables={"n": 100}))["limit"] == "cost"
+
+
+def test_cost_cache_keys_hold_no_variable_text() -> None:
+    documents = Documents(SCHEMA._schema, Limits())
+    query = "query($s: String) { posts(filter: {search: $s}) { totalCount } }"
+    checked = documents.get(query)
+    for n in range(50):
+        assert documents.request_error(checked, None, {"s": "x" * 1000 + str(n)}) is None
+    assert len(checked.costs) == 1
+
+
+async def test_a_wide_selection_is_refused_before_validation(client: httpx.AsyncClient) -> None:
+    started = time.perf_counter()
+    wide = "{ viewer { " + "posts { totalCount } " * 490 + "} }"
+    refused = _refusal(await _post(client, wide))
+    assert (refused["limit"], refused["measured"]) == ("selectionFields", 490)
+    assert time.perf_counter() - started < 1.0
+    _ran(await _post(client, "{ viewer { " + "id " * 100 + "} }"))
+    refused = _refusal(await _post(client, "{ viewer { " + "id " * 101 + "} }"))
+    assert (refused["limit"], refused["measured"]) == ("selectionFields", 101)
+
+
+async def test_many_post_bodies_at_once_are_refused(client: httpx.AsyncClient) -> None:
+    _ran(await _post(client, "{ posts(first: 100) { edges { node { title body } } } }"))
+    nested = (
+        "{ users(first: 100) { edges { node { posts(first: 100) { edges { node { body } } } } } } }"
+    )
+    assert _refusal(await _post(client, nested))["limit"] == "cost"
+
+
+async def test_huge_counts_from_fragment_bombs_are_reported_as_a_bound(
+    client: httpx.AsyncClient,
+) -> None:
+    fragments = " ".join(f"fragment F{i} on User {{ ...F{i + 1} ...F{i + 1} }}" for i in range(80))
+    query = "{ viewer { ...F0 } } " + fragments + " fragment F80 on User { a: id }"
+    refused = _refusal(await _post(client, query))
+    assert refused["limit"] == "aliases"
+    assert refused["measured"] == 2**53 - 1
