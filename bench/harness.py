@@ -50,7 +50,14 @@ class Bench:
             server.stop()
 
 
-def bring_up(names: list[str], scale: int, pinning: Pinning, reseed: bool = False) -> Bench:
+def bring_up(
+    names: list[str],
+    scale: int,
+    pinning: Pinning,
+    reseed: bool = False,
+    baseline_root: Path | None = None,
+) -> Bench:
+    """Database, servers (`baseline` from `baseline_root`), admin token and fixtures."""
     if "postgraphile" in names:
         servers.ensure_postgraphile_installed()
     servers.ensure_wrk()
@@ -63,7 +70,7 @@ def bring_up(names: list[str], scale: int, pinning: Pinning, reseed: bool = Fals
     bench = Bench(db=db, seed=seed, pinning=pinning)
     try:
         for name in names:
-            server = servers.make_server(name, db)
+            server = servers.make_server(name, db, baseline_root)
             print(f"starting {name} on {server.url}…", file=sys.stderr, flush=True)
             server.start(pinning.server)
             bench.servers[name] = server
@@ -90,7 +97,7 @@ def admin_token(bench: Bench) -> str:
     """A bearer token of an admin: logIn as the seed's admin, else as one the bench creates;
     minted straight into auth_tokens (as logIn would) while Storefront has no logIn yet."""
     candidates = [bench.seed.admin] if bench.seed.admin else []
-    storefront = bench.servers.get("storefront")
+    storefront = _a_storefront(bench)
     if storefront is not None:
         for login in [*candidates, None]:
             username, password = login or database.ensure_bench_admin(bench.db)
@@ -135,7 +142,7 @@ async def _mint_token(db: BenchDatabase, username: str) -> str:
 def pick_fixtures(bench: Bench) -> Fixtures:
     picked = asyncio.run(database.pick_fixtures(bench.db))
     global_id = _guess_global_id("Post", picked.post_row_id)
-    storefront = bench.servers.get("storefront")
+    storefront = _a_storefront(bench)
     if storefront is not None:
         answer = servers.post(
             storefront.url, {"query": "{ posts(first: 7) { edges { node { id title } } } }"}
@@ -154,6 +161,11 @@ def pick_fixtures(bench: Bench) -> Fixtures:
     return Fixtures(
         username=picked.username, post_row_id=picked.post_row_id, post_global_id=global_id
     )
+
+
+def _a_storefront(bench: Bench) -> servers.Server | None:
+    """This checkout's Storefront, else the baseline's (the same database either way)."""
+    return bench.servers.get("storefront") or bench.servers.get(servers.BASELINE)
 
 
 def _guess_global_id(type_name: str, row_id: int) -> str:
@@ -239,7 +251,7 @@ def _reference(answers: list[Check]) -> Any:
         return None
     votes = Counter(json.dumps(a.canonical, default=str) for a in answers)
     best = max(votes.values())
-    for preferred in ("floor", "postgraphile", "storefront"):
+    for preferred in ("floor", "postgraphile", "storefront", servers.BASELINE):
         for a in answers:
             if a.server == preferred and votes[json.dumps(a.canonical, default=str)] == best:
                 return a.canonical

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import subprocess
@@ -27,8 +28,9 @@ class Row:
     key: str
     concurrency: int
     check: Check
-    load: LoadResult | None = None
+    load: LoadResult | None = None  # the median run
     skipped: str | None = None
+    runs: list[LoadResult] = field(default_factory=list)  # every round's run, in round order
 
     @property
     def status(self) -> str:
@@ -108,6 +110,85 @@ class Report:
         cpu = mine / theirs if mine is not None and theirs else None
         return rps, cpu
 
+    def _baseline_comparison(self) -> list[str]:
+        """Storefront against the baseline commit, per query and concurrency: the median runs,
+        and the ratio of each round's pair of runs (adjacent in time, so drift cancels)."""
+        if not any(r.server == "baseline" for r in self.rows):
+            return []
+        pairs = [
+            (row, self._peer(row, "baseline")) for row in self.rows if row.server == "storefront"
+        ]
+        lines = [
+            "",
+            f"## Storefront ({self.settings['commit']}) vs baseline "
+            f"({self.settings.get('baseline_short', 'baseline')})",
+            "",
+            "ratio = storefront ÷ baseline: req/s below 1 (CPU above 1) means this checkout is "
+            "slower. Rounds: the ratio of each round's two runs, taken back to back. Check and "
+            "SQL/req: storefront / baseline.",
+            "",
+            "| query | conc | check | SQL/req | storefront req/s | baseline req/s | req/s ratio "
+            "| rounds | storefront p50 ms | baseline p50 ms | storefront p99 ms "
+            "| baseline p99 ms | storefront CPU ms/req | baseline CPU ms/req | CPU ratio |",
+            "|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        by_concurrency: dict[int, list[float]] = {}
+        for row, peer in pairs:
+            baseline_row = next(
+                (
+                    r
+                    for r in self.rows
+                    if (r.server, r.key, r.concurrency) == ("baseline", row.key, row.concurrency)
+                ),
+                None,
+            )
+            mine = row.load if row.load and row.load.requests else None
+            theirs = peer.load if peer is not None else None
+            rps, cpu = self._ratios(row, "baseline")
+            if rps is not None:
+                by_concurrency.setdefault(row.concurrency, []).append(rps)
+            rounds = " ".join(
+                f"{a.rps / b.rps:.3f}"
+                for a, b in zip(row.runs, baseline_row.runs if baseline_row else [], strict=False)
+                if a.rps and b.rps
+            )
+            check = row.status + " / " + (baseline_row.status if baseline_row else "-")
+            statements = (
+                self.statements(row)
+                + " / "
+                + (self.statements(baseline_row) if baseline_row else "-")
+            )
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        row.query,
+                        str(row.concurrency),
+                        check,
+                        statements,
+                        _n(mine.rps if mine else None, 0),
+                        _n(theirs.rps if theirs else None, 0),
+                        _n(rps, 3),
+                        rounds or "-",
+                        _n(mine.p50_ms if mine else None, 2),
+                        _n(theirs.p50_ms if theirs else None, 2),
+                        _n(mine.p99_ms if mine else None, 2),
+                        _n(theirs.p99_ms if theirs else None, 2),
+                        _n(mine.server_cpu_ms_per_request if mine else None, 3),
+                        _n(theirs.server_cpu_ms_per_request if theirs else None, 3),
+                        _n(cpu, 3),
+                    ]
+                )
+                + " |"
+            )
+        if by_concurrency:
+            means = ", ".join(
+                f"c={c}: {_geometric_mean(ratios):.3f} over {len(ratios)} queries"
+                for c, ratios in sorted(by_concurrency.items())
+            )
+            lines += ["", f"Geometric mean of the req/s ratio: {means}."]
+        return lines
+
     def markdown(self) -> str:
         s = self.settings
         lines = [
@@ -119,6 +200,7 @@ class Report:
             f"- machine: {s['cpus']} CPUs, {s['machine']}; pinning: servers on CPU "
             f"{s['pin_server']}, PostgreSQL on {s['pin_db']}, wrk on {s['pin_load']}",
             f"- code: {s['commit']}",
+            *([f"- baseline: {s['baseline']}"] if s.get("baseline") else []),
             *(f"- note: {note}" for note in self.notes),
             *self._noise_warning(),
             "",
@@ -156,6 +238,7 @@ class Report:
             if row.load is not None and not row.load.requests:
                 cells[3] += " (no reply in time)"
             lines.append("| " + " | ".join(cells) + " |")
+        lines += self._baseline_comparison()
         statement_notes = self._statement_notes()
         if statement_notes:
             lines += ["", "SQL/req cross-checks that did not agree:", "", *statement_notes]
@@ -218,7 +301,11 @@ class Report:
                             zip(("rps", "cpu"), self._ratios(r, "postgraphile"), strict=True)
                         ),
                         "floor": dict(zip(("rps", "cpu"), self._ratios(r, "floor"), strict=True)),
+                        "baseline": dict(
+                            zip(("rps", "cpu"), self._ratios(r, "baseline"), strict=True)
+                        ),
                     },
+                    "rounds_rps": [run.rps for run in r.runs],
                 }
                 for r in self.rows
             ],
@@ -232,6 +319,10 @@ class Report:
         md.write_text(self.markdown())
         raw.write_text(json.dumps(self.to_json(), indent=2, default=str))
         return md, raw
+
+
+def _geometric_mean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
 def _n(value: float | None, digits: int) -> str:

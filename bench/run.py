@@ -1,6 +1,7 @@
 """Storefront's benchmark: Storefront vs PostGraphile 5 vs a hand-written floor, same data.
 
     uv run python bench/run.py [--scale 1] [--duration 10] [--only storefront,postgraphile,floor]
+    uv run python bench/run.py --only storefront,baseline --baseline main~1  # two commits
     uv run python bench/run.py --soak [--minutes 10]      # same as bench/soak.py
     uv run python bench/run.py --place-order [--requests 1000]  # bench/place_order.py, set up
 
@@ -20,7 +21,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` and the app importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import harness, inprocess, load, servers
+from bench import baseline, harness, inprocess, load, servers
 from bench.database import DATA
 from bench.harness import Pinning
 from bench.queries import BY_KEY, Query
@@ -36,6 +37,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per run (2)")
     parser.add_argument(
         "--only", default=",".join(servers.SERVER_NAMES), help="servers (all three)"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also serve Storefront from git revision REV (server `baseline`, port 18004),\n"
+        "checked out into bench/.data/baseline-<short sha>; it takes turns with the others",
     )
     parser.add_argument(
         "--queries", default="abcdef", help="which of the six queries, by letter (abcdef)"
@@ -91,9 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.place_order:
         return place_order(args)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
-    unknown = set(names) - set(servers.SERVER_NAMES)
+    known = (*servers.SERVER_NAMES, servers.BASELINE)
+    unknown = set(names) - set(known)
     if unknown:
-        raise SystemExit(f"unknown servers {sorted(unknown)}; choose from {servers.SERVER_NAMES}")
+        raise SystemExit(f"unknown servers {sorted(unknown)}; choose from {known}")
+    if servers.BASELINE in names and not args.baseline:
+        raise SystemExit("the baseline server needs --baseline REV (a git revision)")
+    if args.baseline and servers.BASELINE not in names:
+        names.append(servers.BASELINE)
+    base = baseline.prepare(args.baseline) if args.baseline else None
     selected = [BY_KEY[k] for k in args.queries if k in BY_KEY]
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     pinning = Pinning.default(not args.no_pin)
@@ -101,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.wait_quiet > 0:
         wait_quiet(args.wait_quiet)
     started = now()
-    bench = harness.bring_up(names, args.scale, pinning, reseed=args.reseed)
+    bench = harness.bring_up(
+        names, args.scale, pinning, reseed=args.reseed, baseline_root=base.root if base else None
+    )
     assert bench.fixtures is not None
     report = Report(
         started=started,
@@ -122,6 +137,15 @@ def main(argv: list[str] | None = None) -> int:
                 "post_global_id": bench.fixtures.post_global_id,
             },
             **machine_settings(),
+            **(
+                {
+                    "baseline": base.describe(),
+                    "baseline_short": base.short,
+                    "baseline_sha": base.sha,
+                }
+                if base
+                else {}
+            ),
         },
         notes=bench.notes,
     )
@@ -159,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                             _measure(bench, name, query, concurrency, args, pinning.load)
                         )
                 for name, row in rows.items():
+                    row.runs = runs[name]
                     if runs[name]:
                         row.load = _median(runs[name])
                         print(

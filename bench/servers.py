@@ -22,7 +22,8 @@ LOGS = DATA / "logs"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 SERVER_NAMES = ("storefront", "postgraphile", "floor")
-PORTS = {"storefront": 18001, "postgraphile": 18002, "floor": 18003}
+BASELINE = "baseline"  # Storefront from another commit (run.py --baseline REV)
+PORTS = {"storefront": 18001, "postgraphile": 18002, "floor": 18003, BASELINE: 18004}
 
 
 @dataclass
@@ -44,7 +45,9 @@ class Server:
         return self.process.pid
 
     def start(self, cpus: str | None, timeout: float = 60.0) -> None:
-        """Start pinned to `cpus` (taskset exec's the server, so the pid is the server's)."""
+        """Start pinned to `cpus` (taskset exec's the server, so the pid is the server's).
+        Up once /graphql answers `{ __typename }`; /readyz is never asked, since a baseline
+        from an older commit may expect an older migration head than the database's."""
         LOGS.mkdir(parents=True, exist_ok=True)
         command = ["taskset", "-c", cpus, *self.command] if cpus else self.command
         log = (LOGS / f"{self.name}.log").open("wb")
@@ -81,12 +84,28 @@ class Server:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def make_server(name: str, db: BenchDatabase) -> Server:
+def make_server(name: str, db: BenchDatabase, baseline_root: Path | None = None) -> Server:
+    """`baseline_root`: the checkout the `baseline` server runs from (with its own .venv)."""
     port = PORTS[name]
     if name == "storefront":
         env = {**db.env(), "STOREFRONT_DEBUG_SQL": "1"}
         command = [sys.executable, "app.py", "serve", "--port", str(port)]
         return Server(name, port, command, env, ROOT)
+    if name == BASELINE:
+        if baseline_root is None:
+            raise ValueError("the baseline server needs --baseline REV")
+        # Storefront's environment, but that checkout's venv and code: its own Python (not
+        # `uv run`, which would stand between taskset and the server and hide its CPU).
+        venv = baseline_root / ".venv"
+        env = db.env()
+        env.update(
+            STOREFRONT_DEBUG_SQL="1",
+            VIRTUAL_ENV=str(venv),
+            PATH=os.pathsep.join([str(venv / "bin"), env.get("PATH", os.defpath)]),
+        )
+        python = venv / "bin" / "python"
+        command = [str(python), "app.py", "serve", "--port", str(port)]
+        return Server(name, port, command, env, baseline_root)
     if name == "postgraphile":
         env = {
             **os.environ,
