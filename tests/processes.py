@@ -40,8 +40,10 @@ class Served:
     def stderr(self) -> str:
         return self.err.read_text()
 
-    async def ready(self, within_s: float) -> None:
-        """Wait for the address line, then for /graphql to answer."""
+    async def ready(self, within_s: float, *, probe: str = "/graphql") -> None:
+        """Wait for the address line, then for `probe` to answer: `{ __typename }` on
+        /graphql, or 200 from a GET of another path (`/readyz` in trusted-documents
+        mode, which refuses any document outside its manifest)."""
         deadline = time.monotonic() + within_s
         while not (found := re.search(r"serving (http://\S+)/graphql", self.out.read_text())):
             assert self.process.poll() is None, f"serve exited:\n{self.stderr}"
@@ -51,10 +53,13 @@ class Served:
         async with httpx.AsyncClient(base_url=self.url, timeout=5) as client:
             while True:
                 with suppress(httpx.TransportError):
-                    response = await client.post("/graphql", json=TYPENAME)
-                    assert response.json() == {"data": {"__typename": "Query"}}
-                    return
-                assert time.monotonic() < deadline, f"/graphql never answered:\n{self.stderr}"
+                    if probe == "/graphql":
+                        response = await client.post("/graphql", json=TYPENAME)
+                        assert response.json() == {"data": {"__typename": "Query"}}
+                        return
+                    if (await client.get(probe)).status_code == 200:
+                        return
+                assert time.monotonic() < deadline, f"{probe} never answered:\n{self.stderr}"
                 await asyncio.sleep(0.2)
 
     async def get(self, path: str) -> httpx.Response:
