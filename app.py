@@ -37,9 +37,11 @@ from db.engine import make_engine, make_read_pool, make_sessionmaker
 from db.read_pool import ReadPool
 from db.statement_counter import install_counter
 from db.throttle import LoginLimits
-from schema import build_schema
+from schema import build_schema, export
 from schema.client_address import TrustedProxies
+from schema.compression import Gzip
 from schema.context import Services
+from schema.cors import Cors, parse_origins
 from schema.errors import DatabaseLogFilter
 from schema.hashing import sha256
 from schema.limits import Limits
@@ -89,6 +91,8 @@ class Settings:
     login_limits: LoginLimits = field(default_factory=LoginLimits)
     forwarded_allow_ips: TrustedProxies = field(default_factory=TrustedProxies)
     shutdown_grace_s: int = 10
+    # Browser origins allowed to call the API (schema/cors.py); none by default.
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -124,6 +128,7 @@ class Settings:
             login_limits=_login_limits(env),
             forwarded_allow_ips=_trusted_proxies(env),
             shutdown_grace_s=_int(env, "STOREFRONT_SHUTDOWN_GRACE_SECONDS", 10, minimum=0),
+            cors_origins=_cors_origins(env),
         )
 
     @property
@@ -186,6 +191,13 @@ def _trusted_proxies(env: Mapping[str, str]) -> TrustedProxies:
         return TrustedProxies.parse(env.get("STOREFRONT_FORWARDED_ALLOW_IPS") or "")
     except ValueError as exc:
         raise ConfigError(f"STOREFRONT_FORWARDED_ALLOW_IPS: {exc}") from None
+
+
+def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    try:
+        return parse_origins(env.get("STOREFRONT_CORS_ORIGINS") or "")
+    except ValueError as exc:
+        raise ConfigError(f"STOREFRONT_CORS_ORIGINS: {exc}") from None
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -348,9 +360,26 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
-        middleware=[Middleware(RequestIds)],
+        middleware=http_middleware(settings),
         lifespan=lifespan,
     )
+
+
+# API.md: answers over 1 KiB are compressed when the request accepts gzip; smaller ones
+# pass as they are. Level 1 (nginx's default too): on bench/compression.py's 27 KB answer
+# a third of level 6's CPU for 10 % more bytes.
+GZIP_MINIMUM_BYTES = 1024
+GZIP_LEVEL = 1
+
+
+def http_middleware(settings: Settings) -> list[Middleware]:
+    """Around every route, outermost first. Request ids outermost, so that every
+    response carries `x-request-id`, a CORS preflight answered by `Cors` included."""
+    middleware = [Middleware(RequestIds)]
+    if settings.cors_origins:
+        middleware.append(Middleware(Cors, origins=settings.cors_origins))
+    middleware.append(Middleware(Gzip, minimum_size=GZIP_MINIMUM_BYTES, level=GZIP_LEVEL))
+    return middleware
 
 
 # --- command line ---------------------------------------------------------------------------
@@ -494,16 +523,49 @@ async def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> None
     print(f"admin {args.username!r} created")
 
 
-def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:
-    sdl = build_schema().as_str() + "\n"
+def cmd_export_schema(settings: Settings, args: argparse.Namespace, query: type = Query) -> int:
+    """Write the SDL and the introspection result, or (`--check`) say which file differs
+    from what the code serves; returns the exit status."""
+    schema = build_schema(query=query)
     if args.output == "-":
-        sys.stdout.write(sdl)
-        return
-    try:
-        Path(args.output).write_text(sdl)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {args.output}: {exc.strerror}") from None
-    print(f"wrote {args.output}")
+        if args.check:
+            raise ConfigError("--check compares files: give --output FILE, not '-'")
+        sys.stdout.write(export.sdl(schema))
+        return 0
+    sdl_path = Path(args.output)
+    json_path = sdl_path.with_suffix(".json")
+    if sdl_path == json_path:
+        raise ConfigError(f"--output {args.output}: the SDL file cannot end in .json")
+    files = {sdl_path: export.sdl(schema), json_path: export.introspection(schema)}
+    if args.check:
+        return _check_exported(files)
+    for path, content in files.items():
+        try:
+            path.write_text(content, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+    print(f"wrote {sdl_path} and {json_path}")
+    return 0
+
+
+def _check_exported(files: Mapping[Path, str]) -> int:
+    stale = []
+    for path, content in files.items():
+        try:
+            if path.read_text(encoding="utf-8") == content:
+                continue
+            stale.append(f"{path} differs from what the code serves")
+        except FileNotFoundError:
+            stale.append(f"{path} is missing")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {getattr(exc, 'strerror', exc)}") from None
+    for line in stale:
+        print(line, file=sys.stderr)
+    if stale:
+        print("run `python app.py export-schema` and commit the result", file=sys.stderr)
+        return 1
+    print(f"{' and '.join(str(path) for path in files)} match what the code serves")
+    return 0
 
 
 async def _require_head(engine: AsyncEngine) -> None:
@@ -715,13 +777,22 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--replace", action="store_true", help="delete every row first")
     seed.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    export = commands.add_parser(
-        "export-schema", help="write the GraphQL SDL", description="Write the served schema's SDL."
+    export_schema = commands.add_parser(
+        "export-schema",
+        help="write the GraphQL SDL and the introspection result",
+        description="Write the served schema's SDL (schema.graphql) and its introspection "
+        "result beside it (schema.json), the two inputs client generators take. With --check, "
+        "write nothing and exit 1 naming each file that differs from what the code serves.",
     )
-    export.add_argument(
+    export_schema.add_argument(
         "--output",
+        metavar="FILE",
         default="schema.graphql",
-        help="file to write, '-' for standard output (schema.graphql)",
+        help="the SDL file; the introspection result goes beside it with the suffix .json; "
+        "'-' writes only the SDL, to standard output (schema.graphql)",
+    )
+    export_schema.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if a file is stale or missing"
     )
 
     admin = commands.add_parser(
@@ -795,7 +866,7 @@ def main(argv: list[str] | None = None, *, query: type = Query) -> int:
         if args.command == "serve":
             cmd_serve(settings, args, query)
         elif args.command == "export-schema":
-            cmd_export_schema(settings, args)
+            return cmd_export_schema(settings, args, query)
         else:
             asyncio.run(ASYNC_COMMANDS[args.command](settings, args))
     except ConfigError as exc:

@@ -14,6 +14,7 @@ from schema.errors import ErrorCodes
 from schema.limits import Limits
 from schema.mutations import Mutation
 from schema.query import Query
+from schema.scalars import SCALARS
 from schema.subscription import Subscription
 from schema.types.order import Order
 from schema.types.post import Post
@@ -43,7 +44,7 @@ def build_schema(
         mutation=Mutation,
         subscription=Subscription,
         types=[User, Post, Tag, Product, Order],
-        config=StrawberryConfig(),
+        config=StrawberryConfig(scalar_map=SCALARS),
         extensions=[DocumentChecks, ErrorCodes],
     )
     schema.documents = Documents(schema._schema, limits or Limits(), trusted)
