@@ -30,14 +30,14 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from db import embedded, migrations
 from db.engine import make_engine, make_read_pool, make_sessionmaker
 from db.read_pool import ReadPool
 from db.statement_counter import install_counter
 from db.throttle import LoginLimits
-from schema import build_schema, export
+from schema import build_schema, export, graphiql
 from schema.client_address import TrustedProxies
 from schema.compression import Gzip
 from schema.context import Services
@@ -351,15 +351,19 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
             return JSONResponse({"ready": False, "reason": reason}, 503)
         return JSONResponse({"ready": True, "migration": head})
 
+    routes: list[BaseRoute] = [
+        # Every method reaches the view, which answers any but GET and POST with a
+        # GraphQL error body and 405.
+        Route("/graphql", view),
+        WebSocketRoute("/graphql", view),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    if settings.graphiql_enabled:
+        # The GraphiQL page's scripts and styles (the view serves the page at /graphql).
+        routes.append(Mount(graphiql.ASSETS_PATH, app=graphiql.Assets()))
     return Starlette(
-        routes=[
-            # Every method reaches the view, which answers any but GET and POST with a
-            # GraphQL error body and 405.
-            Route("/graphql", view),
-            WebSocketRoute("/graphql", view),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-        ],
+        routes=routes,
         middleware=http_middleware(settings),
         lifespan=lifespan,
     )

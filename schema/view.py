@@ -2,8 +2,9 @@
 
 Queries and mutations over HTTP are read and answered here (schema/transport.py
 reads the envelope; the lean executor answers queries, Strawberry's executor
-the rest). Strawberry's own view serves what it is best at: the GraphiQL page
-and subscriptions over the WebSocket.
+the rest). A browser opening /graphql gets our GraphiQL page (schema/graphiql.py,
+every file from this origin). Strawberry's own view serves subscriptions over the
+WebSocket.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import orjson
 from graphql import GraphQLError
 from starlette.datastructures import Headers
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
@@ -39,6 +41,7 @@ from schema.client_address import client_address
 from schema.context import Context, Services
 from schema.errors import INTERNAL_MESSAGE, log_unexpected
 from schema.fast import FastPath
+from schema.graphiql import page as graphiql_page
 from schema.middleware import request_id_of
 from schema.persisted import PersistedDocuments, Refused
 from schema.transport import (
@@ -145,7 +148,10 @@ class GraphQLView(GraphQL[Context, None]):
         trusted_documents: Mapping[str, str] | None = None,
     ) -> None:
         """`trusted_documents`: hash -> document, for trusted-documents mode."""
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        # Strawberry's own GraphiQL page loads its files from a public CDN; ours
+        # (schema/graphiql.py) is served from this origin, so Strawberry's is off.
+        super().__init__(schema, graphql_ide=None)
+        self.graphiql_enabled = graphiql
         self.max_body_bytes = max_body_bytes
         self.max_response_bytes = max_response_bytes
         self.request_timeout_s = request_timeout_s
@@ -155,15 +161,18 @@ class GraphQLView(GraphQL[Context, None]):
         self.services: Services | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._wants_graphiql(scope):
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        response = await self._respond(scope, receive)
+        if self._wants_graphiql(scope):
+            response: Response | Reply = graphiql_page()
+        else:
+            response = await self._respond(scope, receive)
         await response(scope, receive, send)
 
     def _wants_graphiql(self, scope: Scope) -> bool:
         """A browser opening /graphql itself (a GET that carries a request is run here)."""
-        if scope["method"] != "GET" or not self.graphql_ide or scope.get("query_string"):
+        if scope["method"] != "GET" or not self.graphiql_enabled or scope.get("query_string"):
             return False
         return "text/html" in Headers(scope=scope).get("accept", "")
 

@@ -17,10 +17,8 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -29,6 +27,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.node_tools import npm_folder, tool
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAPHQL_HTTP = "1.23.1"
@@ -77,75 +77,12 @@ async function describe(result) {
 """
 
 
-def _tool(name: str) -> str:
-    """The path of `name`; a skip when it is missing, or a failure in CI."""
-    found = shutil.which(name)
-    if found is None:
-        why = f"`{name}` is not installed: the graphql-http audit needs Node.js and npm"
-        if os.environ.get("CI"):
-            pytest.fail(f"{why} (CI is set, so this is a failure; .ci/run installs them)")
-        pytest.skip(why)
-    return found
-
-
-def _installed_version(folder: Path, package: str) -> str | None:
-    manifest = folder / "node_modules" / package / "package.json"
-    try:
-        version = json.loads(manifest.read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        return None
-    return version if isinstance(version, str) else None
-
-
-def _is_ready(folder: Path) -> bool:
-    script = folder / "audit.js"
-    return (
-        _installed_version(folder, "graphql-http") == GRAPHQL_HTTP
-        and _installed_version(folder, "graphql") == GRAPHQL_JS
-        and script.is_file()
-        and script.read_text() == AUDIT_SCRIPT
-    )
-
-
 @pytest.fixture(scope="session")
 def graphql_http() -> tuple[str, Path]:
     """(node, a folder with graphql-http installed and the audit script), cached per version."""
-    node = _tool("node")
-    npm = _tool("npm")
-    cache = Path(tempfile.gettempdir()) / f"storefront-graphql-http-{GRAPHQL_HTTP}-{GRAPHQL_JS}"
-    if _is_ready(cache):
-        return node, cache
-    # Install beside the cache and move it into place: an interrupted install never
-    # leaves a half-filled cache behind.
-    staging = Path(tempfile.mkdtemp(prefix=f"{cache.name}-", dir=cache.parent))
-    try:
-        result = subprocess.run(
-            [
-                npm,
-                "install",
-                "--prefix",
-                str(staging),
-                "--no-audit",
-                "--no-fund",
-                "--ignore-scripts",
-                "--loglevel=error",
-                f"graphql-http@{GRAPHQL_HTTP}",
-                f"graphql@{GRAPHQL_JS}",
-            ],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, f"npm install failed:\n{result.stdout}\n{result.stderr}"
-        (staging / "audit.js").write_text(AUDIT_SCRIPT)
-        shutil.rmtree(cache, ignore_errors=True)
-        with suppress(OSError):  # another run may have moved its own copy in meanwhile
-            staging.rename(cache)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    assert _is_ready(cache), f"graphql-http is not installed in {cache}"
-    return node, cache
+    node = tool("node", "the graphql-http audit needs Node.js and npm")
+    packages = {"graphql-http": GRAPHQL_HTTP, "graphql": GRAPHQL_JS}
+    return node, npm_folder("graphql-http", packages, {"audit.js": AUDIT_SCRIPT})
 
 
 def _server_env(database_url: str) -> dict[str, str]:

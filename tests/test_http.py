@@ -52,9 +52,11 @@ async def test_a_refused_document_is_400_for_graphql_response_json(
 
 
 async def test_a_browser_gets_graphiql_when_it_is_on(client: httpx.AsyncClient) -> None:
+    # The page, its policy and its files: tests/test_graphiql.py.
     response = await client.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
+    assert "content-security-policy" in response.headers
 
 
 async def test_graphiql_is_off_unless_switched_on(database_url: str) -> None:
@@ -65,7 +67,13 @@ async def test_graphiql_is_off_unless_switched_on(database_url: str) -> None:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             response = await client.get("/graphql", headers={"Accept": "text/html"})
+            assets = [
+                await client.get(path)
+                for path in ("/graphiql/storefront.js", "/graphiql/vendor/graphiql.min.js")
+            ]
     assert "graphiql" not in response.text.lower()
+    assert "content-security-policy" not in response.headers
+    assert [asset.status_code for asset in assets] == [404, 404]
 
 
 async def test_a_body_over_the_limit_gets_413(client: httpx.AsyncClient) -> None:
