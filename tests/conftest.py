@@ -183,3 +183,8 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "data"
     yield folder
     kill_postgres(folder)
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    """The `extensions.code` of each error in a response body, in order."""
+    return [error["extensions"]["code"] for error in body.get("errors", ())]

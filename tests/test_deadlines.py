@@ -16,6 +16,7 @@ from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import Settings, create_app
+from tests.conftest import codes
 from tests.factories import make_post, make_user
 from tests.slow import SlowQuery
 
@@ -52,10 +53,6 @@ async def _none_left(database_url: str, within: float = 3.0) -> None:
         await asyncio.sleep(0.1)
 
 
-def _codes(body: dict[str, Any]) -> list[str]:
-    return [error["extensions"]["code"] for error in body.get("errors", ())]
-
-
 async def test_the_statement_timeout_answers_timeout(settings: Settings, database_url: str) -> None:
     short = dataclasses.replace(settings, statement_timeout_ms=300)
     async with _client(short, database_url) as client:
@@ -63,7 +60,7 @@ async def test_the_statement_timeout_answers_timeout(settings: Settings, databas
         response = await client.post("/graphql", json={"query": "{ sleep(seconds: 5) }"})
         elapsed = time.monotonic() - started
     assert response.status_code == 200
-    assert _codes(response.json()) == ["TIMEOUT"]
+    assert codes(response.json()) == ["TIMEOUT"]
     assert elapsed < 3
     await _none_left(database_url)
 
@@ -114,7 +111,7 @@ async def test_a_saturated_pool_fails_the_excess_fast(
     assert len(served) == 2
     assert len(refused) == 4
     for elapsed, body in refused:
-        assert _codes(body) == ["TIMEOUT"]
+        assert codes(body) == ["TIMEOUT"]
         assert elapsed < 1.2, "a refused request waited as long as the slow ones"
 
 
@@ -160,5 +157,5 @@ async def test_a_pool_timeout_inside_a_level_fails_only_its_field(
     assert response.status_code == 200
     assert response.headers["x-request-id"]
     body = response.json()
-    assert set(_codes(body)) == {"TIMEOUT"}
-    assert body["data"] is not None or _codes(body) == ["TIMEOUT"]
+    assert set(codes(body)) == {"TIMEOUT"}
+    assert body["data"] is not None or codes(body) == ["TIMEOUT"]

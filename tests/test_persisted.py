@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.testclient import TestClient
 
 from app import Settings, create_app
+from tests.conftest import codes
 from tests.factories import make_post, make_user
 
 FEED = "query Feed { posts(first: 2) { edges { node { title } } } }"
@@ -41,10 +42,6 @@ async def _client(settings: Settings, database_url: str) -> AsyncIterator[httpx.
             yield client
 
 
-def _codes(body: dict[str, Any]) -> list[str]:
-    return [error["extensions"]["code"] for error in body.get("errors", ())]
-
-
 async def test_apq_round_trip_is_shared_by_instances(
     settings: Settings, database_url: str, session: AsyncSession, engine: AsyncEngine
 ) -> None:
@@ -55,7 +52,7 @@ async def test_apq_round_trip_is_shared_by_instances(
         unknown = await one.post("/graphql", json={"extensions": _apq(digest)})
         assert unknown.status_code == 200
         assert "data" not in unknown.json()
-        assert _codes(unknown.json()) == ["PERSISTED_QUERY_NOT_FOUND"]
+        assert codes(unknown.json()) == ["PERSISTED_QUERY_NOT_FOUND"]
 
         stored = await one.post("/graphql", json={"query": FEED, "extensions": _apq(digest)})
         expected = {"data": {"posts": {"edges": [{"node": {"title": "Hello"}}]}}}
@@ -81,7 +78,7 @@ async def test_a_hash_that_does_not_match_its_query_runs_nothing(
     )
     body = response.json()
     assert "data" not in body
-    assert _codes(body) == ["BAD_USER_INPUT"]
+    assert codes(body) == ["BAD_USER_INPUT"]
     async with engine.connect() as conn:
         stored = await conn.scalar(text("SELECT count(*) FROM persisted_queries"))
     assert stored == 0
@@ -91,7 +88,7 @@ async def test_a_malformed_persisted_query_is_bad_input(client: httpx.AsyncClien
     for extensions in ({"persistedQuery": "x"}, _apq("not-a-hash"), _apq(42)):  # type: ignore[arg-type]
         response = await client.post("/graphql", json={"extensions": extensions})
         assert response.status_code == 200
-        assert _codes(response.json()) == ["BAD_USER_INPUT"]
+        assert codes(response.json()) == ["BAD_USER_INPUT"]
 
 
 async def test_an_invalid_document_is_not_stored(
@@ -99,7 +96,7 @@ async def test_an_invalid_document_is_not_stored(
 ) -> None:
     junk = "{ nope }"
     response = await client.post("/graphql", json={"query": junk, "extensions": _apq(_hash(junk))})
-    assert _codes(response.json()) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert codes(response.json()) == ["GRAPHQL_VALIDATION_FAILED"]
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM persisted_queries")) == 0
 
@@ -142,7 +139,7 @@ async def test_trusted_mode_runs_the_manifest_and_refuses_the_rest(
         ):
             response = await client.post("/graphql", json=body)
             assert "data" not in response.json(), body
-            assert _codes(response.json()) == ["PERSISTED_QUERY_NOT_FOUND"], body
+            assert codes(response.json()) == ["PERSISTED_QUERY_NOT_FOUND"], body
 
 
 def test_trusted_mode_refuses_other_subscriptions(

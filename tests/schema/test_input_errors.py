@@ -10,12 +10,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import GraphQL
+from tests.conftest import GraphQL, codes
 from tests.factories import make_order, make_post, make_product, make_tag, make_token, make_user
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    return [error["extensions"]["code"] for error in body.get("errors", [])]
 
 
 def data(body: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.conftest import codes
 from tests.factories import make_token, make_user
 
 SURROGATE = '"x\\ud800y"'
@@ -31,10 +32,6 @@ async def _send(client: httpx.AsyncClient, body: str, token: str | None = None) 
     return payload
 
 
-def _codes(payload: dict[str, Any]) -> list[str]:
-    return [error["extensions"]["code"] for error in payload.get("errors", ())]
-
-
 @pytest.mark.parametrize(
     "query",
     [
@@ -51,17 +48,17 @@ async def test_in_a_query_it_is_bad_user_input(
 ) -> None:
     await make_user(session)
     payload = await _send(client, _body(query))
-    assert set(_codes(payload)) <= {"BAD_USER_INPUT"}
+    assert set(codes(payload)) <= {"BAD_USER_INPUT"}
     if "node" in query:
         assert payload == {"data": {"node": None}}
     else:
-        assert _codes(payload) == ["BAD_USER_INPUT"]
+        assert codes(payload) == ["BAD_USER_INPUT"]
 
 
 async def test_in_a_document_it_is_refused(client: httpx.AsyncClient) -> None:
     body = '{"query": "{ user(username: \\"x\\ud800\\") { id } }"}'
     payload = await _send(client, body)
-    assert _codes(payload) in (["BAD_USER_INPUT"], ["GRAPHQL_PARSE_FAILED"])
+    assert codes(payload) in (["BAD_USER_INPUT"], ["GRAPHQL_PARSE_FAILED"])
 
 
 async def test_in_a_mutation_it_is_a_user_error(

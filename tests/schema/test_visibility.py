@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.accounts import token_digest
 from db.models import OrderStatus, auth_tokens
-from tests.conftest import GraphQL
+from tests.conftest import GraphQL, codes
 from tests.factories import make_order, make_post, make_product, make_token, make_user, minutes
 
 
@@ -24,10 +24,6 @@ def data(body: dict[str, Any]) -> dict[str, Any]:
 
 def titles(connection: dict[str, Any]) -> list[str]:
     return [edge["node"]["title"] for edge in connection["edges"]]
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    return [error["extensions"]["code"] for error in body.get("errors", [])]
 
 
 @dataclass
