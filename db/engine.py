@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from db.read_pool import DROPPED, ReadPool, Share
-from db.statements import Row
+from db.rows import Row
 
 R = TypeVar("R")
 

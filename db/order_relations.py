@@ -1,8 +1,7 @@
-"""An order's customer, totals and items, fetched in the order's own statement when asked.
+"""An order's customer, totals and items as joins into the order's own statement
+(db/relations.py).
 
-The counterpart of db/post_relations.py for orders: `OrderRelations` says what
-the caller will read; it is joined to the order rows after any LIMIT. The
-customer's columns are a users row's, named `customer__<column>`
+The customer's columns are a users row's, named `customer__<column>`
 (`CUSTOMER_PREFIX`); `totals_of` reads the totals as `totals_by_order_ids` gives them.
 """
 
@@ -16,8 +15,8 @@ from sqlalchemy import FromClause, Select, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db.models import order_items, products
-from db.paging import DbRow, Relations, join_lateral
-from db.statements import columns
+from db.relations import Join, join_lateral
+from db.rows import DbRow, columns
 from db.users import with_user
 
 CUSTOMER_PREFIX = "customer__"
@@ -38,30 +37,6 @@ def order_totals(item_count: Any, total: Any) -> OrderTotals:
     if item_count is None:
         return NO_ITEMS
     return OrderTotals(item_count=int(item_count), total=Decimal(total).quantize(CENT))
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRelations(Relations):
-    """Which of an order's relations come with its row."""
-
-    customer: bool = False
-    totals: bool = False
-    items: bool = False
-
-    def join(self, stmt: Select[Any], order: FromClause) -> Select[Any]:
-        """`stmt` (whose FROM has `order`, the orders table or a page of it) with the
-        asked relations' columns: the customer's as `customer__<column>`, the totals
-        as `items_quantity` and `items_total`, the items as arrays (`items_of`)."""
-        if self.customer:
-            stmt = with_user(stmt, order.c.user_id, CUSTOMER_PREFIX)
-        if self.totals:
-            stmt = _with_totals(stmt, order)
-        if self.items:
-            stmt = _with_items(stmt, order)
-        return stmt
-
-
-NO_RELATIONS = OrderRelations()
 
 
 def _with_totals(stmt: Select[Any], order: FromClause) -> Select[Any]:
@@ -105,13 +80,20 @@ def _with_items(stmt: Select[Any], order: FromClause) -> Select[Any]:
     return join_lateral(stmt, order, listed)
 
 
+CUSTOMER = Join(
+    "order.customer", lambda stmt, order: with_user(stmt, order.c.user_id, CUSTOMER_PREFIX)
+)
+TOTALS = Join("order.totals", _with_totals)
+ITEMS = Join("order.items", _with_items)
+
+
 _SUMS = columns("items_quantity", "items_total")
 _ITEM_LISTS = columns(*(label for _, label in _ITEM_ARRAYS))
 Item = tuple[int, str, str, Decimal, int, int, Decimal]
 
 
 def items_of(row: DbRow) -> list[Item]:
-    """The items that came with an order row fetched with `OrderRelations(items=True)`,
+    """The items that came with an order row fetched with `ITEMS`,
     by product name, each as (product id, sku, name, price, stock, quantity, unit
     price): what `items_by_order_ids` gives as `product__<column>`, quantity and
     unit_price."""
@@ -122,5 +104,5 @@ def items_of(row: DbRow) -> list[Item]:
 
 
 def totals_of(row: DbRow) -> OrderTotals:
-    """The totals that came with an order row fetched with `OrderRelations(totals=True)`."""
+    """The totals that came with an order row fetched with `TOTALS`."""
     return order_totals(*_SUMS(row))

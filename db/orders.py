@@ -10,13 +10,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 
 from db.access import Access, Reader, visible_orders
 from db.models import OrderStatus, order_items, orders, products
-from db.order_relations import (
-    NO_ITEMS,
-    NO_RELATIONS,
-    OrderRelations,
-    OrderTotals,
-    order_totals,
-)
+from db.order_relations import NO_ITEMS, OrderTotals, order_totals
 from db.paging import (
     Ordering,
     Page,
@@ -29,15 +23,9 @@ from db.paging import (
     paged,
     pages_by_parent,
 )
-from db.statements import (
-    Row,
-    all_per_key,
-    count_per_key,
-    fetch,
-    fetch_value,
-    one_per_key,
-    shaped,
-)
+from db.relations import NO_RELATIONS, Relations, join_all
+from db.rows import Row, all_per_key, count_per_key, one_per_key
+from db.statements import fetch, fetch_value, shaped
 
 NEWEST = Ordering("order_newest", (orders.c.created_at, orders.c.id), descending=True)
 
@@ -54,8 +42,8 @@ def _values(access: Access, status: OrderStatus | None) -> dict[str, Any]:
 
 
 @shaped
-def _by_ids(reader: Reader, relations: OrderRelations) -> Select[Any]:
-    return relations.join(_visible(reader, False).where(any_id(orders.c.id)), orders)
+def _by_ids(reader: Reader, relations: Relations) -> Select[Any]:
+    return join_all(_visible(reader, False).where(any_id(orders.c.id)), orders, relations)
 
 
 async def orders_by_ids(
@@ -63,7 +51,7 @@ async def orders_by_ids(
     ids: Sequence[int],
     *,
     access: Access,
-    relations: OrderRelations = NO_RELATIONS,
+    relations: Relations = NO_RELATIONS,
 ) -> list[Row | None]:
     """By id, in key order; with the customer and totals `relations` asks for."""
     statement = _by_ids(access.reader, relations)
@@ -77,7 +65,7 @@ async def orders_page(
     status: OrderStatus | None,
     access: Access,
     ordering: Ordering = NEWEST,
-    relations: OrderRelations = NO_RELATIONS,
+    relations: Relations = NO_RELATIONS,
 ) -> Page:
     statement = paged(
         _visible, request.shape, ordering, access.reader, status is not None, relations=relations
@@ -94,12 +82,12 @@ async def orders_count(
 
 @shaped
 def _pages_by_customer(
-    shape: PageShape, reader: Reader, status: bool, relations: OrderRelations
+    shape: PageShape, reader: Reader, status: bool, relations: Relations
 ) -> Select[Any]:
     def page_for(customer_id: ColumnElement[int]) -> Select[Any]:
         return _visible(reader, status).where(orders.c.user_id == customer_id)
 
-    return pages_by_parent(page_for, NEWEST, shape, relations.extend())
+    return pages_by_parent(page_for, NEWEST, shape, relations)
 
 
 async def order_pages_by_customer_ids(
@@ -109,8 +97,11 @@ async def order_pages_by_customer_ids(
     *,
     status: OrderStatus | None,
     access: Access,
-    relations: OrderRelations = NO_RELATIONS,
+    ordering: Ordering = NEWEST,
+    relations: Relations = NO_RELATIONS,
 ) -> list[Page]:
+    """Each customer's page, newest first (the one ordering orders have)."""
+    assert ordering is NEWEST, ordering
     statement = _pages_by_customer(request.shape, access.reader, status is not None, relations)
     values = _values(access, status)
     return await fetch_pages_by_parent(conn, statement, customer_ids, request, **values)
@@ -132,6 +123,36 @@ async def order_counts_by_customer_ids(
     statement = _counts_by_customer(access.reader, status is not None)
     rows = await fetch(conn, statement, ids=list(customer_ids), **_values(access, status))
     return count_per_key(customer_ids, rows)
+
+
+@shaped
+def _recent_by_product(shape: PageShape, reader: Reader, relations: Relations) -> Select[Any]:
+    def page_for(product_id: ColumnElement[int]) -> Select[Any]:
+        has_product = (
+            select(order_items.c.order_id)
+            .where(order_items.c.order_id == orders.c.id, order_items.c.product_id == product_id)
+            # The parent is two levels up: left to itself SQLAlchemy would add it here.
+            .correlate_except(order_items)
+            .exists()
+        )
+        return _visible(reader, False).where(has_product)
+
+    return pages_by_parent(page_for, NEWEST, shape, relations)
+
+
+async def recent_orders_by_product_ids(
+    conn: asyncpg.Connection,
+    product_ids: Sequence[int],
+    *,
+    first: int,
+    access: Access,
+    relations: Relations = NO_RELATIONS,
+) -> list[list[Row]]:
+    """Each product's `first` newest orders that hold it, newest first."""
+    request = PageRequest(limit=first)
+    statement = _recent_by_product(request.shape, access.reader, relations)
+    pages = await fetch_pages_by_parent(conn, statement, product_ids, request, **access.values)
+    return [page.rows for page in pages]  # type: ignore[misc]
 
 
 @shaped

@@ -7,7 +7,6 @@ cursor with an index scan.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,21 +24,17 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
-    true,
     tuple_,
 )
-from sqlalchemy import Row as SqlAlchemyRow
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import bindparam
 
-from db.statements import Row, Statement, all_per_key, fetch, shaped
+from db.relations import NO_RELATIONS, Extend, Relations, extend, join_all
+from db.rows import DbRow, all_per_key
+from db.statements import Statement, fetch, shaped
 
 KeyValue = datetime | str | int
-# A read's row (db/statements.py) or a write's RETURNING row; both read by
-# attribute or, several columns at once, with `db.statements.columns`.
-DbRow: TypeAlias = Row | SqlAlchemyRow[*tuple[Any, ...]]
 PageFor: TypeAlias = Callable[[ColumnElement[int]], Select[Any]]
-Extend: TypeAlias = Callable[[Select[Any], FromClause], Select[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,46 +141,17 @@ def page_query(
     return extend(select(rows), rows).order_by(*ordering.order_by(reverse=shape.backward, on=rows))
 
 
-class Relations:
-    """Which relations a caller asks to come with a table's rows: a frozen dataclass of
-    booleans (part of a statement's shape) whose `join` adds their columns to a
-    statement over that table or a page of it (db/post_relations.py)."""
-
-    __slots__ = ()
-
-    def __bool__(self) -> bool:
-        return any(getattr(self, field.name) for field in dataclasses.fields(self))  # type: ignore[arg-type]
-
-    def join(self, stmt: Select[Any], rows: FromClause) -> Select[Any]:
-        raise NotImplementedError
-
-    def extend(self) -> Extend | None:
-        """What joins these relations to a page (`page_query`, `pages_by_parent`), if any."""
-        return self.join if self else None
-
-
-def join_lateral(stmt: Select[Any], rows: FromClause, lateral: FromClause) -> Select[Any]:
-    """`stmt` with every column of `lateral` (an aggregate over one of `rows`' rows).
-
-    An aggregate without GROUP BY always yields one row (NULLs when nothing matched),
-    so a plain join keeps every row. The join names its left side: with another
-    lateral's columns in the statement, SQLAlchemy would see two candidates.
-    """
-    return stmt.add_columns(*lateral.c).join_from(rows, lateral, true())
-
-
 @shaped
 def paged(
     rows: Callable[..., Select[Any]],
     shape: PageShape,
     ordering: Ordering,
     *args: Hashable,
-    relations: Relations | None = None,
+    relations: Relations = NO_RELATIONS,
 ) -> Select[Any]:
     """The statement for one page of `rows(*args)` (with `relations` joined to its rows),
     to run with `fetch_page`."""
-    extend = relations.extend() if relations is not None else None
-    return page_query(rows(*args), ordering, shape, extend)
+    return page_query(rows(*args), ordering, shape, extend(relations))
 
 
 @shaped
@@ -220,13 +186,13 @@ def pages_by_parent(
     page_for_parent: PageFor,
     ordering: Ordering,
     shape: PageShape,
-    extend: Extend | None = None,
+    relations: Relations = NO_RELATIONS,
 ) -> Select[Any]:
     """Every parent's own page in one statement: a LATERAL page per parent of `:parent_ids`.
 
     `page_for_parent(parent_id_column)` returns the per-parent SELECT (unordered,
     unlimited); each parent gets its own `limit + 1` rows and its own cursors.
-    `extend` as in `page_query`.
+    `relations` are joined to the pages' rows.
     """
     parent = (
         func.unnest(bindparam("parent_ids", type_=ARRAY(BigInteger)))
@@ -236,8 +202,7 @@ def pages_by_parent(
     inner = page_query(page_for_parent(parent.c.id), ordering, shape).lateral("page")
     stmt = select(parent.c.id.label("parent_id"), inner).select_from(parent)
     stmt = stmt.join(inner, literal_column("true"))
-    if extend is not None:
-        stmt = extend(stmt, inner)
+    stmt = join_all(stmt, inner, relations)
     return stmt.order_by(parent.c.ord, *ordering.order_by(reverse=shape.backward, on=inner))
 
 

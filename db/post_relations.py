@@ -1,47 +1,22 @@
-"""A post's author and tags, fetched in the post's own statement when the caller asks.
+"""A post's author and tags as joins into the post's own statement (db/relations.py).
 
-A document that shows posts with their author or tags would otherwise run a
-statement per relation after the posts' (each a round trip and, on this
-service's request path, most of a small query's CPU). `PostRelations` says
-which the caller will read; they are joined to the post rows after any LIMIT,
-so only rows that are returned pay for them. The author's columns are a users
-row's, named `author__<column>` (`AUTHOR_PREFIX`); `tags_of` reads the tags.
+The author's columns are a users row's, named `author__<column>`
+(`AUTHOR_PREFIX`); `tags_of` reads the tags.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import FromClause, Select, any_, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db.models import post_tags, tags
-from db.paging import DbRow, Relations, join_lateral
-from db.statements import columns
+from db.relations import Join, join_lateral
+from db.rows import DbRow, columns
 from db.users import with_user
 
 AUTHOR_PREFIX = "author__"
-
-
-@dataclass(frozen=True, slots=True)
-class PostRelations(Relations):
-    """Which of a post's relations come with its row."""
-
-    author: bool = False
-    tags: bool = False
-
-    def join(self, stmt: Select[Any], post: FromClause) -> Select[Any]:
-        """`stmt` (whose FROM has `post`, a post table or page) with the asked relations'
-        columns: the author's as `author__<column>`, the tags' as `tag_ids`/`tag_names`."""
-        if self.author:
-            stmt = with_user(stmt, post.c.author_id, AUTHOR_PREFIX)
-        if self.tags:
-            stmt = _with_tags(stmt, post)
-        return stmt
-
-
-NO_RELATIONS = PostRelations()
 
 
 def _with_tags(stmt: Select[Any], post: FromClause) -> Select[Any]:
@@ -60,12 +35,16 @@ def _with_tags(stmt: Select[Any], post: FromClause) -> Select[Any]:
     return join_lateral(stmt, post, listed)
 
 
+AUTHOR = Join("post.author", lambda stmt, post: with_user(stmt, post.c.author_id, AUTHOR_PREFIX))
+TAGS = Join("post.tags", _with_tags)
+
+
 _TAG_LISTS = columns("tag_ids", "tag_names")
 
 
 def tags_of(row: DbRow) -> list[tuple[int, str]]:
     """The (id, name) of each tag, by name, that came with a post row fetched with
-    `PostRelations(tags=True)`."""
+    `TAGS`."""
     ids, names = _TAG_LISTS(row)
     if ids is None:
         return []

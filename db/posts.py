@@ -40,9 +40,10 @@ from db.paging import (
     paged,
     pages_by_parent,
 )
-from db.post_relations import NO_RELATIONS, PostRelations
+from db.relations import NO_RELATIONS, Relations, join_all
+from db.rows import Row, count_per_key, one_per_key
 from db.search import contains, search_values
-from db.statements import Row, count_per_key, fetch, fetch_value, one_per_key, shaped
+from db.statements import fetch, fetch_value, shaped
 from db.tags import normalise_name
 
 NEWEST = Ordering("newest", (posts.c.created_at, posts.c.id), descending=True)
@@ -130,8 +131,8 @@ def _visible(reader: Reader, where: FilterShape = NO_FILTER.shape) -> Select[Any
 
 
 @shaped
-def _by_ids(reader: Reader, relations: PostRelations) -> Select[Any]:
-    return relations.join(_visible(reader).where(any_id(posts.c.id)), posts)
+def _by_ids(reader: Reader, relations: Relations) -> Select[Any]:
+    return join_all(_visible(reader).where(any_id(posts.c.id)), posts, relations)
 
 
 async def posts_by_ids(
@@ -139,9 +140,9 @@ async def posts_by_ids(
     ids: Sequence[int],
     *,
     access: Access,
-    relations: PostRelations = NO_RELATIONS,
+    relations: Relations = NO_RELATIONS,
 ) -> list[Row | None]:
-    """By id, in key order; with the author and tags `relations` asks for (post_relations)."""
+    """By id, in key order; with the author and tags `relations` asks for (db/post_relations.py)."""
     statement = _by_ids(access.reader, relations)
     return one_per_key(ids, await fetch(conn, statement, ids=list(ids), **access.values))
 
@@ -153,7 +154,7 @@ async def posts_page(
     ordering: Ordering,
     where: PostFilter,
     access: Access,
-    relations: PostRelations = NO_RELATIONS,
+    relations: Relations = NO_RELATIONS,
 ) -> Page:
     statement = paged(
         _visible, request.shape, ordering, access.reader, where.shape, relations=relations
@@ -172,12 +173,12 @@ def _pages_by_author(
     ordering: Ordering,
     reader: Reader,
     where: FilterShape,
-    relations: PostRelations,
+    relations: Relations,
 ) -> Select[Any]:
     def page_for(author_id: ColumnElement[int]) -> Select[Any]:
         return _visible(reader, where).where(posts.c.author_id == author_id)
 
-    return pages_by_parent(page_for, ordering, shape, relations.extend())
+    return pages_by_parent(page_for, ordering, shape, relations)
 
 
 async def post_pages_by_author_ids(
@@ -188,7 +189,7 @@ async def post_pages_by_author_ids(
     ordering: Ordering,
     where: PostFilter,
     access: Access,
-    relations: PostRelations = NO_RELATIONS,
+    relations: Relations = NO_RELATIONS,
 ) -> list[Page]:
     statement = _pages_by_author(request.shape, ordering, access.reader, where.shape, relations)
     values = {**access.values, **where.values()}
@@ -229,7 +230,7 @@ def tagged_ordering(ordering: Ordering) -> Ordering:
 
 @shaped
 def _pages_by_tag(
-    shape: PageShape, ordering: Ordering, reader: Reader, relations: PostRelations
+    shape: PageShape, ordering: Ordering, reader: Reader, relations: Relations
 ) -> Select[Any]:
     def page_for(tag_id: ColumnElement[int]) -> Select[Any]:
         return (
@@ -238,7 +239,7 @@ def _pages_by_tag(
             .where(post_tags.c.tag_id == tag_id, visible_tagged(reader))
         )
 
-    return pages_by_parent(page_for, ordering, shape, relations.extend())
+    return pages_by_parent(page_for, ordering, shape, relations)
 
 
 async def post_pages_by_tag_ids(
@@ -248,7 +249,7 @@ async def post_pages_by_tag_ids(
     *,
     ordering: Ordering,
     access: Access,
-    relations: PostRelations = NO_RELATIONS,
+    relations: Relations = NO_RELATIONS,
 ) -> list[Page]:
     """Each tag's page; `ordering` must come from `tagged_ordering`."""
     statement = _pages_by_tag(request.shape, ordering, access.reader, relations)

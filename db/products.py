@@ -10,16 +10,9 @@ from sqlalchemy import Select, String, bindparam, func, or_, select
 
 from db.models import OrderStatus, order_items, orders, products
 from db.paging import Ordering, Page, PageRequest, any_id, counted, fetch_page, paged
+from db.rows import Row, count_per_key, one_per_key
 from db.search import contains, search_values
-from db.statements import (
-    Row,
-    count_per_key,
-    fetch,
-    fetch_one,
-    fetch_value,
-    one_per_key,
-    shaped,
-)
+from db.statements import fetch, fetch_one, fetch_value, shaped
 
 BY_NAME = Ordering("product_name", (products.c.name, products.c.id))
 

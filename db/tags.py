@@ -10,16 +10,9 @@ from sqlalchemy import Select, String, bindparam, select
 
 from db.models import post_tags, tags
 from db.paging import Ordering, Page, PageRequest, any_id, counted, fetch_page, paged
+from db.rows import Row, all_per_key, one_per_key
 from db.search import contains, search_values
-from db.statements import (
-    Row,
-    all_per_key,
-    fetch,
-    fetch_one,
-    fetch_value,
-    one_per_key,
-    shaped,
-)
+from db.statements import fetch, fetch_one, fetch_value, shaped
 
 BY_NAME = Ordering("tag_name", (tags.c.name, tags.c.id))
 

@@ -10,9 +10,10 @@ from sqlalchemy import ColumnElement, Select, String, bindparam, func, or_, sele
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import users
-from db.paging import DbRow, Ordering, Page, PageRequest, any_id, counted, fetch_page, paged
+from db.paging import Ordering, Page, PageRequest, any_id, counted, fetch_page, paged
+from db.rows import DbRow, Row, one_per_key
 from db.search import contains, search_values
-from db.statements import Row, fetch, fetch_one, fetch_value, one_per_key, shaped
+from db.statements import fetch, fetch_one, fetch_value, shaped
 
 BY_USERNAME = Ordering("username", (users.c.username, users.c.id))
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import OrderStatus, order_items, orders, products
-from db.paging import DbRow
+from db.rows import DbRow
 
 
 async def insert_order(

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import post_tags, posts, tags
-from db.paging import DbRow
+from db.rows import DbRow
 
 
 async def insert_post(

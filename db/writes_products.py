@@ -8,7 +8,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import products
-from db.paging import DbRow
+from db.rows import DbRow
 
 MAX_STOCK = 2**31 - 1
 """The stock column is a PostgreSQL integer."""

@@ -56,7 +56,7 @@ from strawberry.schema.schema import Schema
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
-from schema.batching import batch_form
+from schema.batching import batch_of
 from schema.context import Context
 from schema.documents import Checked, Documents
 from schema.eager import gather_eagerly
@@ -144,7 +144,6 @@ class FastPath:
         self.documents: Documents = schema.documents  # type: ignore[attr-defined]
         self.max_response_bytes = max_response_bytes
         self.handed_over = 0
-        self._batches: dict[tuple[str, str], Callable[..., Awaitable[list[Any]]]] = {}
         self._wants_info: dict[Callable[..., Any], bool] = {}
         self._leaves: dict[GraphQLOutputType, Callable[[Any], Any]] = {}
         self._many_leaves: dict[GraphQLOutputType, Callable[[Sequence[Any]], list[Any]]] = {}
@@ -223,13 +222,7 @@ class FastPath:
         return Prepared(operation=operation, fragments=fragments, conditional=bool(directives))
 
     def batch_for(self, type_name: str, field: StrawberryField) -> Callable[..., Any] | None:
-        key = (type_name, field.python_name)
-        if key not in self._batches:
-            definition = self.schema.get_type_by_name(type_name)
-            origin = getattr(definition, "origin", None)
-            found = batch_form(origin, field.python_name) if origin is not None else None
-            self._batches[key] = found  # type: ignore[assignment]
-        return self._batches[key]
+        return batch_of(field)
 
     def leaf_completer(self, return_type: GraphQLOutputType) -> Callable[[Any], Any]:
         """Serialises a scalar or enum field's value (or list of them); made once per type."""

@@ -60,6 +60,8 @@ from graphql.type import (
     get_named_type,
 )
 
+from schema.batching import LONGEST
+
 DEFAULT_PAGE = 10
 MAX_PAGE = 100
 OTHER_LIST = 100
@@ -201,6 +203,7 @@ class CostModel:
         self.schema = schema
         self.list_bounds: dict[tuple[str, str], int] = {
             **BOUNDED_LISTS,
+            **_declared_bounds(schema),
             **_introspection_bounds(schema),
         }
 
@@ -327,7 +330,11 @@ class _CostWalk:
         if name == "nodes" and parent == "Query":
             ids = self._argument(node, "ids")
             return len(ids) if isinstance(ids, list) else 1
-        return self.model.list_bounds.get((parent, name), OTHER_LIST)
+        bound = self.model.list_bounds.get((parent, name), OTHER_LIST)
+        first = self._argument(node, "first")
+        if isinstance(first, int) and not isinstance(first, bool):
+            return min(max(first, 0), bound)
+        return bound
 
     def _page_size(self, node: FieldNode) -> int:
         for name in ("first", "last"):
@@ -381,6 +388,19 @@ def _field(parent: GraphQLNamedType | None, name: str) -> Any:
     if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
         return parent.fields.get(name)
     return None
+
+
+def _declared_bounds(schema: GraphQLSchema) -> dict[tuple[str, str], int]:
+    """The bounds list fields declare beside their types (schema/batching.py's `longest`)."""
+    bounds = {}
+    for type_name, named in schema.type_map.items():
+        if isinstance(named, GraphQLObjectType):
+            for name, field in named.fields.items():
+                declared = field.extensions.get("strawberry-definition")
+                longest = getattr(declared, "metadata", {}).get(LONGEST)
+                if longest is not None:
+                    bounds[(type_name, name)] = longest
+    return bounds
 
 
 def _is_list(field_type: GraphQLType) -> bool:

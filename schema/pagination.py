@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import orjson
 import strawberry
 
-from db.paging import DbRow, KeyValue, Ordering, Page, PageRequest, Relations
-from schema.batching import batch
+from db.paging import KeyValue, Ordering, Page, PageRequest
+from db.rows import DbRow
+from schema.batching import batched_field
+from schema.context import Info
 from schema.errors import BadUserInput
 
 if TYPE_CHECKING:
-    from schema.loaders import Loaders
+    pass
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 10
@@ -129,21 +131,18 @@ class Edge(Generic[T]):
         return encode_cursor(self._ordering, self._ordering.key_of(self._row))
 
 
+async def _total_counts(connections: Sequence[Connection[Any]], info: Info) -> list[int]:
+    # Counted only when the query asks: a grouped count for all parents at once.
+    return list(await asyncio.gather(*(c._count() for c in connections)))
+
+
 @strawberry.type
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
 
-    @batch("total_count")
-    async def total_counts(connections: Sequence[Connection[Any]]) -> list[int]:
-        # Counted only when the query asks: a grouped count for all parents at once.
-        return list(await asyncio.gather(*(c._count() for c in connections)))
-
-    @strawberry.field
-    async def total_count(self) -> int:
-        [count] = await Connection.total_counts([self])
-        return int(count)
+    total_count: int = batched_field(_total_counts)
 
 
 C = TypeVar("C", bound=Connection[Any])
@@ -152,7 +151,7 @@ C = TypeVar("C", bound=Connection[Any])
 EDGE_NODE = ("edges", "node")
 
 
-def connection(
+def connection_of(
     cls: type[C],
     page: Page,
     ordering: Ordering,
@@ -173,24 +172,6 @@ def connection(
     )
 
 
-async def top_level(
-    cls: type[C],
-    loaders: Loaders,
-    request: PageRequest,
-    ordering: Ordering,
-    make_node: Callable[[DbRow], Any],
-    page: Callable[..., Awaitable[Page]],
-    count: Callable[..., Awaitable[int]],
-    relations: Relations | None = None,
-    **filters: Any,
-) -> C:
-    """A root list: its page now (with `relations`, if given, joined to its rows), its
-    `totalCount` (same filters) only if asked for."""
-    joined = {} if relations is None else {"relations": relations}
-    rows = await loaders.read(page, request, ordering=ordering, **joined, **filters)
-    return connection(cls, rows, ordering, make_node, partial(loaders.read, count, **filters))
-
-
 def per_parent(
     cls: type[C],
     parents: Sequence[Any],
@@ -201,6 +182,6 @@ def per_parent(
 ) -> list[C]:
     """One connection per parent (`parent.pk`), each counting through `count` when asked."""
     return [
-        connection(cls, page, ordering, make_node, partial(count, parent.pk))
+        connection_of(cls, page, ordering, make_node, partial(count, parent.pk))
         for parent, page in zip(parents, pages, strict=True)
     ]

@@ -3,29 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import strawberry
 
-from db import orders, posts, products, tags, users
+from db import orders as db_orders
+from db import posts as db_posts
+from db import products as db_products
+from db import tags as db_tags
+from db import users as db_users
+from db.relations import NO_RELATIONS
 from schema.context import Info
 from schema.errors import BadUserInput, Unauthenticated
 from schema.ids import decode_id, decode_id_of
-from schema.loaders import maker
-from schema.pagination import EDGE_NODE, page_request, top_level
-from schema.types.node import ORDERS_NEWEST, Node, OrderStatus, PostOrder
-from schema.types.order import Order, OrderConnection, order_relations
-from schema.types.post import (
-    Post,
-    PostConnection,
-    PostFilter,
-    post_list,
-    post_relations,
-)
+from schema.pagination import page_request
+from schema.relationships import Listing, joins_below, node_maker, root_list
+from schema.types.lists import order_list, post_list
+from schema.types.node import Node
+from schema.types.order import Order, OrderConnection
+from schema.types.post import Post, PostConnection
 from schema.types.product import Product, ProductConnection
 from schema.types.tag import Tag, TagConnection
 from schema.types.user import User, UserConnection
 
 MAX_NODES = 100
+N = TypeVar("N")
 
 
 async def load_node(info: Info, global_id: str) -> Node | None:
@@ -34,154 +39,142 @@ async def load_node(info: Info, global_id: str) -> Node | None:
     if decoded is None:
         return None
     type_name, pk = decoded
-    loaders = info.context.loaders
     if type_name == "User":
-        row = await loaders.user.load(pk)
-        return None if row is None else User.from_row(row)
+        return await _by_id(info, User, db_users.users_by_ids, pk)
     if type_name == "Post":
-        relations = post_relations(info)
-        row = await loaders.post_with(relations).load(pk)
-        return None if row is None else Post.from_row(row, relations)
+        return await _by_id(info, Post, db_posts.posts_by_ids, pk)
     if type_name == "Tag":
-        row = await loaders.tag.load(pk)
-        return None if row is None else Tag.from_row(row)
+        return await _by_id(info, Tag, db_tags.tags_by_ids, pk)
     if type_name == "Product":
-        row = await loaders.product.load(pk)
-        return None if row is None else Product.from_row(row)
-    order = order_relations(info)
-    row = await loaders.order_with(order).load(pk)
-    return None if row is None else Order.from_row(row, order)
+        return await _by_id(info, Product, db_products.products_by_ids, pk)
+    return await _by_id(info, Order, db_orders.orders_by_ids, pk)
+
+
+async def _by_id(
+    info: Info, cls: type[N], by_ids: Callable[..., Awaitable[Sequence[Any]]], pk: int
+) -> N | None:
+    """One object by primary key, through its batch read (with the relations the
+    document reads joined, where `by_ids` can join them)."""
+    if _takes_relations(by_ids):
+        relations = joins_below(info, cls)
+        row = await info.context.loaders.of(by_ids, relations=relations).load(pk)
+    else:
+        relations = NO_RELATIONS
+        row = await info.context.loaders.of(by_ids).load(pk)
+    made: N | None = None if row is None else node_maker(cls, relations)(row)
+    return made
+
+
+@functools.cache
+def _takes_relations(read: Callable[..., Any]) -> bool:
+    return "relations" in inspect.signature(read).parameters
+
+
+def _users(
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    search: str | None = None,
+) -> Listing:
+    request = page_request(db_users.BY_USERNAME, first=first, after=after, last=last, before=before)
+    return Listing(request, db_users.BY_USERNAME, {"search": search})
+
+
+def _tags(first: int | None = None, after: str | None = None, search: str | None = None) -> Listing:
+    request = page_request(db_tags.BY_NAME, first=first, after=after)
+    return Listing(request, db_tags.BY_NAME, {"search": search})
+
+
+def _products(
+    first: int | None = None,
+    after: str | None = None,
+    search: str | None = None,
+    in_stock: bool | None = None,
+) -> Listing:
+    request = page_request(db_products.BY_NAME, first=first, after=after)
+    return Listing(request, db_products.BY_NAME, {"search": search, "in_stock": in_stock})
+
+
+def _signed_in(roots: Sequence[Any], info: Info) -> None:
+    if info.context.viewer is None:
+        raise Unauthenticated("Sign in to see orders")
+
+
+async def _node(root: object, info: Info, id: strawberry.ID) -> Node | None:
+    return await load_node(info, id)
+
+
+async def _nodes(root: object, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    if len(ids) > MAX_NODES:
+        raise BadUserInput(f"`ids` may name at most {MAX_NODES} nodes", argument="ids")
+    # Gathered, so that the loaders batch every ID of a type into one statement.
+    return list(await asyncio.gather(*(load_node(info, global_id) for global_id in ids)))
+
+
+async def _viewer(root: object, info: Info) -> User | None:
+    viewer = info.context.viewer
+    if viewer is None:
+        return None
+    return await _by_id(info, User, db_users.users_by_ids, viewer.user_id)
+
+
+async def _user(root: object, info: Info, username: str) -> User | None:
+    row = await info.context.loaders.read(db_users.user_by_username, username)
+    return None if row is None else User.from_row(row)
+
+
+async def _post(root: object, info: Info, id: strawberry.ID) -> Post | None:
+    pk = decode_id_of(id, "Post")
+    if pk is None:
+        return None
+    return await _by_id(info, Post, db_posts.posts_by_ids, pk)
+
+
+async def _tag(root: object, info: Info, name: str) -> Tag | None:
+    row = await info.context.loaders.read(db_tags.tag_by_name, name)
+    return None if row is None else Tag.from_row(row)
+
+
+async def _product(root: object, info: Info, sku: str) -> Product | None:
+    row = await info.context.loaders.read(db_products.product_by_sku, sku)
+    return None if row is None else Product.from_row(row)
 
 
 @strawberry.type
 class Query:
-    @strawberry.field
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        return await load_node(info, id)
-
-    @strawberry.field
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
-        if len(ids) > MAX_NODES:
-            raise BadUserInput(f"`ids` may name at most {MAX_NODES} nodes", argument="ids")
-        # Gathered, so that the loaders batch every ID of a type into one statement.
-        return list(await asyncio.gather(*(load_node(info, global_id) for global_id in ids)))
-
-    @strawberry.field(description="The signed-in user, or null.")
-    async def viewer(self, info: Info) -> User | None:
-        viewer = info.context.viewer
-        if viewer is None:
-            return None
-        row = await info.context.loaders.user.load(viewer.user_id)
-        return None if row is None else User.from_row(row)
-
-    @strawberry.field
-    async def user(self, info: Info, username: str) -> User | None:
-        row = await info.context.loaders.read(users.user_by_username, username)
-        return None if row is None else User.from_row(row)
-
-    @strawberry.field(description="Ordered by username.")
-    async def users(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        search: str | None = None,
-    ) -> UserConnection:
-        ordering = users.BY_USERNAME
-        request = page_request(ordering, first=first, after=after, last=last, before=before)
-        return await top_level(
-            UserConnection, info.context.loaders, request, ordering, User.from_row,
-            users.users_page, users.users_count, search=search,
-        )  # fmt: skip
-
-    @strawberry.field
-    async def post(self, info: Info, id: strawberry.ID) -> Post | None:
-        pk = decode_id_of(id, "Post")
-        if pk is None:
-            return None
-        relations = post_relations(info)
-        row = await info.context.loaders.post_with(relations).load(pk)
-        return None if row is None else Post.from_row(row, relations)
-
-    @strawberry.field
-    async def posts(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: PostFilter | None = None,
-        order_by: PostOrder | None = PostOrder.NEWEST,
-    ) -> PostConnection:
-        ordering, request, where = post_list(first, after, last, before, filter, order_by)
-        loaders, relations = info.context.loaders, post_relations(info, *EDGE_NODE)
-        return await top_level(
-            PostConnection, loaders, request, ordering, maker(Post.from_row, relations),
-            posts.posts_page, posts.posts_count, relations, where=where, access=loaders.access,
-        )  # fmt: skip
-
-    @strawberry.field
-    async def tag(self, info: Info, name: str) -> Tag | None:
-        row = await info.context.loaders.read(tags.tag_by_name, name)
-        return None if row is None else Tag.from_row(row)
-
-    @strawberry.field(description="Ordered by name.")
-    async def tags(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        search: str | None = None,
-    ) -> TagConnection:
-        ordering = tags.BY_NAME
-        request = page_request(ordering, first=first, after=after)
-        return await top_level(
-            TagConnection, info.context.loaders, request, ordering, Tag.from_row,
-            tags.tags_page, tags.tags_count, search=search,
-        )  # fmt: skip
-
-    @strawberry.field
-    async def product(self, info: Info, sku: str) -> Product | None:
-        row = await info.context.loaders.read(products.product_by_sku, sku)
-        return None if row is None else Product.from_row(row)
-
-    @strawberry.field(description="Ordered by name, then id.")
-    async def products(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        search: str | None = None,
-        in_stock: bool | None = None,
-    ) -> ProductConnection:
-        ordering = products.BY_NAME
-        request = page_request(ordering, first=first, after=after)
-        return await top_level(
-            ProductConnection, info.context.loaders, request, ordering, Product.from_row,
-            products.products_page, products.products_count, search=search, in_stock=in_stock,
-        )  # fmt: skip
-
-    @strawberry.field(
-        description="Admins see every order, other signed-in users their own; "
-        "anonymous callers get UNAUTHENTICATED. Newest first."
+    node: Node | None = strawberry.field(resolver=_node)
+    nodes: list[Node | None] = strawberry.field(resolver=_nodes)
+    viewer: User | None = strawberry.field(
+        resolver=_viewer, description="The signed-in user, or null."
     )
-    async def orders(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        status: OrderStatus | None = None,
-    ) -> OrderConnection:
-        if info.context.viewer is None:
-            raise Unauthenticated("Sign in to see orders")
-        request = page_request(ORDERS_NEWEST, first=first, after=after)
-        loaders, relations = info.context.loaders, order_relations(info, *EDGE_NODE)
-        db_status = status.db if status is not None else None
-        return await top_level(
-            OrderConnection, loaders, request, ORDERS_NEWEST, maker(Order.from_row, relations),
-            orders.orders_page, orders.orders_count, relations, status=db_status,
-            access=loaders.access,
-        )  # fmt: skip
+    user: User | None = strawberry.field(resolver=_user)
+    users: UserConnection = root_list(
+        db_users.users_page,
+        db_users.users_count,
+        arguments=_users,
+        description="Ordered by username.",
+    )
+    post: Post | None = strawberry.field(resolver=_post)
+    posts: PostConnection = root_list(
+        db_posts.posts_page, db_posts.posts_count, arguments=post_list
+    )
+    tag: Tag | None = strawberry.field(resolver=_tag)
+    tags: TagConnection = root_list(
+        db_tags.tags_page, db_tags.tags_count, arguments=_tags, description="Ordered by name."
+    )
+    product: Product | None = strawberry.field(resolver=_product)
+    products: ProductConnection = root_list(
+        db_products.products_page,
+        db_products.products_count,
+        arguments=_products,
+        description="Ordered by name, then id.",
+    )
+    orders: OrderConnection = root_list(
+        db_orders.orders_page,
+        db_orders.orders_count,
+        arguments=order_list,
+        allow=_signed_in,
+        description="Admins see every order, other signed-in users their own; "
+        "anonymous callers get UNAUTHENTICATED. Newest first.",
+    )

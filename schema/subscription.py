@@ -6,6 +6,8 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
+from db.orders import orders_by_ids
+from db.posts import posts_by_ids
 from schema import events
 from schema.context import Info
 from schema.errors import Unauthenticated
@@ -32,7 +34,7 @@ class Subscription:
                     continue
                 # Each event reads fresh rows: a connection's loaders must not go stale.
                 info.context.reset_loaders()
-                row = await info.context.loaders.post.load(event.post_id)
+                row = await info.context.loaders.of(posts_by_ids).load(event.post_id)
                 if row is not None:
                     yield Post.from_row(row)
 
@@ -46,7 +48,9 @@ class Subscription:
             raise Unauthenticated("Sign in to follow an order")
         pk = decode_id_of(order_id, "Order")
         # An order the viewer may not see behaves like a missing one: nothing ever fires.
-        visible = pk is not None and await info.context.loaders.order.load(pk) is not None
+        visible = (
+            pk is not None and await info.context.loaders.of(orders_by_ids).load(pk) is not None
+        )
         async with events.subscribe() as feed:
             async for event in feed:
                 if not visible or not isinstance(event, events.OrderStatusChanged):
@@ -54,6 +58,6 @@ class Subscription:
                 if event.order_id != pk:
                     continue
                 info.context.reset_loaders()
-                row = await info.context.loaders.order.load(pk)
+                row = await info.context.loaders.of(orders_by_ids).load(pk)
                 if row is not None:
                     yield Order.from_row(row)

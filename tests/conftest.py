@@ -26,6 +26,7 @@ from db.models import Base
 from db.read_pool import ReadPool
 from db.statement_counter import StatementLog, counting
 from schema.context import Services
+from schema.relationships import relationship_of
 from tests.processes import kill_postgres
 
 TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
@@ -188,3 +189,13 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 def codes(body: dict[str, Any]) -> list[str]:
     """The `extensions.code` of each error in a response body, in order."""
     return [error["extensions"]["code"] for error in body.get("errors", ())]
+
+
+def replace_read(
+    monkeypatch: pytest.MonkeyPatch, owner: type, field: str, read: Callable[..., Any]
+) -> None:
+    """Serve `owner.field` (a root list, schema/relationships.py) from `read` instead of
+    the db/ read its declaration names, for the rest of the test."""
+    declared = relationship_of(owner.__strawberry_definition__.get_field(field))  # type: ignore[attr-defined]
+    assert declared is not None, f"{owner.__name__}.{field} is not a declared relationship"
+    monkeypatch.setattr(declared, "pages", read)

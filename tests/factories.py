@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.accounts import issue_token
 from db.models import OrderStatus, order_items, orders, post_tags, posts, products, tags, users
-from db.paging import DbRow
+from db.rows import DbRow
 
 _counter = itertools.count(1)
 # Fixed hash of an unknown password: factories never pay for argon2.

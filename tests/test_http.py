@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import Settings, create_app
-from db import posts as db_posts
-from tests.conftest import Counted
+from schema.query import Query
+from tests.conftest import Counted, replace_read
 from tests.factories import make_post, make_token, make_user
 
 
@@ -93,7 +93,7 @@ async def test_a_request_over_its_time_limit_is_cut_off_with_timeout(
     async def slow(*args: object, **kwargs: object) -> None:
         await asyncio.sleep(5)
 
-    monkeypatch.setattr(db_posts, "posts_page", slow)
+    replace_read(monkeypatch, Query, "posts", slow)
     settings = Settings(database_url=database_url, request_timeout_s=0.1)
     app = create_app(settings, database_url)
     async with app.router.lifespan_context(app):

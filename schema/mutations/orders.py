@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import writes_orders
 from db.accounts import Viewer
 from db.models import OrderStatus as DbOrderStatus
-from db.paging import DbRow
+from db.rows import DbRow
 from schema.context import Info
 from schema.events import OrderStatusChanged, publish
 from schema.ids import decode_id_of

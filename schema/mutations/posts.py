@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import writes_posts
 from db.accounts import Viewer
-from db.paging import DbRow
+from db.rows import DbRow
 from schema.context import Info
 from schema.events import PostPublished, publish
 from schema.ids import decode_id_of, encode_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
 import strawberry
 
@@ -15,6 +16,8 @@ from schema.ids import encode_id
 @strawberry.interface(description="An object with a globally unique, opaque ID.")
 class Node:
     pk: strawberry.Private[int]
+    # Relations that came in the object's own row, by field (schema/relationships.py).
+    joined: strawberry.Private[dict[str, Any] | None] = None
 
     @strawberry.field
     def id(self) -> strawberry.ID:

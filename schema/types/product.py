@@ -3,23 +3,41 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from db.paging import DbRow
-from db.statements import columns
-from schema.batching import batch
+from db import orders as db_orders
+from db import products as db_products
+from db.rows import DbRow, columns
 from schema.context import Info
+from schema.errors import BadUserInput, Forbidden
 from schema.pagination import Connection
+from schema.relationships import as_read, related
 from schema.types.node import Node
+
+if TYPE_CHECKING:
+    from schema.types.order import Order
+
+MAX_RECENT_ORDERS = 20
 
 
 @functools.cache
 def _product_columns(prefix: str) -> Callable[[DbRow], tuple[Any, ...]]:
     return columns("id", "sku", "name", "price", "stock", prefix=prefix)
+
+
+def _recent(first: int = 5) -> Mapping[str, Hashable]:
+    if not 0 <= first <= MAX_RECENT_ORDERS:
+        raise BadUserInput(f"`first` must be between 0 and {MAX_RECENT_ORDERS}", argument="first")
+    return {"first": first}
+
+
+def _admins_only(products: Sequence[Product], info: Info) -> None:
+    if not info.context.loaders.access.is_admin:
+        raise Forbidden("Only admins may see a product's orders")
 
 
 @strawberry.type
@@ -35,14 +53,19 @@ class Product(Node):
         pk, sku, name, price, stock = _product_columns(prefix)(row)
         return cls(pk=pk, sku=sku, name=name, price=price, stock=stock)
 
-    @batch("units_sold")
-    async def units_sold_of(products: Sequence[Product], info: Info) -> list[int]:
-        return list(await info.context.loaders.units_sold.load_many([p.pk for p in products]))
-
-    @strawberry.field(description="Units in orders that are not cancelled.")
-    async def units_sold(self, info: Info) -> int:
-        [sold] = await Product.units_sold_of([self], info)
-        return int(sold)
+    units_sold: int = related(
+        db_products.units_sold_by_product_ids,
+        make=as_read,
+        description="Units in orders that are not cancelled.",
+    )
+    recent_orders: list[Annotated[Order, strawberry.lazy("schema.types.order")]] = related(
+        db_orders.recent_orders_by_product_ids,
+        arguments=_recent,
+        allow=_admins_only,
+        longest=MAX_RECENT_ORDERS,
+        description="Admins only (FORBIDDEN for anyone else): the newest orders that hold "
+        f"this product, newest first, at most {MAX_RECENT_ORDERS}.",
+    )
 
 
 @strawberry.type

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from db.paging import DbRow
-from db.statements import Row
+from db.rows import DbRow, Row
 
 
 def joined_columns(row: DbRow, prefix: str) -> dict[str, Any]:

@@ -9,13 +9,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import orders, users
 from db.access import Access
 from db.engine import read
-from db.order_relations import CUSTOMER_PREFIX, OrderRelations, OrderTotals, items_of, totals_of
+from db.order_relations import (
+    CUSTOMER,
+    CUSTOMER_PREFIX,
+    ITEMS,
+    TOTALS,
+    OrderTotals,
+    items_of,
+    totals_of,
+)
 from db.paging import PageRequest
 from db.read_pool import ReadPool
 from tests.db.rows import joined_columns
 from tests.factories import make_order, make_product, make_user
 
-ALL = OrderRelations(customer=True, totals=True, items=True)
+ALL = frozenset({CUSTOMER, TOTALS, ITEMS})
 ADMIN = Access(viewer_id=0, is_admin=True)
 
 

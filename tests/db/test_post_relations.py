@@ -8,12 +8,12 @@ from db import posts, tags, users
 from db.access import Access
 from db.engine import read
 from db.paging import PageRequest
-from db.post_relations import AUTHOR_PREFIX, PostRelations, tags_of
+from db.post_relations import AUTHOR, AUTHOR_PREFIX, TAGS, tags_of
 from db.read_pool import ReadPool
 from tests.db.rows import joined_columns
 from tests.factories import make_post, make_user
 
-BOTH = PostRelations(author=True, tags=True)
+BOTH = frozenset({AUTHOR, TAGS})
 ANYONE = Access()
 
 
@@ -66,7 +66,7 @@ async def test_pages_keep_their_rows_and_order_with_relations(
     common = await read(read_pool, tags.tag_by_name, "common")
     assert common is not None
     for request in (PageRequest(limit=3), PageRequest(limit=3, backward=True)):
-        for relations in (PostRelations(author=True), PostRelations(tags=True), BOTH):
+        for relations in (frozenset({AUTHOR}), frozenset({TAGS}), BOTH):
             plain_page = await read(
                 read_pool, posts.posts_page, request, ordering=posts.NEWEST,
                 where=posts.NO_FILTER, access=ANYONE,
@@ -91,7 +91,7 @@ async def test_pages_keep_their_rows_and_order_with_relations(
             assert [[r.id for r in p.rows] for p in joined] == [
                 [r.id for r in p.rows] for p in plain
             ]
-            if relations.author:
+            if AUTHOR in relations:
                 for author, page_of in zip(authors, joined, strict=True):
                     author_ids = {joined_columns(r, AUTHOR_PREFIX)["id"] for r in page_of.rows}
                     assert author_ids == {author.id}
@@ -102,5 +102,5 @@ async def test_pages_keep_their_rows_and_order_with_relations(
                 ordering=ordering, access=ANYONE, relations=relations,
             )  # fmt: skip
             assert [r.id for r in by_tag[0].rows] == [r.id for r in plain_page.rows]
-            if relations.tags:
+            if TAGS in relations:
                 assert all("common" in dict(tags_of(r)).values() for r in by_tag[0].rows)

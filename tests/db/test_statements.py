@@ -14,8 +14,9 @@ from db.access import Access
 from db.engine import read
 from db.paging import Ordering, PageRequest, paged
 from db.read_pool import ReadPool
+from db.rows import columns
 from db.statement_counter import counting
-from db.statements import columns, fetch, fetch_one, shaped
+from db.statements import fetch, fetch_one, shaped
 from tests.factories import make_post, make_user
 
 

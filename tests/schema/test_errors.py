@@ -7,8 +7,8 @@ import logging
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import posts as db_posts
-from tests.conftest import GraphQL
+from schema.query import Query
+from tests.conftest import GraphQL, replace_read
 from tests.factories import make_post, make_user
 
 
@@ -24,7 +24,7 @@ async def test_an_unexpected_error_is_masked_and_logged_with_its_request_id(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError('relation "posts" secret driver text')
 
-    monkeypatch.setattr(db_posts, "posts_page", broken)
+    replace_read(monkeypatch, Query, "posts", broken)
     with caplog.at_level(logging.ERROR, logger="storefront.errors"):
         body = await gql("{ posts { edges { node { title } } } }")
 
@@ -51,7 +51,7 @@ async def test_a_statement_cut_off_by_statement_timeout_is_a_timeout_error(
         finally:
             await conn.execute("RESET statement_timeout")
 
-    monkeypatch.setattr(db_posts, "posts_page", slow)
+    replace_read(monkeypatch, Query, "posts", slow)
     body = await gql("{ posts { edges { node { title } } } }")
 
     [error] = body["errors"]

@@ -30,6 +30,8 @@ CORPUS = [
     "items { quantity unitPrice subtotal product { sku name price stock unitsSold } } "
     "itemCount total } } } }",
     "{ products(inStock: true) { edges { node { name price unitsSold } } } }",
+    "{ products { edges { node { sku recentOrders(first: 1) { status total customer { username } "
+    "items { quantity } } } } } }",
     "{ viewer { username email orders(status: PAID) { totalCount edges { node { total } } } } }",
     "query($name: String!, $f: PostFilter) { user(username: $name) { username "
     "posts(last: 2, filter: $f) { edges { node { title } } pageInfo { hasPreviousPage } } } }",

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import OrderStatus, orders, products
-from db.paging import DbRow
+from db.rows import DbRow
 from schema.events import OrderStatusChanged, subscribe
 from schema.ids import decode_id_of, encode_id
 from tests.conftest import GraphQL

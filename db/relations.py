@@ -1,0 +1,66 @@
+"""Relations that come in their parent rows' own statement, when a caller asks.
+
+A document that shows posts with their author would otherwise run a statement
+per relation after the posts' (each a round trip and, on this service's
+request path, most of a small query's CPU). A `Join` adds one relation's
+columns to a statement over its parent table, or over a page of it after the
+LIMIT, so only rows that are returned pay for it. The relations a caller asks
+for are a frozenset of them: part of a statement's shape (db/statements.py),
+so each combination compiles once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from operator import attrgetter
+from typing import Any, TypeAlias
+
+from sqlalchemy import FromClause, Select, true
+
+Extend: TypeAlias = Callable[[Select[Any], FromClause], Select[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """One relation's columns added to `stmt`, whose FROM has the parent `rows`."""
+
+    name: str
+    add: Extend
+
+    def __repr__(self) -> str:
+        return f"Join({self.name!r})"
+
+
+Relations: TypeAlias = frozenset[Join]
+NO_RELATIONS: Relations = frozenset()
+
+
+def join_all(stmt: Select[Any], rows: FromClause, relations: Relations) -> Select[Any]:
+    """`stmt` with every relation's columns, in a fixed order so equal sets write equal SQL."""
+    for join in sorted(relations, key=_NAME):
+        stmt = join.add(stmt, rows)
+    return stmt
+
+
+def extend(relations: Relations) -> Extend | None:
+    """What joins `relations` to a page (db/paging.py), if any."""
+    return partial(_joined, relations=relations) if relations else None
+
+
+def _joined(stmt: Select[Any], rows: FromClause, *, relations: Relations) -> Select[Any]:
+    return join_all(stmt, rows, relations)
+
+
+def join_lateral(stmt: Select[Any], rows: FromClause, lateral: FromClause) -> Select[Any]:
+    """`stmt` with every column of `lateral` (an aggregate over one of `rows`' rows).
+
+    An aggregate without GROUP BY always yields one row (NULLs when nothing matched),
+    so a plain join keeps every row. The join names its left side: with another
+    lateral's columns in the statement, SQLAlchemy would see two candidates.
+    """
+    return stmt.add_columns(*lateral.c).join_from(rows, lateral, true())
+
+
+_NAME = attrgetter("name")

@@ -1,0 +1,336 @@
+"""Relationships, each declared once beside its type as one field.
+
+A declaration names the field's arguments (the parameters of a function that
+turns them into the read's keyword arguments), the batch read in db/ that
+answers every parent of a level in one statement, and, where the relation can
+ride along in its parent's statement, how (a db/ `Join`, and how to read the
+value from the parent's row). Everything else is derived from it:
+
+- the Strawberry field and its per-object resolver (the read's DataLoader
+  still batches across objects);
+- the batch form the lean executor calls once per level (schema/batching.py);
+- the per-request loader (`Loaders.of`, one per read and arguments);
+- the lookahead: `joins_below(info, cls, *path)` says which of `cls`'s
+  relations the document reads, for the statement that fetches `cls`'s rows.
+
+The field's type is its class annotation, as in Strawberry's own
+`name: Type = strawberry.field(resolver=...)` (lazy where types refer to each
+other); objects are made from rows with the type's `from_row`. README, "Adding
+a field", walks through one.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from operator import attrgetter
+from typing import Any, get_args
+
+from strawberry.types.base import StrawberryList, StrawberryOptional
+from strawberry.types.field import StrawberryField
+from strawberry.types.lazy_type import LazyType
+from strawberry.utils.str_converters import to_camel_case
+
+from db.paging import Ordering, Page, PageRequest
+from db.relations import NO_RELATIONS, Join, Relations
+from db.rows import DbRow
+from schema.batching import batched_field
+from schema.context import Info
+from schema.lookahead import selected
+from schema.pagination import EDGE_NODE, connection_of, per_parent
+
+RELATIONSHIP = "storefront.relationship"
+_MISSING: Any = object()
+
+Read = Callable[..., Awaitable[Sequence[Any]]]
+Allow = Callable[[Sequence[Any], Info], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Ride:
+    """How a relation comes in its parent's own statement: the `join` adds its columns
+    to the parent's rows, `read` makes the field's value from such a row."""
+
+    join: Join
+    read: Callable[[DbRow], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What a list's arguments ask for: a page, its order, and the read's filters."""
+
+    request: PageRequest
+    ordering: Ordering
+    filters: Mapping[str, Hashable] = field(default_factory=dict)
+
+
+class Relationship:
+    """One declared relationship; `batch` answers a whole level of parents."""
+
+    ride: Ride | None = None
+
+    def __init__(self, arguments: Callable[..., Any] | None, allow: Allow | None) -> None:
+        self.arguments = arguments
+        self.allow = allow
+        self.field: StrawberryField
+
+    async def batch(self, parents: Sequence[Any], info: Info, **arguments: Any) -> list[Any]:
+        raise NotImplementedError
+
+    @functools.cached_property
+    def element(self) -> type:
+        """The class of the objects this field returns (its type with lists and
+        nullability taken off; known once the schema has resolved lazy types)."""
+        return _element(self.field.type)
+
+    def as_field(self, description: str | None, longest: int | None = None) -> Any:
+        """The Strawberry field, resolved by `batch`."""
+        self.field = batched_field(
+            self.batch,
+            arguments=self.arguments,
+            description=description,
+            longest=longest,
+            metadata={RELATIONSHIP: self},
+        )
+        return self.field
+
+    def _read_arguments(self, arguments: Mapping[str, Any]) -> Any:
+        return self.arguments(**arguments) if self.arguments is not None else {}
+
+
+class Related(Relationship):
+    """A value per parent from a batch read keyed by one of the parent's attributes."""
+
+    def __init__(
+        self,
+        read: Read,
+        *,
+        key: str,
+        make: Callable[[Any], Any] | None,
+        arguments: Callable[..., Mapping[str, Hashable]] | None,
+        ride: Ride | None,
+        allow: Allow | None,
+    ) -> None:
+        super().__init__(arguments, allow)
+        self.read, self.key, self.make, self.ride = read, attrgetter(key), make, ride
+        self.relations_too = _takes(read, "relations")
+
+    async def batch(self, parents: Sequence[Any], info: Info, **arguments: Any) -> list[Any]:
+        if self.allow is not None:
+            self.allow(parents, info)
+        values = [_MISSING] * len(parents)
+        if self.ride is not None:
+            name = self.field.python_name
+            values = [p.joined.get(name, _MISSING) if p.joined else _MISSING for p in parents]
+            if not any(value is _MISSING for value in values):
+                return values
+        kwargs = dict(self._read_arguments(arguments))
+        make = self.make
+        if make is None:
+            relations = joins_below(info, self.element) if self.relations_too else NO_RELATIONS
+            if self.relations_too:
+                kwargs["relations"] = relations
+            make = _each(node_maker(self.element, relations))
+        keys = [self.key(p) for p, value in zip(parents, values, strict=True) if value is _MISSING]
+        loaded = iter(await info.context.loaders.of(self.read, **kwargs).load_many(keys))
+        return [make(next(loaded)) if value is _MISSING else value for value in values]
+
+
+class Connected(Relationship):
+    """A Relay connection per parent: one page each from `pages`, `totalCount` from `count`."""
+
+    def __init__(
+        self,
+        pages: Callable[..., Awaitable[Any]],
+        count: Callable[..., Awaitable[Any]],
+        *,
+        arguments: Callable[..., Listing],
+        allow: Allow | None,
+    ) -> None:
+        super().__init__(arguments, allow)
+        self.pages, self.count = pages, count
+
+    @functools.cached_property
+    def node(self) -> type:
+        """The connection's node class: `PostConnection(Connection[Post])` gives Post."""
+        [base] = [b for b in getattr(self.element, "__orig_bases__", ()) if get_args(b)]
+        node: type = get_args(base)[0]
+        return node
+
+    async def batch(self, parents: Sequence[Any], info: Info, **arguments: Any) -> list[Any]:
+        if self.allow is not None:
+            self.allow(parents, info)
+        listing: Listing = self._read_arguments(arguments)
+        relations = joins_below(info, self.node, *EDGE_NODE)
+        loaders, ordering = info.context.loaders, listing.ordering
+        pages = await loaders.of(
+            self.pages,
+            request=listing.request,
+            ordering=ordering,
+            relations=relations,
+            **listing.filters,
+        ).load_many([parent.pk for parent in parents])
+        count = loaders.of(self.count, **listing.filters).load
+        make = node_maker(self.node, relations)
+        return per_parent(self.element, parents, pages, ordering, make, count)
+
+
+class Listed(Connected):
+    """A root list (a field of Query): one page from `pages`, `totalCount` from `count`,
+    each called with the viewer's `access` and the joined `relations` if it takes them."""
+
+    async def batch(self, parents: Sequence[Any], info: Info, **arguments: Any) -> list[Any]:
+        if self.allow is not None:
+            self.allow(parents, info)
+        listing: Listing = self._read_arguments(arguments)
+        loaders, filters = info.context.loaders, dict(listing.filters)
+        if _takes(self.pages, "access"):
+            filters["access"] = loaders.access
+        relations = NO_RELATIONS
+        page_filters = filters
+        if _takes(self.pages, "relations"):
+            relations = joins_below(info, self.node, *EDGE_NODE)
+            page_filters = {**filters, "relations": relations}
+        found: Page = await loaders.read(
+            self.pages, listing.request, ordering=listing.ordering, **page_filters
+        )
+        count = partial(loaders.read, self.count, **filters)
+        made: Any = connection_of(
+            self.element, found, listing.ordering, node_maker(self.node, relations), count
+        )
+        return [made for _ in parents]
+
+
+def root_list(
+    page: Callable[..., Awaitable[Page]],
+    count: Callable[..., Awaitable[int]],
+    *,
+    arguments: Callable[..., Listing],
+    allow: Allow | None = None,
+    description: str | None = None,
+) -> Any:
+    """A field of Query listing one table: `arguments(...)` as for `connection`;
+    `page(conn, request, ordering=, **filters)` gives the page, `count(conn, **filters)`
+    the `totalCount`, only when asked for."""
+    return Listed(page, count, arguments=arguments, allow=allow).as_field(description)
+
+
+def related(
+    read: Read,
+    *,
+    key: str = "pk",
+    make: Callable[[Any], Any] | None = None,
+    arguments: Callable[..., Mapping[str, Hashable]] | None = None,
+    ride: Ride | None = None,
+    allow: Allow | None = None,
+    description: str | None = None,
+    longest: int | None = None,
+) -> Any:
+    """A field whose value per parent comes from `read(conn, keys, **arguments(...))`,
+    keyed by the parent's `key` attribute; `read` answers one result per key.
+
+    Results become the field's type with its `from_row` (a row, None or a list of
+    rows), or with `make` (`as_read` for a scalar field). With `ride`, a parent
+    fetched with `ride.join` already holds its value. `allow(parents, info)` raises
+    to refuse the whole level. A list says how `longest` it can be (the cost model's
+    bound; a `first` argument narrows it).
+    """
+    relationship = Related(read, key=key, make=make, arguments=arguments, ride=ride, allow=allow)
+    return relationship.as_field(description, longest)
+
+
+def connection(
+    pages: Read,
+    count: Read,
+    *,
+    arguments: Callable[..., Listing],
+    allow: Allow | None = None,
+    description: str | None = None,
+) -> Any:
+    """A connection field: `arguments(...)` (whose parameters are the field's) gives the
+    page, ordering and filters; `pages(conn, parent_pks, request=, ordering=,
+    relations=, **filters)` gives each parent's page, `count(conn, parent_pks,
+    **filters)` each `totalCount`."""
+    return Connected(pages, count, arguments=arguments, allow=allow).as_field(description)
+
+
+def relationship_of(field: StrawberryField) -> Relationship | None:
+    """The declaration behind a field, if it is a relationship (the lean executor's seam)."""
+    found: Relationship | None = field.metadata.get(RELATIONSHIP)
+    return found
+
+
+@functools.cache
+def _rides(cls: type) -> tuple[tuple[str, str, Ride], ...]:
+    """(GraphQL name, Python name, ride) of each of `cls`'s fields that can ride along."""
+    rides = []
+    for strawberry_field in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        relationship = relationship_of(strawberry_field)
+        if relationship is not None and relationship.ride is not None:
+            name = strawberry_field.python_name
+            graphql_name = strawberry_field.graphql_name or to_camel_case(name)
+            rides.append((graphql_name, name, relationship.ride))
+    return tuple(rides)
+
+
+def joins_below(info: Info, cls: type, *path: str) -> Relations:
+    """The joins for the relations of `cls` that the document reads at `path` below
+    the current field (schema/lookahead.py)."""
+    rides = _rides(cls)
+    if not rides:
+        return NO_RELATIONS
+    fields = selected(info, *path)
+    return frozenset(ride.join for graphql_name, _, ride in rides if graphql_name in fields)
+
+
+def node_maker(cls: Any, relations: Relations) -> Callable[[DbRow], Any]:
+    """`cls.from_row`, which for rows fetched with `relations` also keeps the values
+    that came with them (each relationship's `Ride.read`) in the object's `joined`."""
+    from_row: Callable[[DbRow], Any] = cls.from_row
+    if not relations:
+        return from_row
+    reads = [(name, ride.read) for _, name, ride in _rides(cls) if ride.join in relations]
+
+    def make(row: DbRow) -> Any:
+        made = from_row(row)
+        made.joined = {name: read(row) for name, read in reads}
+        return made
+
+    return make
+
+
+@functools.cache
+def _takes(read: Callable[..., Any], parameter: str) -> bool:
+    return parameter in inspect.signature(read).parameters
+
+
+def as_read(result: Any) -> Any:
+    """`make` for a field that takes its read's results as they are (counts, sums)."""
+    return result
+
+
+def _each(make: Callable[[DbRow], Any]) -> Callable[[Any], Any]:
+    """`make` for a read's result: a row, None (no row for the key), or a list of rows."""
+
+    def made(result: Any) -> Any:
+        if result is None:
+            return None
+        if isinstance(result, list):
+            return [make(row) for row in result]
+        return make(result)
+
+    return made
+
+
+def _element(field_type: Any) -> type:
+    while isinstance(field_type, StrawberryList | StrawberryOptional | LazyType):
+        if isinstance(field_type, LazyType):
+            field_type = field_type.resolve_type()
+        else:
+            field_type = field_type.of_type
+    if not isinstance(field_type, type):
+        raise TypeError(f"a relationship returns objects of one class, not {field_type!r}")
+    return field_type
