@@ -37,9 +37,10 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 from strawberry.types.graphql import OperationType
 
+from schema.cost import CostModel
 from schema.errors import coded, coded_error
 from schema.hashing import sha256
-from schema.limits import CostModel, Limits, measure_shape, shape_error, too_complex
+from schema.limits import Limits, measure_shape, shape_error, too_complex
 
 # Cached documents are bounded in number and in tokens (a parsed document's size
 # follows its tokens, not its text: `[1 1 1 ...]` is 4 KB of text and 700 KB of
