@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import writes_posts
 from db.accounts import Viewer
 from db.paging import DbRow
+from db.tags import normalise_name
 from schema.context import Info
 from schema.events import PostPublished, publish
 from schema.ids import decode_id_of, encode_id
@@ -62,10 +63,10 @@ def _body(problems: Problems, body: str) -> str:
 
 
 def _tags(problems: Problems, names: Sequence[str]) -> list[str]:
-    """Lower-cased, stripped and without duplicates, in the order given."""
+    """Normalised as tags are stored, without duplicates, in the order given."""
     normalised: list[str] = []
     for index, name in enumerate(names):
-        tag = name.strip().lower()
+        tag = normalise_name(name)
         field: Path = ["input", "tags", index]
         if not problems.text(tag, field):
             continue
