@@ -18,7 +18,10 @@ BY_NAME = Ordering("tag_name", (tags.c.name, tags.c.id))
 
 
 def normalise_name(name: str) -> str:
-    """Tags are stored trimmed and lower-case."""
+    """The one form of a tag name: as stored, looked up, filtered on and subscribed to.
+
+    Tags are stored trimmed and lower-case, so "Python " and "python" are one tag.
+    """
     return name.strip().lower()
 
 

@@ -8,6 +8,7 @@ import strawberry
 
 from db.orders import orders_by_ids
 from db.posts import posts_by_ids
+from db.tags import normalise_name
 from schema import events
 from schema.context import Info
 from schema.errors import Unauthenticated
@@ -25,7 +26,7 @@ class Subscription:
     async def post_published(
         self, info: Info, tag: str | None = None
     ) -> AsyncGenerator[Post, None]:
-        wanted = tag.strip().lower() if tag is not None else None
+        wanted = normalise_name(tag) if tag is not None else None
         async with events.subscribe() as feed:
             async for event in feed:
                 if not isinstance(event, events.PostPublished):

@@ -9,7 +9,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import writes_orders
-from db.accounts import Viewer
+from db.access import Access
 from db.models import OrderStatus as DbOrderStatus
 from db.rows import DbRow
 from schema.context import Info
@@ -111,10 +111,14 @@ async def _take_stock(session: AsyncSession, order_id: int, lines: dict[int, Lin
         )
 
 
-async def _locked_order(session: AsyncSession, viewer: Viewer, order_id: int | None) -> DbRow:
-    """The order, locked; another customer's order is missing as far as the viewer knows."""
+async def _locked_order(session: AsyncSession, access: Access, order_id: int | None) -> DbRow:
+    """The order, locked; another customer's order is missing as far as the viewer knows.
+
+    `access` is the request's own (`loaders.access`), so an order a query would hide is
+    missing here too.
+    """
     order = None if order_id is None else await writes_orders.lock_order(session, order_id)
-    if order is None or not (viewer.is_admin or order.user_id == viewer.user_id):
+    if order is None or not access.may_see_order(order.user_id):
         raise Rejected.one(UserErrorCode.NOT_FOUND, "No such order", ["id"])
     return order
 
@@ -172,10 +176,11 @@ class OrderMutation:
         description="The customer or an admin; PENDING or PAID orders only; puts the stock back."
     )
     async def cancel_order(self, info: Info, id: strawberry.ID) -> OrderPayload:
-        viewer = require_viewer(info)
+        require_viewer(info)
+        access = info.context.loaders.access
         try:
             async with info.context.services.sessionmaker.begin() as session:
-                order = await _locked_order(session, viewer, decode_id_of(id, "Order"))
+                order = await _locked_order(session, access, decode_id_of(id, "Order"))
                 if order.status not in CANCELLABLE:
                     raise Rejected.one(
                         UserErrorCode.CONFLICT,
@@ -194,10 +199,11 @@ class OrderMutation:
     async def update_order_status(
         self, info: Info, id: strawberry.ID, status: OrderStatus
     ) -> OrderPayload:
-        viewer = require_admin(info)
+        require_admin(info)
+        access = info.context.loaders.access
         try:
             async with info.context.services.sessionmaker.begin() as session:
-                order = await _locked_order(session, viewer, decode_id_of(id, "Order"))
+                order = await _locked_order(session, access, decode_id_of(id, "Order"))
                 if NEXT_STATUS.get(order.status) != status.db:
                     raise Rejected.one(
                         UserErrorCode.CONFLICT,

@@ -8,8 +8,9 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import writes_posts
-from db.accounts import Viewer
+from db.access import Access
 from db.rows import DbRow
+from db.tags import normalise_name
 from schema.context import Info
 from schema.events import PostPublished, publish
 from schema.ids import decode_id_of, encode_id
@@ -62,10 +63,10 @@ def _body(problems: Problems, body: str) -> str:
 
 
 def _tags(problems: Problems, names: Sequence[str]) -> list[str]:
-    """Lower-cased, stripped and without duplicates, in the order given."""
+    """Normalised as tags are stored, without duplicates, in the order given."""
     normalised: list[str] = []
     for index, name in enumerate(names):
-        tag = name.strip().lower()
+        tag = normalise_name(name)
         field: Path = ["input", "tags", index]
         if not problems.text(tag, field):
             continue
@@ -78,21 +79,19 @@ def _tags(problems: Problems, names: Sequence[str]) -> list[str]:
     return normalised
 
 
-def _may_see(viewer: Viewer, post: DbRow) -> bool:
-    return bool(post.published) or viewer.is_admin or post.author_id == viewer.user_id
-
-
 async def _locked_own_post(
-    session: AsyncSession, viewer: Viewer, post_id: int | None, field: Path
+    session: AsyncSession, access: Access, post_id: int | None, field: Path
 ) -> DbRow:
     """The post, locked, when the viewer may change it; Rejected otherwise.
 
     A post the viewer may not see is missing as far as they know (API.md, "Visibility").
+    `access` is the request's own (`loaders.access`), so a post a query would hide is
+    missing here too.
     """
     post = None if post_id is None else await writes_posts.lock_post(session, post_id)
-    if post is None or not _may_see(viewer, post):
+    if post is None or not access.may_see_post(post.author_id, post.published):
         raise Rejected.one(UserErrorCode.NOT_FOUND, "No such post", field)
-    if post.author_id != viewer.user_id and not viewer.is_admin:
+    if post.author_id != access.viewer_id and not access.is_admin:
         raise Rejected.one(
             UserErrorCode.FORBIDDEN, "Only the author or an admin may change this post", field
         )
@@ -124,7 +123,8 @@ class PostMutation:
 
     @strawberry.mutation
     async def update_post(self, info: Info, input: UpdatePostInput) -> PostPayload:
-        viewer = require_viewer(info)
+        require_viewer(info)
+        access = info.context.loaders.access
         problems = Problems()
         title = None if input.title is None else _title(problems, input.title)
         body = None if input.body is None else _body(problems, input.body)
@@ -136,7 +136,7 @@ class PostMutation:
         published_now: tuple[str, ...] | None = None
         try:
             async with info.context.services.sessionmaker.begin() as session:
-                before = await _locked_own_post(session, viewer, post_id, ["input", "id"])
+                before = await _locked_own_post(session, access, post_id, ["input", "id"])
                 row = await writes_posts.update_post(
                     session, before.id, title=title, body=body, published=input.published
                 )
@@ -154,11 +154,12 @@ class PostMutation:
 
     @strawberry.mutation
     async def delete_post(self, info: Info, id: strawberry.ID) -> DeletePostPayload:
-        viewer = require_viewer(info)
+        require_viewer(info)
+        access = info.context.loaders.access
         post_id = decode_id_of(id, "Post")
         try:
             async with info.context.services.sessionmaker.begin() as session:
-                post = await _locked_own_post(session, viewer, post_id, ["id"])
+                post = await _locked_own_post(session, access, post_id, ["id"])
                 await writes_posts.delete_post(session, post.id)
         except Rejected as rejected:
             return DeletePostPayload(user_errors=rejected.errors)
