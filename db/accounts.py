@@ -98,9 +98,15 @@ async def revoke_token(session: AsyncSession, token_id: int) -> bool:
     return result.first() is not None
 
 
+def normalise_login(login: str) -> str:
+    """A login as typed, as it is matched (against lower-cased usernames and emails) and
+    counted for throttling (db/throttle.py)."""
+    return login.strip().lower()
+
+
 async def user_id_by_login(session: AsyncSession, login: str) -> tuple[int, str] | None:
     """(id, password hash) of the active user whose username or email is `login`."""
-    needle = login.strip().lower()
+    needle = normalise_login(login)
     stmt = select(users.c.id, users.c.password_hash).where(
         (func.lower(users.c.username) == needle) | (func.lower(users.c.email) == needle),
         users.c.is_active,

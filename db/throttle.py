@@ -26,6 +26,8 @@ from enum import Enum
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.accounts import normalise_login
+
 # Per IPv6 client, the network a subscriber is handed: one host alone costs nothing
 # to change within it.
 IPV6_PREFIX = 64
@@ -74,7 +76,7 @@ def login_counters(login: str, address: str | None, limits: LoginLimits) -> tupl
     does, so throttling cannot tell which exist.
     """
     counters = [
-        Counter(Kind.ACCOUNT, _digest(login.strip().lower()), limits.max_failures_per_account)
+        Counter(Kind.ACCOUNT, _digest(normalise_login(login)), limits.max_failures_per_account)
     ]
     if address is not None:
         counters.append(
