@@ -27,6 +27,8 @@ from db.relations import NO_RELATIONS, Relations, join_all
 from db.rows import Row, all_per_key, count_per_key, one_per_key
 from db.statements import fetch, fetch_value, shaped
 
+# API.md: an order has 1 to 50 lines.
+MAX_LINES = 50
 NEWEST = Ordering("order_newest", (orders.c.created_at, orders.c.id), descending=True)
 
 

@@ -14,6 +14,9 @@ from db.rows import Row, all_per_key, one_per_key
 from db.search import contains, search_values
 from db.statements import fetch, fetch_one, fetch_value, shaped
 
+# API.md: a post has at most 10 tags, each 1 to 50 characters.
+MAX_TAGS_PER_POST = 10
+MAX_TAG_NAME = 50
 BY_NAME = Ordering("tag_name", (tags.c.name, tags.c.id))
 
 

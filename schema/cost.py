@@ -2,7 +2,7 @@
 
 - an object costs 1 and multiplies nothing;
 - a connection multiplies its `edges` by its page size (`first`, else `last`,
-  else the default page), a list of known bound by that bound (a post's tags,
+  else the default page), a list by the bound its field declares (a post's tags,
   an order's lines, `nodes(ids)` by its ids), any other list by `OTHER_LIST`;
 - counts (`totalCount`, `postCount`, ...) cost what a count makes PostgreSQL
   visit, and a substring search costs `SEARCH` on top of its list;
@@ -61,8 +61,6 @@ COUNTS = {"totalCount": 100, "postCount": 20, "unitsSold": 20}
 # Text with no length limit but the request body's (a post's body, up to ~100 KB):
 # read for many rows at once, it is most of what a request holds in memory.
 HEAVY_TEXT = {("Post", "body"): 50}
-# Lists whose length the API bounds (API.md: at most 10 tags, 50 lines).
-BOUNDED_LISTS = {("Post", "tags"): 10, ("Order", "items"): 50}
 
 
 class CostModel:
@@ -72,7 +70,6 @@ class CostModel:
     def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
         self.list_bounds: dict[tuple[str, str], int] = {
-            **BOUNDED_LISTS,
             **_declared_bounds(schema),
             **_introspection_bounds(schema),
         }

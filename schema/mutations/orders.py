@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import writes_orders
 from db.access import Access
 from db.models import OrderStatus as DbOrderStatus
+from db.orders import MAX_LINES
 from db.rows import DbRow
 from schema.context import Info
 from schema.events import OrderStatusChanged, publish
@@ -27,7 +28,6 @@ from schema.mutations.payloads import (
 from schema.types.node import OrderStatus
 from schema.types.order import Order
 
-LINES_MAX = 50
 QUANTITY_MAX = 1000
 KEY_MAX = 64
 CANCELLABLE = frozenset({DbOrderStatus.PENDING, DbOrderStatus.PAID})
@@ -63,8 +63,8 @@ class Line:
 
 def _lines(problems: Problems, items: Sequence[OrderLineInput]) -> dict[int, Line]:
     """{product id: line}, lines for the same product merged."""
-    if not 1 <= len(items) <= LINES_MAX:
-        problems.invalid(f"an order has 1 to {LINES_MAX} lines", ["input", "items"])
+    if not 1 <= len(items) <= MAX_LINES:
+        problems.invalid(f"an order has 1 to {MAX_LINES} lines", ["input", "items"])
         return {}
     merged: dict[int, Line] = {}
     for index, item in enumerate(items):

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import writes_posts
 from db.access import Access
 from db.rows import DbRow
-from db.tags import normalise_name
+from db.tags import MAX_TAG_NAME, MAX_TAGS_PER_POST, normalise_name
 from schema.context import Info
 from schema.events import PostPublished, publish
 from schema.ids import decode_id_of, encode_id
@@ -26,8 +26,6 @@ from schema.mutations.payloads import (
 from schema.types.post import Post
 
 TITLE_MAX = 200
-TAGS_MAX = 10
-TAG_NAME_MAX = 50
 
 
 @strawberry.input
@@ -70,12 +68,12 @@ def _tags(problems: Problems, names: Sequence[str]) -> list[str]:
         field: Path = ["input", "tags", index]
         if not problems.text(tag, field):
             continue
-        if not 1 <= len(tag) <= TAG_NAME_MAX:
-            problems.invalid(f"a tag name must be 1 to {TAG_NAME_MAX} characters", field)
+        if not 1 <= len(tag) <= MAX_TAG_NAME:
+            problems.invalid(f"a tag name must be 1 to {MAX_TAG_NAME} characters", field)
         elif tag not in normalised:
             normalised.append(tag)
-    if len(normalised) > TAGS_MAX:
-        problems.invalid(f"a post has at most {TAGS_MAX} tags", ["input", "tags"])
+    if len(normalised) > MAX_TAGS_PER_POST:
+        problems.invalid(f"a post has at most {MAX_TAGS_PER_POST} tags", ["input", "tags"])
     return normalised
 
 

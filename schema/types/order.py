@@ -91,6 +91,7 @@ class Order(Node):
     items: list[OrderItem] = related(
         db_orders.items_by_order_ids,
         ride=Ride(ITEMS, _joined_items),
+        longest=db_orders.MAX_LINES,
         description="Ordered by product name.",
     )
     item_count: int = related(

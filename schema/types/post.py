@@ -55,6 +55,7 @@ class Post(Node):
     tags: list[Tag] = related(
         db_tags.tags_by_post_ids,
         ride=Ride(TAGS, lambda row: [Tag(pk=pk, name=name) for pk, name in tags_of(row)]),
+        longest=db_tags.MAX_TAGS_PER_POST,
         description="Ordered by tag name.",
     )
 
