@@ -60,8 +60,8 @@ from graphql.type import (
     get_named_type,
 )
 
-DEFAULT_PAGE = 10
-MAX_PAGE = 100
+from schema.pagination import DEFAULT_PAGE, MAX_PAGE
+
 OTHER_LIST = 100
 SEARCH = 1_000
 # What a count makes PostgreSQL visit, in rows: a list's totalCount counts every
