@@ -8,8 +8,9 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import Settings, create_app
+from app import create_app
 from db import posts as db_posts
+from settings import Settings
 from tests.conftest import Counted
 from tests.factories import make_post, make_token, make_user
 
