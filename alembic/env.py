@@ -1,6 +1,6 @@
 """Alembic environment: async, and aware only of db.models' metadata.
 
-The URL comes from the same settings as the app (`app.Settings`). Callers that
+The URL comes from the same settings as the app (settings.py). Callers that
 already hold a connection (the app's `migrate` command, the tests) pass it in
 `config.attributes["connection"]` and no new engine is made.
 """
@@ -50,7 +50,8 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from app import Settings, resolve_database_url
+    from app import resolve_database_url
+    from settings import Settings
 
     return resolve_database_url(Settings.from_env())
 

@@ -46,6 +46,7 @@ from db import demo_data
 from schema.compression import Gzip
 from schema.middleware import RequestIds
 from schema.transport import json_response
+from settings import Settings
 
 FEED_SIZE = 50
 POST_F = 7  # bench/queries.py: (f) reads the 7th newest published post
@@ -94,7 +95,7 @@ class Variant:
 
 
 def variants() -> list[Variant]:
-    shipped = storefront.http_middleware(storefront.Settings())
+    shipped = storefront.http_middleware(Settings())
     without = [m for m in shipped if m.cls is not Gzip]
     assert [m.cls for m in without] == [RequestIds], "http_middleware changed: update the bench"
     minimum = storefront.GZIP_MINIMUM_BYTES

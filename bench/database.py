@@ -1,6 +1,6 @@
 """The bench database: an embedded PostgreSQL in bench/.data, migrated and seeded by the app's CLI.
 
-Everything goes through `app.py migrate|seed|create-admin` with DATABASE_URL set, so the
+Everything goes through `cli.py migrate|seed|create-admin` with DATABASE_URL set, so the
 bench measures exactly the schema and data the app ships (`db/seed.py`).
 """
 
@@ -103,9 +103,9 @@ async def _create_database(db: BenchDatabase) -> None:
 
 
 def app_cli(db: BenchDatabase, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run `python app.py ARGS` against the bench database."""
+    """Run `python cli.py ARGS` against the bench database."""
     return subprocess.run(
-        [sys.executable, "app.py", *args],
+        [sys.executable, "cli.py", *args],
         cwd=ROOT,
         env=db.env(),
         text=True,
@@ -125,18 +125,18 @@ def prepare(db: BenchDatabase, scale: int, random_seed: int = 1, force: bool = F
     """Migrate to head; seed at `scale` unless the database already holds exactly that."""
     result = app_cli(db, "migrate", check=False)
     if result.returncode != 0:
-        raise SystemExit(f"app.py migrate failed:\n{result.stdout}{result.stderr}")
+        raise SystemExit(f"cli.py migrate failed:\n{result.stdout}{result.stderr}")
     wanted = {"scale": scale, "random_seed": random_seed, "head": head_revision()}
     if not force and MARKER.is_file() and json.loads(MARKER.read_text()) == wanted:
         return SeedInfo(scale, True, _seed_admin(SEED_OUTPUT.read_text()))
     MARKER.unlink(missing_ok=True)
-    print(f"seeding scale {scale} with app.py seed…", file=sys.stderr, flush=True)
+    print(f"seeding scale {scale} with cli.py seed…", file=sys.stderr, flush=True)
     result = app_cli(
         db, "seed", "--scale", str(scale), "--random-seed", str(random_seed),
         "--replace", "--quiet", check=False,
     )  # fmt: skip
     if result.returncode != 0:
-        raise SystemExit(f"app.py seed failed:\n{result.stdout}{result.stderr}")
+        raise SystemExit(f"cli.py seed failed:\n{result.stdout}{result.stderr}")
     output = result.stdout + result.stderr
     SEED_OUTPUT.write_text(output)
     MARKER.write_text(json.dumps(wanted))
@@ -169,7 +169,7 @@ def ensure_bench_admin(db: BenchDatabase) -> tuple[str, str]:
         "--password", password, check=False,
     )  # fmt: skip
     if result.returncode != 0 and "taken" not in (result.stdout + result.stderr):
-        raise SystemExit(f"app.py create-admin failed:\n{result.stdout}{result.stderr}")
+        raise SystemExit(f"cli.py create-admin failed:\n{result.stdout}{result.stderr}")
     return username, password
 
 

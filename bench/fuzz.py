@@ -32,9 +32,10 @@ import httpx
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from sqlalchemy import make_url
 
-from app import Settings, build_engine, create_app
+from app import build_engine, create_app
 from db import embedded, migrations
 from db.engine import make_sessionmaker
+from settings import Settings
 from tests import fuzzing
 
 

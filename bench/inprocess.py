@@ -49,6 +49,7 @@ async def _run(
 ) -> list[InProcessResult]:
     sys.path.insert(0, str(ROOT))
     import app as storefront
+    import settings as config
     from db.accounts import viewer_by_token
     from db.engine import make_sessionmaker
     from db.statement_counter import counting
@@ -56,8 +57,8 @@ async def _run(
     from schema.context import Context, Services
     from schema.fast import FastPath
 
-    settings = storefront.Settings(database_url=db.url)
-    url = storefront.normalise_database_url(db.url)
+    settings = config.Settings(database_url=db.url)
+    url = config.normalise_database_url(db.url)
     engine = storefront.build_engine(settings, url)
     read_pool = storefront.build_read_pool(settings, url)
     schema = build_schema()

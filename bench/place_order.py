@@ -2,7 +2,7 @@
 
 Against a running server and the database it serves:
 
-    DATABASE_URL=postgresql://... uv run python app.py serve --port 8123
+    DATABASE_URL=postgresql://... uv run python cli.py serve --port 8123
     DATABASE_URL=postgresql://... uv run python bench/place_order.py --url http://127.0.0.1:8123/graphql
 
 For each concurrency (1 and 32 by default) and each shape, `--requests` orders of one

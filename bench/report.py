@@ -194,7 +194,7 @@ class Report:
         lines = [
             f"# Storefront benchmark, {self.started:%Y-%m-%d %H:%M:%S} UTC",
             "",
-            f"- data: scale {s['scale']} (app.py seed); {s['duration']} s per run "
+            f"- data: scale {s['scale']} (cli.py seed); {s['duration']} s per run "
             f"after {s['warmup']} s of warm-up; concurrency {s['concurrencies']}; "
             f"{s.get('rounds', 1)} rounds, servers taking turns, the median run shown",
             f"- machine: {s['cpus']} CPUs, {s['machine']}; pinning: servers on CPU "

@@ -89,7 +89,7 @@ def make_server(name: str, db: BenchDatabase, baseline_root: Path | None = None)
     port = PORTS[name]
     if name == "storefront":
         env = {**db.env(), "STOREFRONT_DEBUG_SQL": "1"}
-        command = [sys.executable, "app.py", "serve", "--port", str(port)]
+        command = [sys.executable, "cli.py", "serve", "--port", str(port)]
         return Server(name, port, command, env, ROOT)
     if name == BASELINE:
         if baseline_root is None:
@@ -104,6 +104,7 @@ def make_server(name: str, db: BenchDatabase, baseline_root: Path | None = None)
             PATH=os.pathsep.join([str(venv / "bin"), env.get("PATH", os.defpath)]),
         )
         python = venv / "bin" / "python"
+        # app.py: the one spelling every commit accepts (older ones have no cli.py).
         command = [str(python), "app.py", "serve", "--port", str(port)]
         return Server(name, port, command, env, baseline_root)
     if name == "postgraphile":

@@ -76,6 +76,10 @@ async def viewer_by_token(conn: asyncpg.Connection, token: str) -> Viewer | None
     return Viewer(user_id=row.user_id, is_admin=row.is_admin, token_id=row.id)
 
 
+# How long a sign-in token stays valid unless STOREFRONT_TOKEN_TTL_HOURS says otherwise.
+TOKEN_TTL_HOURS = 720
+
+
 async def issue_token(session: AsyncSession, user_id: int, *, ttl: timedelta) -> str:
     token = secrets.token_urlsafe(32)
     await session.execute(

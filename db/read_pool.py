@@ -42,8 +42,8 @@ class ReadPool:
         connect: Connect,
         *,
         size: int,
+        wait_timeout: float,
         idle_timeout: float = 300.0,
-        wait_timeout: float = 2.0,
     ) -> None:
         if size < 1:
             raise ValueError("a read pool needs at least one connection")

@@ -8,7 +8,7 @@ from typing import TypeAlias
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.accounts import Viewer
+from db.accounts import TOKEN_TTL_HOURS, Viewer
 from db.read_pool import ReadPool, Share
 from db.throttle import LoginLimits
 from schema.client_address import TrustedProxies
@@ -21,7 +21,7 @@ class Services:
 
     read_pool: ReadPool
     sessionmaker: async_sessionmaker[AsyncSession]
-    token_ttl_hours: int = 720
+    token_ttl_hours: int = TOKEN_TTL_HOURS
     login_limits: LoginLimits = field(default_factory=LoginLimits)
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
 

@@ -50,9 +50,8 @@ from graphql.type import (
 
 from schema.batching import LONGEST
 from schema.limits import WRAPPERS, fragments_of
+from schema.pagination import DEFAULT_PAGE, MAX_PAGE
 
-DEFAULT_PAGE = 10
-MAX_PAGE = 100
 OTHER_LIST = 100
 SEARCH = 1_000
 # What a count makes PostgreSQL visit, in rows: a list's totalCount counts every

@@ -260,3 +260,11 @@ class DatabaseLogFilter(logging.Filter):
         record.exc_info = None
         record.exc_text = None
         return True
+
+
+def filter_database_errors(logger: logging.Logger) -> None:
+    """Whatever logs through `logger`'s handlers, a database error in it shows no values
+    and a lost database a line per interval (this module logs its own that way)."""
+    for handler in logger.handlers:
+        if not any(isinstance(f, DatabaseLogFilter) for f in handler.filters):
+            handler.addFilter(DatabaseLogFilter())

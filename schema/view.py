@@ -141,11 +141,11 @@ class GraphQLView(GraphQL[Context, None]):
         *,
         graphiql: bool,
         max_body_bytes: int,
+        max_response_bytes: int,
         request_timeout_s: float,
-        debug_sql: bool = False,
-        fast_path: bool = True,
-        max_response_bytes: int = 64 * 1024 * 1024,
-        trusted_documents: Mapping[str, str] | None = None,
+        debug_sql: bool,
+        fast_path: bool,
+        trusted_documents: Mapping[str, str] | None,
     ) -> None:
         """`trusted_documents`: hash -> document, for trusted-documents mode."""
         # Strawberry's own GraphiQL page loads its files from a public CDN; ours

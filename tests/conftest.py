@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app import Settings, build_engine, build_read_pool, create_app
+from app import build_engine, build_read_pool, create_app
 from db import embedded, migrations
 from db.engine import make_sessionmaker
 from db.models import Base
@@ -27,6 +27,7 @@ from db.read_pool import ReadPool
 from db.statement_counter import StatementLog, counting
 from schema.context import Services
 from schema.relationships import relationship_of
+from settings import Settings
 from tests.processes import kill_postgres
 
 TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)

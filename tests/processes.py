@@ -1,4 +1,4 @@
-"""Storefront run as a user runs it, in a child process: `python app.py serve ...`."""
+"""Storefront run as a user runs it, in a child process: `python cli.py serve ...`."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPENAME = {"query": "{ __typename }"}
-APP = ("app.py",)
-SLOW_APP = ("-m", "tests.slow_app")  # app.py's serve, with slow fields (tests/slow_app.py)
+APP = ("cli.py",)
+SLOW_APP = ("-m", "tests.slow_app")  # cli.py's serve, with slow fields (tests/slow_app.py)
 
 
 def env(**settings: str) -> dict[str, str]:

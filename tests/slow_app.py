@@ -1,4 +1,4 @@
-"""`app.py serve` with tests/slow.py's slow Query fields, for the shutdown tests
+"""`cli.py serve` with tests/slow.py's slow Query fields, for the shutdown tests
 (test_lifecycle.py):
 
     python -m tests.slow_app serve --port 0
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-import app
+import cli
 from tests.slow import SlowQuery
 
 if __name__ == "__main__":
-    sys.exit(app.run(query=SlowQuery))
+    sys.exit(cli.run(query=SlowQuery))

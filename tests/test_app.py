@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.applications import Starlette
 from starlette.types import Message
 
-from app import ConfigError, Settings, build_engine, create_app
+from app import build_engine, create_app
 from db import migrations
+from settings import ConfigError, Settings
 from tests.factories import make_post, make_user
 
 

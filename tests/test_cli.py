@@ -1,4 +1,4 @@
-"""The command line, run as a user runs it: `python app.py ...` in a child process."""
+"""The command line, run as a user runs it: `python cli.py ...` in a child process."""
 
 from __future__ import annotations
 
@@ -27,11 +27,11 @@ UNREACHABLE = "postgresql+asyncpg://u:p@127.0.0.1:1/db"
 
 
 async def cli(
-    *args: str, env: dict[str, str], stdin: str | None = None
+    *args: str, env: dict[str, str], stdin: str | None = None, script: str = "cli.py"
 ) -> subprocess.CompletedProcess[str]:
     def run() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "app.py", *args],
+            [sys.executable, script, *args],
             cwd=ROOT,
             env=env,
             input=stdin,
@@ -93,8 +93,22 @@ async def test_help_for_every_command() -> None:
     results = await asyncio.gather(*(cli(*command, "--help", env=_env()) for command in commands))
     for command, result in zip(commands, results, strict=True):
         assert result.returncode == 0, (command, result)
-        assert result.stdout.startswith("usage: app.py"), command
+        assert result.stdout.startswith("usage: cli.py"), command
         assert result.stderr == "", command
+
+
+async def test_app_py_runs_the_same_command_line() -> None:
+    """`python app.py ...`, written before cli.py existed, keeps working."""
+    for command in (["--help"], ["serve", "--help"], ["export-schema", "--check"]):
+        via_cli, via_app = await asyncio.gather(
+            cli(*command, env=_env()), cli(*command, env=_env(), script="app.py")
+        )
+        assert via_cli.returncode == 0, via_cli
+        assert (via_app.returncode, via_app.stdout, via_app.stderr) == (
+            via_cli.returncode,
+            via_cli.stdout,
+            via_cli.stderr,
+        ), command
 
 
 async def test_migrate_brings_a_fresh_database_to_head(fresh_url: str) -> None:
@@ -125,7 +139,7 @@ async def test_seed_refuses_a_second_time_unless_told_to_replace(migrated_url: s
 
 async def test_seed_wants_a_migrated_database(fresh_url: str) -> None:
     result = await cli("seed", env=_env(DATABASE_URL=fresh_url))
-    assert_one_error_line(result, "run `python app.py migrate` first")
+    assert_one_error_line(result, "run `python cli.py migrate` first")
 
 
 async def test_create_admin_with_a_password(migrated_url: str) -> None:

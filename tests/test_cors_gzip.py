@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Message, Receive, Scope, Send
 
-from app import ConfigError, Settings, create_app
+from app import create_app
 from schema.compression import THREAD_MINIMUM_BYTES, Gzip, accepts_gzip
+from settings import ConfigError, Settings
 
 LISTED = "https://shop.example.com"
 OTHER_LISTED = "http://localhost:5173"

@@ -15,7 +15,8 @@ import httpx
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import Settings, create_app
+from app import create_app
+from settings import Settings
 from tests.conftest import codes
 from tests.factories import make_post, make_user
 from tests.slow import SlowQuery

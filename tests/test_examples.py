@@ -5,7 +5,7 @@ temporary directory named after the hash of the lockfile, so repeat runs install
 nothing), then, in a copy of the example beside a copy of schema.graphql, graphql-codegen
 from scratch: the generated src/gql/ (types, documents, persisted-documents.json) must
 equal the committed one, and `tsc --noEmit` must pass. Then `npm run demo` against
-`app.py serve` on the test database, once as it is and once in trusted-documents mode
+`cli.py serve` on the test database, once as it is and once in trusted-documents mode
 with the manifest just generated, where every operation goes by `documentId` and a
 document outside the manifest gets PERSISTED_QUERY_NOT_FOUND.
 

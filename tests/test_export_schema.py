@@ -13,7 +13,7 @@ import pytest
 import strawberry
 from graphql import build_client_schema, build_schema, lexicographic_sort_schema, print_schema
 
-from app import main
+from cli import main
 from schema.query import Query
 from schema.scalars import RFC_3339
 from tests.processes import ROOT
@@ -41,7 +41,7 @@ def committed_copy(tmp_path: Path) -> Path:
 
 def test_check_passes_on_the_committed_files() -> None:
     result = subprocess.run(
-        [sys.executable, "app.py", "export-schema", "--check"],
+        [sys.executable, "cli.py", "export-schema", "--check"],
         cwd=ROOT,
         env=clean_env(),
         capture_output=True,
@@ -66,7 +66,7 @@ def test_check_fails_after_a_field_is_added_without_re_exporting(
     assert status == 1
     assert f"{committed_copy} differs from what the code serves" in err
     assert f"{committed_copy.with_suffix('.json')} differs from what the code serves" in err
-    assert "python app.py export-schema" in err
+    assert "python cli.py export-schema" in err
     # --check writes nothing.
     assert {name: (committed_copy.parent / name).read_bytes() for name in COMMITTED} == before
 

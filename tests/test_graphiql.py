@@ -1,7 +1,7 @@
 """GraphiQL from the service's own origin: the page, its policy, its files, a real browser.
 
 The cheap tests read the page and its files through the ASGI app. The browser test runs
-`app.py serve` as a user runs it and drives the page in Debian's Chromium (through
+`cli.py serve` as a user runs it and drives the page in Debian's Chromium (through
 playwright-core on Node.js, tests/graphiql_browser.cjs) with every host but 127.0.0.1
 unresolvable: it types a query, runs it, signs in through the Headers tab, runs a
 subscription, and checks that no request left the server's origin. Its screenshots go

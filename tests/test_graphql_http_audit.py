@@ -1,6 +1,6 @@
 """The served endpoint against graphql-http's audits of the GraphQL-over-HTTP specification.
 
-`app.py serve` runs as a user runs it (a child process on a real socket), and the npm
+`cli.py serve` runs as a user runs it (a child process on a real socket), and the npm
 package `graphql-http` (pinned below, installed once into a folder of the system's
 temporary directory) runs every server audit it ships against it: each MUST, SHOULD
 and MAY. API.md promises responses that follow the specification, so every audit
@@ -97,7 +97,7 @@ def _server_env(database_url: str) -> dict[str, str]:
 def _start_serving(database_url: str, out: Path, err: Path) -> subprocess.Popen[bytes]:
     with out.open("wb") as stdout, err.open("wb") as stderr:
         return subprocess.Popen(
-            [sys.executable, "app.py", "serve", "--port", "0"],
+            [sys.executable, "cli.py", "serve", "--port", "0"],
             cwd=ROOT,
             env=_server_env(database_url),
             stdin=subprocess.DEVNULL,
@@ -109,7 +109,7 @@ def _start_serving(database_url: str, out: Path, err: Path) -> subprocess.Popen[
 
 @asynccontextmanager
 async def serving(database_url: str, folder: Path) -> AsyncIterator[str]:
-    """`app.py serve --port 0` on the suite's database; yields its /graphql URL.
+    """`cli.py serve --port 0` on the suite's database; yields its /graphql URL.
 
     The server's standard error stays in `folder`/stderr."""
     out, err = folder / "stdout", folder / "stderr"

@@ -8,8 +8,9 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import Settings, create_app
+from app import create_app
 from schema.query import Query
+from settings import Settings
 from tests.conftest import Counted, replace_read
 from tests.factories import make_post, make_token, make_user
 

@@ -17,7 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.testclient import TestClient
 
-from app import Settings, create_app
+from app import create_app
+from settings import Settings
 from tests.conftest import codes
 from tests.factories import make_post, make_user
 
@@ -162,7 +163,7 @@ def test_trusted_mode_refuses_other_subscriptions(
 def test_a_manifest_that_cannot_be_read_is_a_clear_error(
     settings: Settings, database_url: str, tmp_path: Path
 ) -> None:
-    from app import ConfigError
+    from settings import ConfigError
 
     broken = tmp_path / "manifest.json"
     broken.write_text("[1, 2]")

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.testclient import TestClient
 
-from app import Settings, create_app
+from app import create_app
+from settings import Settings
 
 SIGN_UP = (
     """mutation($input: SignUpInput!) { signUp(input: $input) { token userErrors { code } } }"""

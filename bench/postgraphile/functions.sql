@@ -1,7 +1,7 @@
 -- Computed columns PostGraphile needs to serve what Storefront computes in Python:
 -- Tag.postCount, Tag.posts (newest visible first), Order.itemCount and Order.total.
 -- Installed by the bench into the bench database only (never an Alembic migration),
--- in a schema of their own that `app.py migrate --down base` never sees.
+-- in a schema of their own that `cli.py migrate --down base` never sees.
 CREATE SCHEMA IF NOT EXISTS bench_pg;
 
 -- Published posts only: the benchmark's queries are anonymous except for orders.

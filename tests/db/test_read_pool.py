@@ -111,7 +111,7 @@ async def test_a_failed_connect_frees_its_place(database_url: str) -> None:
             raise ConnectionRefusedError("database starting")
         return await real._connect()
 
-    pool = ReadPool(flaky, size=1)
+    pool = ReadPool(flaky, size=1, wait_timeout=real.wait_timeout)
     try:
         with pytest.raises(ConnectionRefusedError):
             await pool.acquire()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from starlette.datastructures import Headers
 
-from app import ConfigError, Settings
 from db.throttle import LoginLimits
 from schema.client_address import TrustedProxies, client_address
+from settings import ConfigError, Settings
 
 PROXIES = TrustedProxies.parse("10.0.0.0/8, 192.168.1.1, 2001:db8::/32")
 

@@ -12,10 +12,11 @@ from graphql import get_introspection_query
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.testclient import TestClient
 
-from app import Settings, create_app
+from app import create_app
 from schema import build_schema
 from schema.documents import Documents
 from schema.limits import Limits
+from settings import Settings
 
 SCHEMA = build_schema()
 CHAIN = ["viewer", "posts", "edges", "node", "author"] + ["posts", "edges", "node", "author"] * 3

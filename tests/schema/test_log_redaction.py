@@ -12,12 +12,13 @@ import asyncpg
 import httpx
 import pytest
 
-from app import Settings, create_app
+from app import create_app
 from db import accounts
 from db.accounts import token_digest
 from schema import errors
 from schema.errors import DatabaseLogFilter, Throttle
 from schema.mutations import auth
+from settings import Settings
 from tests.conftest import GraphQL
 
 UNREACHABLE = "postgresql+asyncpg://u:p@127.0.0.1:1/db"

@@ -16,10 +16,11 @@ from argon2 import PasswordHasher
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app import Settings, create_app
+from app import create_app
 from db import accounts
 from db.throttle import LoginLimits
 from schema.client_address import TrustedProxies
+from settings import Settings
 from tests.factories import make_user
 
 LOG_IN = """

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_committed_schema_is_what_the_code_serves() -> None:
     committed = (ROOT / "schema.graphql").read_text()
     assert committed == build_schema().as_str() + "\n", (
-        "schema.graphql is stale: run `python app.py export-schema`"
+        "schema.graphql is stale: run `python cli.py export-schema`"
     )
 
 

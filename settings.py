@@ -1,0 +1,214 @@
+"""Every setting, read once from the environment (the README's Settings table).
+
+The only module that reads the environment: `app.py` and `cli.py` are handed a
+`Settings`, and `db/` and `schema/` take what they need as arguments. Each default is
+written once: here, or, where a lower layer needs the same value as its own default,
+in that layer (the pool's in db/engine.py, the token lifetime in db/accounts.py, the
+sign-in limits in db/throttle.py, the query limits in schema/limits.py), from where
+this module takes it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from db.accounts import TOKEN_TTL_HOURS
+from db.engine import POOL_MAX_OVERFLOW, POOL_SIZE, POOL_TIMEOUT_MS, STATEMENT_TIMEOUT_MS
+from db.throttle import LoginLimits
+from schema.client_address import TrustedProxies
+from schema.cors import parse_origins
+from schema.limits import Limits
+
+ROOT = Path(__file__).resolve().parent
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message says which and how."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting; `Settings()` is every default, `Settings.from_env()` the process's."""
+
+    database_url: str | None = None
+    data_dir: Path = ROOT / ".data"
+    graphiql: bool | None = None
+    debug_sql: bool = False
+    fast_path: bool = True
+    # Per pool (reads and writes each have one). Overflow connections are closed when
+    # returned, so a pool smaller than the concurrency churns connections: size it.
+    pool_size: int = POOL_SIZE
+    pool_max_overflow: int = POOL_MAX_OVERFLOW
+    statement_timeout_ms: int = STATEMENT_TIMEOUT_MS
+    request_timeout_s: float = 10.0
+    token_ttl_hours: int = TOKEN_TTL_HOURS
+    max_body_bytes: int = 100 * 1024
+    max_response_bytes: int = 64 * 1024 * 1024
+    # How long a request may wait for a pooled connection before it fails with TIMEOUT.
+    pool_timeout_ms: int = POOL_TIMEOUT_MS
+    limits: Limits = field(default_factory=Limits)
+    trusted_documents: Path | None = None
+    log_level: str = "INFO"
+    login_limits: LoginLimits = field(default_factory=LoginLimits)
+    forwarded_allow_ips: TrustedProxies = field(default_factory=TrustedProxies)
+    shutdown_grace_s: int = 10
+    # Browser origins allowed to call the API (schema/cors.py); none by default.
+    cors_origins: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings `env` (the process's environment unless given) names; what it
+        leaves unset or empty keeps its default. A wrong value raises ConfigError."""
+        env = os.environ if env is None else env
+        default = cls()
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            data_dir=_path(env, "STOREFRONT_DATA_DIR") or default.data_dir,
+            graphiql=_bool(env, "STOREFRONT_GRAPHIQL"),
+            debug_sql=_flag(env, "STOREFRONT_DEBUG_SQL", default.debug_sql),
+            fast_path=_flag(env, "STOREFRONT_FAST_PATH", default.fast_path),
+            pool_size=_int(env, "STOREFRONT_POOL_SIZE", default.pool_size),
+            pool_max_overflow=_int(
+                env, "STOREFRONT_POOL_MAX_OVERFLOW", default.pool_max_overflow, minimum=0
+            ),
+            statement_timeout_ms=_int(
+                env, "STOREFRONT_STATEMENT_TIMEOUT_MS", default.statement_timeout_ms
+            ),
+            request_timeout_s=_seconds(
+                env, "STOREFRONT_REQUEST_TIMEOUT_MS", default.request_timeout_s
+            ),
+            token_ttl_hours=_int(env, "STOREFRONT_TOKEN_TTL_HOURS", default.token_ttl_hours),
+            max_body_bytes=_int(env, "STOREFRONT_MAX_BODY_BYTES", default.max_body_bytes),
+            max_response_bytes=_int(
+                env, "STOREFRONT_MAX_RESPONSE_BYTES", default.max_response_bytes
+            ),
+            pool_timeout_ms=_int(env, "STOREFRONT_POOL_TIMEOUT_MS", default.pool_timeout_ms),
+            limits=_limits(env, default.limits),
+            trusted_documents=_path(env, "STOREFRONT_TRUSTED_DOCUMENTS"),
+            log_level=_log_level(env, default.log_level),
+            login_limits=_login_limits(env, default.login_limits),
+            forwarded_allow_ips=_trusted_proxies(env),
+            shutdown_grace_s=_int(
+                env, "STOREFRONT_SHUTDOWN_GRACE_SECONDS", default.shutdown_grace_s, minimum=0
+            ),
+            cors_origins=_cors_origins(env),
+        )
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        """GraphiQL is for development: on by default only with the embedded database."""
+        return self.embedded if self.graphiql is None else self.graphiql
+
+
+def normalise_database_url(raw: str) -> str:
+    """Accept the usual `postgres://` and `postgresql://` spellings; drive them with asyncpg."""
+    expected = "postgresql+asyncpg://user:password@host:port/database"
+    try:
+        url = make_url(raw)
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"DATABASE_URL is not a database URL (expected {expected})") from None
+    if url.drivername == "postgres" or url.get_backend_name() == "postgresql":
+        url = url.set(drivername="postgresql+asyncpg")
+    else:
+        raise ConfigError(
+            f"DATABASE_URL names {url.drivername!r}; Storefront needs PostgreSQL ({expected})"
+        )
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ConfigError(f"DATABASE_URL names port {url.port}, which is not 1 to 65535")
+    if not url.database:
+        raise ConfigError("DATABASE_URL names no database (…/database at its end)")
+    return url.render_as_string(hide_password=False)
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool | None:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no, on/off)")
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = _bool(env, name)
+    return default if value is None else value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be {minimum} or more")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default_s: float) -> float:
+    """A duration set in milliseconds (`name` ends in _MS), in seconds."""
+    return _int(env, name, round(default_s * 1000)) / 1000
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    return Path(raw).absolute() if raw else None
+
+
+def _limits(env: Mapping[str, str], default: Limits) -> Limits:
+    return Limits(
+        depth=_int(env, "STOREFRONT_MAX_DEPTH", default.depth),
+        aliases=_int(env, "STOREFRONT_MAX_ALIASES", default.aliases, minimum=0),
+        tokens=_int(env, "STOREFRONT_MAX_TOKENS", default.tokens),
+        root_fields=_int(env, "STOREFRONT_MAX_ROOT_FIELDS", default.root_fields),
+        selection_fields=_int(env, "STOREFRONT_MAX_SELECTION_FIELDS", default.selection_fields),
+        cost=_int(env, "STOREFRONT_MAX_COST", default.cost),
+    )
+
+
+def _login_limits(env: Mapping[str, str], default: LoginLimits) -> LoginLimits:
+    return LoginLimits(
+        max_failures_per_account=_int(
+            env, "STOREFRONT_LOGIN_MAX_FAILURES_PER_ACCOUNT", default.max_failures_per_account
+        ),
+        max_failures_per_address=_int(
+            env, "STOREFRONT_LOGIN_MAX_FAILURES_PER_ADDRESS", default.max_failures_per_address
+        ),
+        window_seconds=_int(env, "STOREFRONT_LOGIN_WINDOW_SECONDS", default.window_seconds),
+    )
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> TrustedProxies:
+    try:
+        return TrustedProxies.parse(env.get("STOREFRONT_FORWARDED_ALLOW_IPS") or "")
+    except ValueError as exc:
+        raise ConfigError(f"STOREFRONT_FORWARDED_ALLOW_IPS: {exc}") from None
+
+
+def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    try:
+        return parse_origins(env.get("STOREFRONT_CORS_ORIGINS") or "")
+    except ValueError as exc:
+        raise ConfigError(f"STOREFRONT_CORS_ORIGINS: {exc}") from None
+
+
+def _log_level(env: Mapping[str, str], default: str) -> str:
+    raw = env.get("STOREFRONT_LOG_LEVEL") or default
+    if raw.upper() not in LOG_LEVELS:
+        raise ConfigError(f"STOREFRONT_LOG_LEVEL={raw!r} is not one of {', '.join(LOG_LEVELS)}")
+    return raw.upper()

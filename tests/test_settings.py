@@ -1,0 +1,36 @@
+"""settings.py: an empty environment gives `Settings()`, and the layers below that keep
+a default of their own (db/ and schema/ cannot read settings.py) keep the same one."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from db.engine import make_engine, make_read_pool
+from schema.context import Services
+from settings import Settings
+
+
+def test_an_empty_environment_is_every_default() -> None:
+    assert Settings.from_env({}) == Settings()
+
+
+@pytest.mark.parametrize("factory", [make_engine, make_read_pool])
+def test_the_pools_defaults_are_the_settings_defaults(factory: Callable[..., Any]) -> None:
+    defaults = {
+        name: parameter.default for name, parameter in inspect.signature(factory).parameters.items()
+    }
+    settings = Settings()
+    assert defaults["pool_size"] == settings.pool_size
+    assert defaults["max_overflow"] == settings.pool_max_overflow
+    assert defaults["statement_timeout_ms"] == settings.statement_timeout_ms
+    assert defaults["pool_timeout_s"] == settings.pool_timeout_ms / 1000
+
+
+def test_the_token_lifetime_default_is_the_settings_default() -> None:
+    (ttl,) = [f for f in dataclasses.fields(Services) if f.name == "token_ttl_hours"]
+    assert ttl.default == Settings().token_ttl_hours
