@@ -22,7 +22,7 @@
     "# you tick fields; Docs (book icon) describes each type.",
     "#",
     "# Sign in with the logIn mutation, by username or email",
-    "# (demo data: admin; `app.py serve` says where its",
+    "# (demo data: admin; `cli.py serve` says where its",
     "# password is):",
     "#",
     "#   mutation {",
