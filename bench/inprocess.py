@@ -1,7 +1,7 @@
 """Storefront without HTTP, on a Context built as tests/conftest.py does.
 
 Times what the GraphQL layer, the loaders and the database cost, with no server, JSON
-encoding or network, twice: through the lean executor (`schema/fast.py`, what the HTTP
+encoding or network, twice: through the lean executor (`schema/executor/`, what the HTTP
 view runs for plain reads) and through Strawberry's `schema.execute` (what it hands
 everything else to). Counts the SQL statements each execution runs.
 """
@@ -55,7 +55,7 @@ async def _run(
     from db.statement_counter import counting
     from schema import build_schema
     from schema.context import Context, Services
-    from schema.fast import FastPath
+    from schema.executor.fast_path import FastPath
 
     settings = config.Settings(database_url=db.url)
     url = config.normalise_database_url(db.url)

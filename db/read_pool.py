@@ -80,8 +80,8 @@ class ReadPool:
         waiter = loop.create_future()
         self._waiters.append(waiter)
         # The wait fails the waiter, not the task: a read may be awaited inside another
-        # coroutine's step (schema/eager.py), where a task-level timeout would cancel the
-        # whole request instead of this one read.
+        # coroutine's step (schema/executor/eager.py), where a task-level timeout would
+        # cancel the whole request instead of this one read.
         expiry = loop.call_later(self.wait_timeout, self._expire, waiter)
         try:
             handed = await waiter

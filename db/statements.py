@@ -68,7 +68,14 @@ def compile_statement(stmt: ClauseElement) -> Statement:
         for name, value in (compiled.construct_params(_check=False) or {}).items()
         if value is not None
     }
-    processors = {name: fn for name, fn in compiled._bind_processors.items() if callable(fn)}
+    # What SQLAlchemy would do to each value before handing it to asyncpg (an enum
+    # member to its label, say), asked of each bound parameter's type through the
+    # public TypeEngine API, as SQLAlchemy asks it when it executes a statement.
+    processors = {}
+    for name in names:
+        processor = compiled.binds[name].type.dialect_impl(DIALECT).bind_processor(DIALECT)
+        if processor is not None:
+            processors[name] = processor
     return Statement(compiled.string, names, defaults, processors)
 
 

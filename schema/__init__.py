@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.documents import DocumentChecks, Documents
 from schema.errors import ErrorCodes
+from schema.executor.compat import graphql_schema
 from schema.limits import Limits
 from schema.mutations import Mutation
 from schema.query import Query
@@ -47,5 +48,5 @@ def build_schema(
         config=StrawberryConfig(scalar_map=SCALARS),
         extensions=[DocumentChecks, ErrorCodes],
     )
-    schema.documents = Documents(schema._schema, limits or Limits(), trusted)
+    schema.documents = Documents(graphql_schema(schema), limits or Limits(), trusted)
     return schema

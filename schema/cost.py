@@ -49,6 +49,7 @@ from graphql.type import (
 )
 
 from schema.batching import LONGEST
+from schema.executor.compat import strawberry_field
 from schema.limits import WRAPPERS, fragments_of
 from schema.pagination import DEFAULT_PAGE, MAX_PAGE
 
@@ -260,10 +261,10 @@ def _declared_bounds(schema: GraphQLSchema) -> dict[tuple[str, str], int]:
     """The bounds list fields declare beside their types (schema/batching.py's `longest`)."""
     bounds = {}
     for type_name, named in schema.type_map.items():
-        if isinstance(named, GraphQLObjectType):
+        # Introspection's types are graphql-core's own, with no Strawberry field behind them.
+        if isinstance(named, GraphQLObjectType) and not type_name.startswith("__"):
             for name, field in named.fields.items():
-                declared = field.extensions.get("strawberry-definition")
-                longest = getattr(declared, "metadata", {}).get(LONGEST)
+                longest = strawberry_field(field).metadata.get(LONGEST)
                 if longest is not None:
                     bounds[(type_name, name)] = longest
     return bounds

@@ -9,7 +9,7 @@ values of the variables it depends on.
 
 Strawberry's pipeline reads the cache through `DocumentChecks` (a schema
 extension, so GET, POST, persisted documents and subscriptions all pass it);
-the lean executor (schema/fast.py) reads it directly.
+the lean executor (schema/executor/) reads it directly.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ from graphql import (
     specified_rules,
 )
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
 from strawberry.types.graphql import OperationType
 
 from schema.cost import CostModel
 from schema.errors import coded, coded_error
+from schema.executor.compat import validate
 from schema.hashing import sha256
 from schema.limits import Limits, measure_shape, shape_error, too_complex
 
@@ -61,7 +61,7 @@ class Checked:
     errors: list[GraphQLError]
     cost_inputs: dict[str | None, frozenset[str]] = field(default_factory=dict)
     costs: OrderedDict[tuple[Any, ...], int] = field(default_factory=OrderedDict)
-    # What the lean executor prepared for each operation name (schema/fast.py).
+    # What the lean executor prepared for each operation name (schema/executor/plan.py).
     lean: dict[str | None, Any] = field(default_factory=dict)
 
 
@@ -154,7 +154,7 @@ class Documents:
                 problem = shape_error(measure_shape(definition, document), self.limits)
                 if problem is not None:
                     return Checked(document, [problem])
-        errors = validate_document(self.schema, document, self.rules)
+        errors = validate(self.schema, document, self.rules)
         return Checked(document, [coded(error, "GRAPHQL_VALIDATION_FAILED") for error in errors])
 
     def _parse_error(self, query: str, error: GraphQLSyntaxError) -> GraphQLError:

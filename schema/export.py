@@ -9,6 +9,7 @@ from typing import Any
 from graphql import introspection_from_schema
 
 from schema import Schema
+from schema.executor.compat import graphql_schema
 
 
 def sdl(schema: Schema) -> str:
@@ -20,7 +21,7 @@ def introspection(schema: Schema) -> str:
     server would answer, which graphql-codegen (`schema: schema.json`), Apollo's tools
     and graphql-core's `build_client_schema(...["data"])` all read."""
     result = introspection_from_schema(
-        schema._schema,
+        graphql_schema(schema),
         # Everything the schema says, bar what is still experimental.
         experimental_directive_deprecation=False,
     )

@@ -19,6 +19,8 @@ from graphql import (
     SelectionSetNode,
 )
 
+from schema.executor.compat import graphql_info
+
 
 def selected(info: Any, *path: str) -> frozenset[str]:
     """Names of the fields selected on the objects at `path` below the resolver's field.
@@ -28,7 +30,7 @@ def selected(info: Any, *path: str) -> frozenset[str]:
     Strawberry's (its graphql-core info) or the lean executor's, which carry the
     same `field_nodes` and `fragments`.
     """
-    raw = getattr(info, "_raw_info", info)
+    raw = graphql_info(info)
     fragments: Mapping[str, FragmentDefinitionNode] = raw.fragments
     fields: list[FieldNode] = list(raw.field_nodes)
     for name in path:

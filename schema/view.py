@@ -40,7 +40,7 @@ from schema import Schema
 from schema.client_address import client_address
 from schema.context import Context, Services
 from schema.errors import INTERNAL_MESSAGE, log_unexpected
-from schema.fast import FastPath
+from schema.executor.fast_path import FastPath
 from schema.graphiql import page as graphiql_page
 from schema.middleware import request_id_of
 from schema.persisted import PersistedDocuments, Refused

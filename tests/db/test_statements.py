@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import BigInteger, Select, String, bindparam, literal, select
+from sqlalchemy import BigInteger, Boolean, Select, String, bindparam, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models, posts
@@ -57,6 +58,24 @@ async def test_columns_read_reads_and_writes_rows_alike(
         columns("n", "missing")(row)
     with pytest.raises(ValueError, match="two or more"):
         columns("n")
+
+
+@shaped
+def _typed() -> Select[Any]:
+    return select(
+        bindparam("status", type_=models.Order.__table__.c.status.type).label("status"),
+        bindparam("ids", type_=ARRAY(BigInteger)).label("ids"),
+        bindparam("flag", type_=Boolean).label("flag"),
+    )
+
+
+async def test_values_go_through_their_types_bind_processors(read_pool: ReadPool) -> None:
+    values = {"status": models.OrderStatus.PAID, "ids": [1, 2], "flag": 1}
+    assert _typed().arguments(values) == ["paid", [1, 2], True]
+    async with read_pool.connection() as conn:
+        row = await fetch_one(conn, _typed(), **values)
+    assert row is not None
+    assert (row.status, row.ids, row.flag) == ("paid", [1, 2], True)
 
 
 async def test_a_missing_value_is_named(read_pool: ReadPool) -> None:

@@ -8,7 +8,7 @@ import gc
 import pytest
 from aiodataloader import DataLoader
 
-from schema.eager import gather_eagerly
+from schema.executor.eager import gather_eagerly
 
 
 async def _now(value: int) -> int:

@@ -12,7 +12,7 @@ from db.models import OrderStatus
 from db.statement_counter import counting
 from schema import build_schema
 from schema.context import Context, Services
-from schema.fast import FastPath
+from schema.executor.fast_path import FastPath
 from schema.ids import encode_id
 from tests.factories import make_order, make_post, make_product, make_user, minutes
 

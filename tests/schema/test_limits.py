@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from app import create_app
 from schema import build_schema
 from schema.documents import Documents
+from schema.executor.compat import graphql_schema
 from schema.limits import Limits
 from settings import Settings
 
@@ -124,10 +125,10 @@ def test_cost_just_under_and_just_over() -> None:
     )
     # Two nested pages of 100: at least 100 x 100 rows.
     assert cost > 100 * 100
-    at_limit = Documents(SCHEMA._schema, Limits(cost=cost))
+    at_limit = Documents(graphql_schema(SCHEMA), Limits(cost=cost))
     checked = at_limit.get(query)
     assert at_limit.request_error(checked, None, {}) is None
-    below = Documents(SCHEMA._schema, Limits(cost=cost - 1))
+    below = Documents(graphql_schema(SCHEMA), Limits(cost=cost - 1))
     problem = below.request_error(below.get(query), None, {})
     assert problem is not None
     assert problem.extensions == {
@@ -251,7 +252,7 @@ async def test_page_sizes_from_variable_defaults_and_floats_count(
 
 
 def test_cost_cache_keys_hold_no_variable_text() -> None:
-    documents = Documents(SCHEMA._schema, Limits())
+    documents = Documents(graphql_schema(SCHEMA), Limits())
     query = "query($s: String) { posts(filter: {search: $s}) { totalCount } }"
     checked = documents.get(query)
     for n in range(50):

@@ -1,12 +1,12 @@
 """Awaiting several coroutines together, without a task for those that never wait.
 
-The lean executor (schema/fast.py) awaits a level's fields together, so that
-every batch joins its loader's queue before any is dispatched. `asyncio.gather`
-wraps each coroutine in a task: a trip through the event loop each, even for a
-field that never waits (a relation that came in its parents' rows, a leaf
-computed from the object). `gather_eagerly` runs each coroutine at once up to
-its first wait, as Python 3.12's eager tasks do, and gathers only the ones that
-did wait: a level answered from memory costs no task and no loop turn.
+The lean executor awaits a level's fields together, so that every batch joins
+its loader's queue before any is dispatched. `asyncio.gather` wraps each
+coroutine in a task: a trip through the event loop each, even for a field that
+never waits (a relation that came in its parents' rows, a leaf computed from
+the object). `gather_eagerly` runs each coroutine at once up to its first wait,
+as Python 3.12's eager tasks do, and gathers only the ones that did wait: a
+level answered from memory costs no task and no loop turn.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Coroutine, Generator, Sequence
 from typing import Any, TypeVar
+
+from schema.executor.compat import hand_on_future, take_future
 
 T = TypeVar("T")
 
@@ -35,11 +37,10 @@ async def gather_eagerly(awaitables: Sequence[Awaitable[T]]) -> list[T]:
         except Exception as exc:
             results[index] = _Failed(exc)
         else:
-            if getattr(yielded, "_asyncio_future_blocking", False):
-                # Taken, as a task takes it from a future it is handed: another
-                # coroutine may await the same future (a loader's cached one), and
-                # a future already marked awaited refuses a second await.
-                yielded._asyncio_future_blocking = False
+            # Taken, as a task takes it from a future it is handed: another
+            # coroutine may await the same future (a loader's cached one), and
+            # a future already marked awaited refuses a second await.
+            take_future(yielded)
             waiting[index] = _Resumed(awaitable, yielded)
     if len(waiting) == 1:
         [(index, awaitable)] = waiting.items()
@@ -80,10 +81,9 @@ class _Resumed:
 
     def __await__(self) -> Generator[Any, Any, Any]:
         coroutine, yielded = self.coroutine, self.yielded
-        if getattr(yielded, "_asyncio_future_blocking", None) is False:
-            # Handed on as the future's own await would hand it (gather_eagerly took
-            # the mark off).
-            yielded._asyncio_future_blocking = True
+        # Handed on as the future's own await would hand it (gather_eagerly took
+        # the mark off).
+        hand_on_future(yielded)
         while True:
             try:
                 sent = yield yielded

@@ -1,11 +1,11 @@
 """Field errors in the lean executor's answer, placed as graphql-core places them.
 
-The lean executor (schema/fast.py) builds its answer level by level, so an
-object does not know its path while it runs. Errors are rare: when a field
-fails, the executor sets it to null and keeps a `Failure`; once every level has
-run, `place_errors` walks the answer once to find each failed object's path,
-gives the error that path, and carries the null up to the nearest nullable
-field or list item, as the GraphQL specification's "handling field errors" asks.
+The lean executor builds its answer level by level, so an object does not know
+its path while it runs. Errors are rare: when a field fails, the executor sets
+it to null and keeps a `Failure`; once every level has run, `place_errors`
+walks the answer once to find each failed object's path, gives the error that
+path, and carries the null up to the nearest nullable field or list item, as the
+GraphQL specification's "handling field errors" asks.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from graphql import (
 from schema.errors import classify
 
 if TYPE_CHECKING:
-    from schema.fast import Group, _Run
+    from schema.executor.run import Run
+    from schema.executor.shapes import Group
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,7 @@ Slot = tuple[Any, Any, bool]
 
 
 def place_errors(
-    run: _Run, data: dict[str, Any], request_id: str
+    run: Run, data: dict[str, Any], request_id: str
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The answer's data with failures nulled as far up as their types require, and
     its errors (coded, and masked when unexpected, by schema/errors.py)."""
@@ -79,7 +80,7 @@ def place_errors(
 
 
 def _visit(
-    run: _Run,
+    run: Run,
     groups: dict[int, Group],
     located: dict[int, tuple[list[Any], list[Slot]]],
     obj: dict[str, Any],
@@ -100,7 +101,7 @@ def _visit(
 
 
 def _visit_value(
-    run: _Run,
+    run: Run,
     groups: dict[int, Group],
     located: dict[int, tuple[list[Any], list[Slot]]],
     value: Any,

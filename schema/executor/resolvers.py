@@ -1,0 +1,64 @@
+"""How the lean executor gets a field's values: the same resolvers Strawberry calls,
+found once per field, and the `info` they are given."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import FieldNode, FragmentDefinitionNode, GraphQLField
+from strawberry.types.field import StrawberryField
+
+from schema.batching import batch_of
+from schema.context import Context
+from schema.executor.compat import resolver_function, strawberry_field
+
+
+class FastInfo:
+    """What our resolvers read from `info`: the request's context, and the field's
+    nodes and the document's fragments (for schema/lookahead.py)."""
+
+    __slots__ = ("context", "field_nodes", "fragments")
+
+    def __init__(
+        self,
+        context: Context,
+        field_nodes: Sequence[FieldNode] = (),
+        fragments: dict[str, FragmentDefinitionNode] | None = None,
+    ) -> None:
+        self.context = context
+        self.field_nodes = field_nodes
+        self.fragments = fragments or {}
+
+
+@dataclass(frozen=True, slots=True)
+class Resolver:
+    """One field of one type, as the lean executor resolves it.
+
+    `function` is None for a field read off its object (`attribute`). Otherwise
+    `batched`, when set, answers a whole level's objects in one call; else
+    `function` is called once per object. `wants_info` says whether the one called
+    takes `info`.
+    """
+
+    field: StrawberryField
+    attribute: str
+    function: Callable[..., Any] | None
+    batched: Callable[..., Any] | None
+    wants_info: bool
+
+
+def resolver_for(definition: GraphQLField) -> Resolver:
+    field = strawberry_field(definition)
+    function = resolver_function(field)
+    batched = batch_of(field) if function else None
+    called = batched or function
+    return Resolver(
+        field=field,
+        attribute=field.python_name,
+        function=function,
+        batched=batched,
+        wants_info=called is not None and "info" in inspect.signature(called).parameters,
+    )

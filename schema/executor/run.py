@@ -1,0 +1,251 @@
+"""One run of a prepared document: level by level, each field resolved once for
+every object of its group, its values completed into the answer."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from graphql import FieldNode, GraphQLField, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType
+from graphql.execution import VariableValues, get_argument_values
+
+from schema.errors import ApiError
+from schema.executor.collect import Collector
+from schema.executor.eager import gather_eagerly
+from schema.executor.errors import Failed, Failure
+from schema.executor.plan import Prepared, uses_variables
+from schema.executor.resolvers import FastInfo, Resolver
+from schema.executor.shapes import Completer, Group, NextLevel, Unanswerable, is_text
+
+if TYPE_CHECKING:
+    from schema.executor.fast_path import FastPath
+
+
+class ResponseTooLarge(Exception):
+    """The answer would outgrow the response-size bound."""
+
+
+class Run:
+    def __init__(
+        self, path: FastPath, prepared: Prepared, variables: dict[str, Any], info: FastInfo
+    ) -> None:
+        self.path = path
+        self.prepared = prepared
+        self.variables = variables
+        self.info = info
+        self.variable_values = VariableValues(sources={}, coerced=variables)
+        self.collect = Collector(prepared, self.variable_values).collect
+        self._resolvers = path.resolvers
+        self._arguments: dict[int, dict[str, Any]] = {}
+        self.levels: list[list[Group]] = []
+        self.failures: list[Failure] = []
+        # The answer's estimated JSON size so far (ResponseTooLarge past the bound).
+        self.size = 0
+
+    async def root(self, query_type: GraphQLObjectType) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        level = [Group(query_type, (self.prepared.operation.selection_set,), [None], [data])]
+        while level:
+            self.levels.append(level)
+            level = await self._resolve_level(level)
+        return data
+
+    async def _resolve_level(self, level: list[Group]) -> list[Group]:
+        next_level: NextLevel = {}
+        pending: list[Awaitable[None]] = []
+        for group in level:
+            fields = self.collect(group.type, group.selections)
+            for out in group.outputs:
+                for key in fields:
+                    out[key] = None
+            for key, nodes in fields.items():
+                name = nodes[0].name.value
+                if name == "__typename":
+                    for out in group.outputs:
+                        out[key] = group.type.name
+                    continue
+                definition = group.type.fields[name]
+                try:
+                    values = self._values(group.sources, group.type, definition, nodes)
+                except Exception as exc:
+                    pending.append(self._one_by_one(group, key, definition, nodes, exc, next_level))
+                    continue
+                if isinstance(values, list):
+                    self._complete_all(group, key, definition.type, nodes, values, next_level)
+                else:
+                    pending.append(self._later(group, key, definition, nodes, values, next_level))
+        # Together, so that every batch of the level joins its loader's queue
+        # before any is dispatched.
+        await gather_eagerly(pending)
+        return list(next_level.values())
+
+    async def _later(
+        self,
+        group: Group,
+        key: str,
+        definition: GraphQLField,
+        nodes: list[FieldNode],
+        values: Awaitable[list[Any]],
+        next_level: NextLevel,
+    ) -> None:
+        try:
+            resolved = await values
+        except Exception as exc:
+            await self._one_by_one(group, key, definition, nodes, exc, next_level)
+            return
+        self._complete_all(group, key, definition.type, nodes, resolved, next_level)
+
+    async def _one_by_one(
+        self,
+        group: Group,
+        key: str,
+        definition: GraphQLField,
+        nodes: list[FieldNode],
+        error: Exception,
+        next_level: NextLevel,
+    ) -> None:
+        """A field that failed for its whole group, resolved object by object, as
+        Strawberry would: a refusal for one object (FORBIDDEN for another user's
+        orders) must not fail the others. Its loaders still batch the objects."""
+        if len(group.sources) == 1 or not isinstance(error, ApiError):
+            values: list[Any] = [Failed(error)] * len(group.sources)
+        else:
+            values = list(
+                await gather_eagerly(
+                    [self._one(source, group.type, definition, nodes) for source in group.sources]
+                )
+            )
+        self._complete_each(group, key, definition.type, nodes, values, next_level)
+
+    async def _one(
+        self,
+        source: Any,
+        parent: GraphQLObjectType,
+        definition: GraphQLField,
+        nodes: list[FieldNode],
+    ) -> Any:
+        try:
+            values = self._values([source], parent, definition, nodes)
+            [value] = values if isinstance(values, list) else await values
+        except Exception as exc:
+            return Failed(exc)
+        return value
+
+    def _values(
+        self,
+        sources: list[Any],
+        parent: GraphQLObjectType,
+        definition: GraphQLField,
+        nodes: list[FieldNode],
+    ) -> list[Any] | Awaitable[list[Any]]:
+        """Every source's value of one field: at once, or as one awaitable for them all."""
+        resolver = self._resolvers.get(id(definition))
+        if resolver is None:
+            resolver = self.path.add_resolver(parent, definition)
+        function = resolver.function
+        if function is None:
+            name = resolver.attribute
+            return [getattr(source, name) for source in sources]
+        kwargs = self._kwargs(definition, resolver, nodes[0])
+        if resolver.wants_info:
+            kwargs = {**kwargs, "info": FastInfo(self.info.context, nodes, self.prepared.fragments)}
+        batched = resolver.batched
+        if batched is not None:
+            return batched(sources, **kwargs)  # type: ignore[no-any-return]
+        results = [function(source, **kwargs) for source in sources]
+        if any(inspect.isawaitable(result) for result in results):
+            return _gather_all(results)
+        return results
+
+    def _kwargs(
+        self, definition: GraphQLField, resolver: Resolver, node: FieldNode
+    ) -> dict[str, Any]:
+        cached = self.prepared.arguments.get(id(node))
+        if cached is None:
+            cached = self._arguments.get(id(node))
+        if cached is None:
+            raw = get_argument_values(definition, node, self.variable_values)
+            cached = self.path.argument_converter(raw, resolver.field, self.info)
+            shared = not any(uses_variables(argument.value) for argument in node.arguments or ())
+            (self.prepared.arguments if shared else self._arguments)[id(node)] = cached
+        return cached
+
+    def _complete_all(
+        self,
+        group: Group,
+        key: str,
+        return_type: GraphQLOutputType,
+        nodes: list[FieldNode],
+        values: Sequence[Any],
+        next_level: NextLevel,
+    ) -> None:
+        if len(values) != len(group.outputs):
+            error = Unanswerable("a batch resolver returned the wrong number of values")
+            values = [Failed(error)] * len(group.outputs)
+            self._complete_each(group, key, return_type, nodes, values, next_level)
+            return
+        if not nodes[0].selection_set:
+            try:
+                completed = self.path.leaves_completer(return_type)(values)
+            except Exception:
+                # One value this field's type cannot hold: find it, value by value.
+                self._complete_each(group, key, return_type, nodes, values, next_level)
+                return
+            for out, value in zip(group.outputs, completed, strict=True):
+                out[key] = value
+            self._grow(len(key), completed, is_text(return_type))
+            return
+        selections = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+        completer = Completer(selections, next_level)
+        shape = self.path.shape(return_type)
+        try:
+            for out, value in zip(group.outputs, values, strict=True):
+                out[key] = shape(value, completer)
+        except Unanswerable:
+            self._complete_each(group, key, return_type, nodes, values, next_level)
+            return
+        self._grow(len(key), values, False)
+
+    def _complete_each(
+        self,
+        group: Group,
+        key: str,
+        return_type: GraphQLOutputType,
+        nodes: list[FieldNode],
+        values: Sequence[Any],
+        next_level: NextLevel,
+    ) -> None:
+        """`_complete_all` for a field with failures: each value completed on its own,
+        each failure kept for `place_errors`."""
+        nullable = not isinstance(return_type, GraphQLNonNull)
+        leaf = not nodes[0].selection_set
+        selections = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+        completer = Completer(selections, next_level)
+        for out, value in zip(group.outputs, values, strict=True):
+            try:
+                if isinstance(value, Failed):
+                    raise value.error
+                if leaf:
+                    out[key] = self.path.leaf_completer(return_type)(value)
+                else:
+                    out[key] = self.path.shape(return_type)(value, completer)
+            except Exception as exc:
+                out[key] = None
+                self.failures.append(Failure(out, key, nodes, nullable, exc))
+        self._grow(len(key), values, False)
+
+    def _grow(self, key_length: int, values: Sequence[Any], text: bool) -> None:
+        """Count a field's values into the answer's size; ResponseTooLarge past the bound."""
+        size = len(values) * (key_length + 8)
+        if text:
+            size += sum(map(len, filter(None, values)))
+        self.size += size
+        if self.size > self.path.max_response_bytes:
+            raise ResponseTooLarge
+
+
+async def _gather_all(results: list[Any]) -> list[Any]:
+    awaitables = [result for result in results if inspect.isawaitable(result)]
+    values = iter(await gather_eagerly(awaitables))
+    return [next(values) if inspect.isawaitable(result) else result for result in results]

@@ -1,0 +1,229 @@
+"""Completing values into the answer, as GraphQL's CompleteValue does, made once per
+return type: leaves serialised, objects queued for the next level.
+
+A completer is a closure built for one return type with its checks inline, since
+it runs once per object (or, for leaves, once per level) of every response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    SelectionSetNode,
+)
+from strawberry.types import get_object_definition
+
+TEXT_SCALARS = frozenset({"String", "ID"})
+SCALAR_PASS_THROUGH = {"String": str, "Int": int, "Boolean": bool, "ID": str}
+
+
+class Unanswerable(Exception):
+    """A resolver gave a value its field's type cannot hold (null in a non-null field)."""
+
+
+@dataclass(slots=True)
+class Group:
+    """Objects of one type at one level, produced by the same field nodes."""
+
+    type: GraphQLObjectType
+    selections: tuple[SelectionSetNode, ...]
+    sources: list[Any] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+
+
+# A level still being built, its groups by object type and selection sets.
+NextLevel = dict[tuple[str, tuple[int, ...]], Group]
+
+
+class Completer:
+    """Queues one field's objects for the next level, grouped by their runtime type."""
+
+    def __init__(self, selections: tuple[SelectionSetNode, ...], next_level: NextLevel) -> None:
+        self.selections = selections
+        self.selection_ids = tuple(id(s) for s in selections)
+        self.next_level = next_level
+        self.adders: dict[str, Callable[[Any], dict[str, Any]]] = {}
+
+    def add(self, object_type: GraphQLObjectType, value: Any) -> dict[str, Any]:
+        """A placeholder for `value`'s JSON object, filled in when the next level runs."""
+        return self.adder(object_type)(value)
+
+    def adder(self, object_type: GraphQLObjectType) -> Callable[[Any], dict[str, Any]]:
+        """`add` for one object type, with its group looked up once."""
+        add = self.adders.get(object_type.name)
+        if add is None:
+            key = (object_type.name, self.selection_ids)
+            group = self.next_level.get(key)
+            if group is None:
+                group = self.next_level[key] = Group(object_type, self.selections)
+            add = self.adders[object_type.name] = _adder(group)
+        return add
+
+
+def _adder(group: Group) -> Callable[[Any], dict[str, Any]]:
+    sources, outputs = group.sources.append, group.outputs.append
+
+    def add(value: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        sources(value)
+        outputs(out)
+        return out
+
+    return add
+
+
+Shape = Callable[[Any, Completer], Any]
+
+
+def shape(return_type: GraphQLOutputType, gql: GraphQLSchema) -> Shape:
+    """Completes a value of an object (or list, or interface) type.
+
+    An object type, or a list of one, nullable or not (nearly every field), gets one
+    closure with the checks inline.
+    """
+    required = isinstance(return_type, GraphQLNonNull)
+    inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+    if isinstance(inner, GraphQLObjectType):
+        return _object_shape(inner, required)
+    if isinstance(inner, GraphQLList):
+        item = inner.of_type
+        item_required = isinstance(item, GraphQLNonNull)
+        item_type = item.of_type if isinstance(item, GraphQLNonNull) else item
+        if isinstance(item_type, GraphQLObjectType):
+            return _list_shape(item_type, required, item_required)
+    return _any_shape(return_type, gql)
+
+
+def _object_shape(object_type: GraphQLObjectType, required: bool) -> Shape:
+    def complete(value: Any, completer: Completer) -> Any:
+        if value is None:
+            if required:
+                raise Unanswerable("null in a non-null field")
+            return None
+        return completer.adder(object_type)(value)
+
+    return complete
+
+
+def _list_shape(item_type: GraphQLObjectType, required: bool, item_required: bool) -> Shape:
+    def complete(values: Any, completer: Completer) -> Any:
+        if values is None:
+            if required:
+                raise Unanswerable("null in a non-null field")
+            return None
+        add = completer.adder(item_type)
+        if item_required:
+            completed = [add(value) for value in values if value is not None]
+            if len(completed) != len(values):
+                raise Unanswerable("null in a list of non-null items")
+            return completed
+        return [None if value is None else add(value) for value in values]
+
+    return complete
+
+
+def _any_shape(return_type: GraphQLOutputType, gql: GraphQLSchema) -> Shape:
+    if isinstance(return_type, GraphQLNonNull):
+        inner = _any_shape(return_type.of_type, gql)
+
+        def non_null(value: Any, completer: Completer) -> Any:
+            if value is None:
+                raise Unanswerable("null in a non-null field")
+            return inner(value, completer)
+
+        return non_null
+    if isinstance(return_type, GraphQLList):
+        item = _any_shape(return_type.of_type, gql)
+        return lambda value, completer: (
+            None if value is None else [item(v, completer) for v in value]
+        )
+    if isinstance(return_type, GraphQLObjectType):
+        object_type = return_type
+        return lambda value, completer: None if value is None else completer.add(object_type, value)
+    if isinstance(return_type, GraphQLInterfaceType):
+        concrete_types: dict[type, GraphQLObjectType] = {}
+
+        def abstract(value: Any, completer: Completer) -> Any:
+            if value is None:
+                return None
+            concrete = concrete_types.get(type(value))
+            if concrete is None:
+                concrete = concrete_types[type(value)] = _object_type_of(type(value), gql)
+            return completer.add(concrete, value)
+
+        return abstract
+    raise Unanswerable(f"cannot complete a value of {return_type}")
+
+
+def _object_type_of(cls: type, gql: GraphQLSchema) -> GraphQLObjectType:
+    """The object type whose values are instances of `cls` (an interface field's value)."""
+    definition = get_object_definition(cls)
+    concrete = gql.get_type(definition.name) if definition else None
+    if not isinstance(concrete, GraphQLObjectType):
+        raise Unanswerable(f"no object type for {cls.__name__}")
+    return concrete
+
+
+def leaves(
+    return_type: GraphQLOutputType, leaf: Callable[[Any], Any]
+) -> Callable[[Sequence[Any]], list[Any]]:
+    """Serialises a level's values of one leaf field: a built-in scalar (nearly every
+    leaf) in one comprehension, anything else value by value through `leaf`."""
+    inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+    python_type = (
+        SCALAR_PASS_THROUGH.get(inner.name) if isinstance(inner, GraphQLScalarType) else None
+    )
+    if python_type is None:
+        return lambda values: [leaf(value) for value in values]
+
+    def scalars(values: Sequence[Any]) -> list[Any]:
+        if all(type(value) is python_type for value in values):
+            return list(values)
+        return [leaf(value) for value in values]
+
+    return scalars
+
+
+def leaf(return_type: GraphQLOutputType) -> Callable[[Any], Any]:
+    """Serialises a scalar or enum field's value (or list of them)."""
+    if isinstance(return_type, GraphQLNonNull):
+        inner = leaf(return_type.of_type)
+
+        def non_null(value: Any) -> Any:
+            if value is None:
+                raise Unanswerable("null in a non-null field")
+            return inner(value)
+
+        return non_null
+    if isinstance(return_type, GraphQLList):
+        item = leaf(return_type.of_type)
+        return lambda value: None if value is None else [item(v) for v in value]
+    if not isinstance(return_type, GraphQLScalarType | GraphQLEnumType):
+        raise Unanswerable(f"{return_type} is not a leaf type")
+    serialize = return_type.serialize
+    python_type = SCALAR_PASS_THROUGH.get(return_type.name)
+
+    def scalar(value: Any) -> Any:
+        if value is None:
+            return None
+        # Built-in scalars already of their type need no serialising.
+        return value if type(value) is python_type else serialize(value)
+
+    return scalar
+
+
+def is_text(return_type: GraphQLOutputType) -> bool:
+    """Whether a leaf field's values are strings, whose length counts in the answer."""
+    inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+    return isinstance(inner, GraphQLScalarType) and inner.name in TEXT_SCALARS
