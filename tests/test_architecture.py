@@ -188,3 +188,56 @@ def test_a_read_of_the_environment_is_named(source: str) -> None:
     assert found, source
     assert found[0].startswith("schema/view.py:")
     assert environment_reads([_module("settings.py", source)]) == []
+
+
+def runtime_imports(module: Module) -> Iterator[str]:
+    """What `module` imports when it runs: module-level imports, not those under
+    `if TYPE_CHECKING:` (annotations only) or inside functions."""
+    for node in module.tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            for _, name in imports(Module(module.path, ast.Module([node], []))):
+                yield name
+                if isinstance(node, ast.ImportFrom):  # `from package import module`
+                    yield from (f"{name}.{alias.name}" for alias in node.names)
+
+
+def import_cycles(modules: list[Module], package: str) -> list[str]:
+    """Import cycles among the modules of `package` (e.g. "schema.types"), as paths."""
+    name_of = {m.path.removesuffix(".py").replace("/", "."): m for m in modules}
+    inside = {name: m for name, m in name_of.items() if name.startswith(package + ".")}
+    edges = {
+        name: {target for target in runtime_imports(m) if target in inside}
+        for name, m in inside.items()
+    }
+    cycles, done = [], set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            cycles.append(" -> ".join([*path[path.index(name) :], name]))
+            return
+        if name in done:
+            return
+        for target in sorted(edges[name]):
+            visit(target, [*path, name])
+        done.add(name)
+
+    for name in sorted(inside):
+        visit(name, [])
+    return cycles
+
+
+def test_schema_types_import_no_circle(modules: list[Module]) -> None:
+    # Types that refer to each other do it through Strawberry's lazy annotations.
+    assert {"schema/types/user.py", "schema/types/post.py"} <= {m.path for m in modules}
+    cycles = import_cycles(modules, "schema.types")
+    assert not cycles, "\n".join(cycles)
+
+
+def test_a_circle_is_found() -> None:
+    planted = [
+        Module("schema/types/a.py", ast.parse("from schema.types.b import B")),
+        Module("schema/types/b.py", ast.parse("from schema.types import a\nimport os")),
+    ]
+    assert import_cycles(planted, "schema.types") == [
+        "schema.types.a -> schema.types.b -> schema.types.a"
+    ]
