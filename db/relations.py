@@ -22,7 +22,9 @@ from sqlalchemy import FromClause, Select, true
 Extend: TypeAlias = Callable[[Select[Any], FromClause], Select[Any]]
 
 
-@dataclass(frozen=True, slots=True)
+# Compared by identity: each is a module constant, and it is looked up in a set for every
+# object a relation rides along with.
+@dataclass(frozen=True, slots=True, eq=False)
 class Join:
     """One relation's columns added to `stmt`, whose FROM has the parent `rows`."""
 

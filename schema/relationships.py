@@ -123,8 +123,8 @@ class Related(Relationship):
             self.allow(parents, info)
         values = [_MISSING] * len(parents)
         if self.ride is not None:
-            name = self.field.python_name
-            values = [p.joined.get(name, _MISSING) if p.joined else _MISSING for p in parents]
+            join, read = self.ride.join, self.ride.read
+            values = [read(p.row) if join in p.joins else _MISSING for p in parents]
             if not any(value is _MISSING for value in values):
                 return values
         kwargs = dict(self._read_arguments(arguments))
@@ -287,16 +287,16 @@ def joins_below(info: Info, cls: type, *path: str) -> Relations:
 
 
 def node_maker(cls: Any, relations: Relations) -> Callable[[DbRow], Any]:
-    """`cls.from_row`, which for rows fetched with `relations` also keeps the values
-    that came with them (each relationship's `Ride.read`) in the object's `joined`."""
+    """`cls.from_row`, which for rows fetched with `relations` also keeps the row and
+    `relations` on the object: each riding relationship reads its value from the row
+    when it is resolved (`Ride.read`), with no statement."""
     from_row: Callable[[DbRow], Any] = cls.from_row
     if not relations:
         return from_row
-    reads = [(name, ride.read) for _, name, ride in _rides(cls) if ride.join in relations]
 
     def make(row: DbRow) -> Any:
         made = from_row(row)
-        made.joined = {name: read(row) for name, read in reads}
+        made.row, made.joins = row, relations
         return made
 
     return make

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
 
 import strawberry
 
 from db import orders, posts
 from db.models import OrderStatus as DbOrderStatus
 from db.paging import Ordering
+from db.relations import NO_RELATIONS, Relations
+from db.rows import DbRow
 from schema.ids import encode_id
 
 
 @strawberry.interface(description="An object with a globally unique, opaque ID.")
 class Node:
     pk: strawberry.Private[int]
-    # Relations that came in the object's own row, by field (schema/relationships.py).
-    joined: strawberry.Private[dict[str, Any] | None] = None
+    # The row the object was made from, and the relations that came in it, read by
+    # the relationships that ride along (schema/relationships.py).
+    row: strawberry.Private[DbRow | None] = None
+    joins: strawberry.Private[Relations] = NO_RELATIONS
 
     @strawberry.field
     def id(self) -> strawberry.ID:
