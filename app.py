@@ -21,12 +21,14 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from db import embedded, migrations
 from db.engine import make_engine, make_read_pool, make_sessionmaker
+from db.notify import AUTH, EVENTS, make_listener
 from db.read_pool import ReadPool
 from db.statement_counter import install_counter
 from schema import build_schema, graphiql
 from schema.compression import Gzip
 from schema.context import Services
 from schema.cors import Cors
+from schema.events import Events
 from schema.hashing import sha256
 from schema.middleware import RequestIds
 from schema.persisted import load_manifest
@@ -75,6 +77,9 @@ def _pool_options(settings: Settings) -> PoolOptions:
 # At shutdown, how long the read pool waits for the connections of requests just
 # cancelled: they come back as soon as the server has acknowledged the cancel.
 LENT_BACK_S = 2.0
+# At start-up, how long to wait for the LISTEN connection before serving without it (it
+# keeps trying): long enough for a reachable database, short with one that is down.
+LISTEN_WAIT_S = 2.0
 
 
 def _trusted_documents(settings: Settings) -> dict[str, str] | None:
@@ -106,24 +111,37 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
         request_timeout_s=settings.request_timeout_s,
         debug_sql=settings.debug_sql,
         fast_path=settings.fast_path,
+        sockets=settings.sockets,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = build_engine(settings, database_url)
         read_pool = build_read_pool(settings, database_url)
+        # One LISTEN connection for the process (db/notify.py): events for this
+        # process's subscribers, and (on_invalidate) news for anything it caches.
+        events = Events(queue_size=settings.sockets.queue_events)
+        listener = make_listener(database_url)
+        listener.on(EVENTS, events.deliver)
+        listener.on_gap(events.missed)
+        listener.on_invalidate(AUTH, view.signed_in.revoked)  # a sign-out closes its sockets
+        await listener.start(wait_s=LISTEN_WAIT_S)
         view.services = Services(
             read_pool=read_pool,
             sessionmaker=make_sessionmaker(engine),
             token_ttl_hours=settings.token_ttl_hours,
             login_limits=settings.login_limits,
             trusted_proxies=settings.forwarded_allow_ips,
+            events=events,
         )
         app.state.engine = engine
         app.state.read_pool = read_pool
+        app.state.listener = listener
+        app.state.events = events
         try:
             yield
         finally:
+            await listener.stop()
             await read_pool.close(wait_for_lent_s=LENT_BACK_S)
             await engine.dispose()
 

@@ -4,8 +4,8 @@ The only module that reads the environment: `app.py` and `cli.py` are handed a
 `Settings`, and `db/` and `schema/` take what they need as arguments. Each default is
 written once: here, or, where a lower layer needs the same value as its own default,
 in that layer (the pool's in db/engine.py, the token lifetime in db/accounts.py, the
-sign-in limits in db/throttle.py, the query limits in schema/limits.py), from where
-this module takes it.
+sign-in limits in db/throttle.py, the query limits in schema/limits.py, the WebSocket
+limits in schema/websocket.py), from where this module takes it.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from db.throttle import LoginLimits
 from schema.client_address import TrustedProxies
 from schema.cors import parse_origins
 from schema.limits import Limits
+from schema.websocket import SocketLimits
 
 ROOT = Path(__file__).resolve().parent
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -61,6 +62,7 @@ class Settings:
     shutdown_grace_s: int = 10
     # Browser origins allowed to call the API (schema/cors.py); none by default.
     cors_origins: tuple[str, ...] = ()
+    sockets: SocketLimits = field(default_factory=SocketLimits)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +101,7 @@ class Settings:
                 env, "STOREFRONT_SHUTDOWN_GRACE_SECONDS", default.shutdown_grace_s, minimum=0
             ),
             cors_origins=_cors_origins(env),
+            sockets=_sockets(env, default.sockets),
         )
 
     @property
@@ -190,6 +193,24 @@ def _login_limits(env: Mapping[str, str], default: LoginLimits) -> LoginLimits:
             env, "STOREFRONT_LOGIN_MAX_FAILURES_PER_ADDRESS", default.max_failures_per_address
         ),
         window_seconds=_int(env, "STOREFRONT_LOGIN_WINDOW_SECONDS", default.window_seconds),
+    )
+
+
+def _sockets(env: Mapping[str, str], default: SocketLimits) -> SocketLimits:
+    return SocketLimits(
+        connections=_int(env, "STOREFRONT_MAX_WEBSOCKETS", default.connections),
+        subscriptions_per_connection=_int(
+            env,
+            "STOREFRONT_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+            default.subscriptions_per_connection,
+        ),
+        queue_events=_int(env, "STOREFRONT_SUBSCRIBER_QUEUE_EVENTS", default.queue_events),
+        ping_interval_s=_int(
+            env,
+            "STOREFRONT_WEBSOCKET_PING_SECONDS",
+            round(default.ping_interval_s),
+            minimum=0,
+        ),
     )
 
 

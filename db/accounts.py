@@ -16,6 +16,7 @@ from sqlalchemy import Select, String, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import auth_tokens, users
+from db.notify import AUTH, notify
 from db.statements import fetch_one, shaped
 
 _hasher = PasswordHasher()
@@ -93,13 +94,18 @@ async def issue_token(session: AsyncSession, user_id: int, *, ttl: timedelta) ->
 
 
 async def revoke_token(session: AsyncSession, token_id: int) -> bool:
+    """Revoke the token; at commit every instance hears of it on the AUTH channel (for
+    whatever it caches of sign-ins), and a rolled-back revocation tells nobody."""
     result = await session.execute(
         update(auth_tokens)
         .where(auth_tokens.c.id == token_id, auth_tokens.c.revoked_at.is_(None))
         .values(revoked_at=func.now())
         .returning(auth_tokens.c.id)
     )
-    return result.first() is not None
+    revoked = result.first() is not None
+    if revoked:
+        await notify(session, AUTH, str(token_id))
+    return revoked
 
 
 def normalise_login(login: str) -> str:

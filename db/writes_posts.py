@@ -98,11 +98,10 @@ async def set_post_tags(session: AsyncSession, post_id: int, tag_ids: Sequence[i
         )
 
 
-async def tag_names_of_post(session: AsyncSession, post_id: int) -> list[str]:
+async def tag_ids_of_post(session: AsyncSession, post_id: int) -> list[int]:
     stmt = (
-        select(tags.c.name)
-        .join(post_tags, post_tags.c.tag_id == tags.c.id)
+        select(post_tags.c.tag_id)
         .where(post_tags.c.post_id == post_id)
-        .order_by(tags.c.name)
+        .order_by(post_tags.c.tag_id)
     )
     return list((await session.execute(stmt)).scalars().all())

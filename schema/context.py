@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
@@ -12,6 +13,7 @@ from db.accounts import TOKEN_TTL_HOURS, Viewer
 from db.read_pool import ReadPool, Share
 from db.throttle import LoginLimits
 from schema.client_address import TrustedProxies
+from schema.events import Events
 from schema.loaders import Loaders
 
 
@@ -24,6 +26,8 @@ class Services:
     token_ttl_hours: int = TOKEN_TTL_HOURS
     login_limits: LoginLimits = field(default_factory=LoginLimits)
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
+    # This process's subscribers, fed by its Listener (app.py's lifespan).
+    events: Events = field(default_factory=Events)
 
 
 @dataclass(slots=True)
@@ -39,6 +43,8 @@ class Context:
     connection_params: dict[str, object] | None = None
     # A WebSocket connection's context: subscriptions only (schema/documents.py).
     over_websocket: bool = False
+    # Closes the WebSocket of a subscriber that fell too far behind (schema/websocket.py).
+    drop: Callable[[], None] = field(default=lambda: None)
     loaders: Loaders = field(init=False)
     # The request's share of the read pool (db/read_pool.py, Share).
     reads: Share = field(init=False)

@@ -4,7 +4,7 @@ Queries and mutations over HTTP are read and answered here (schema/transport.py
 reads the envelope; the lean executor answers queries, Strawberry's executor
 the rest). A browser opening /graphql gets our GraphiQL page (schema/graphiql.py,
 every file from this origin). Strawberry's own view serves subscriptions over the
-WebSocket.
+WebSocket, with our limits (schema/websocket.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -21,15 +21,11 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
-from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
-from strawberry.http.exceptions import (
-    NonJsonMessageReceived,
-    NonTextMessageReceived,
-    WebSocketDisconnected,
-)
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -51,15 +47,22 @@ from schema.transport import (
     Reply,
     check_body_type,
     declared_length,
-    encode,
     error_body,
     json_response,
     params_from_body,
     params_from_query_string,
     read_body,
-    request_params,
     response_media_type,
     too_large,
+)
+from schema.websocket import (
+    INIT_TIMEOUT,
+    Connections,
+    SignedIn,
+    SocketLimits,
+    TextWebSocketAdapter,
+    TransportWsHandler,
+    dropper,
 )
 
 log = logging.getLogger("storefront.http")
@@ -78,62 +81,9 @@ QUERY_ONLY = (OperationType.QUERY,)
 QUERIES_AND_MUTATIONS = (OperationType.QUERY, OperationType.MUTATION)
 
 
-class TextWebSocketAdapter(ASGIWebSocketAdapter):
-    """graphql-transport-ws in text frames, each at most the body limit."""
-
-    async def iter_json(
-        self, *, ignore_parsing_errors: bool = False
-    ) -> AsyncGenerator[object, None]:
-        try:
-            while self.ws.application_state != WebSocketState.DISCONNECTED:
-                try:
-                    text = await self.ws.receive_text()
-                except KeyError as exc:
-                    raise NonTextMessageReceived from exc
-                if len(text) > self.view.max_body_bytes:  # type: ignore[attr-defined]
-                    # API.md: a message over the body limit closes the socket with 4413.
-                    await self.ws.close(4413, "Message too large")
-                    return
-                try:
-                    message = orjson.loads(text)
-                except orjson.JSONDecodeError:
-                    if not ignore_parsing_errors:
-                        raise NonJsonMessageReceived from None
-                    continue
-                problem = _subscribe_problem(message)
-                if problem is None:
-                    yield message
-                else:
-                    # Answered here, as HTTP answers a malformed body: Strawberry would
-                    # take a non-string operationName for an internal error.
-                    error = error_body(problem, "BAD_USER_INPUT")["errors"]
-                    await self.send_json({"id": message["id"], "type": "error", "payload": error})
-        except WebSocketDisconnect:
-            return
-
-    async def send_json(self, message: Mapping[str, object]) -> None:
-        try:
-            await self.ws.send_text(encode(dict(message)).decode())
-        except WebSocketDisconnect as exc:
-            raise WebSocketDisconnected from exc
-
-
-def _subscribe_problem(message: Any) -> str | None:
-    """What is wrong with a `subscribe` message's payload (graphql-transport-ws)."""
-    if not isinstance(message, dict) or message.get("type") != "subscribe":
-        return None
-    payload = message.get("payload")
-    if not isinstance(message.get("id"), str) or not isinstance(payload, dict):
-        return None  # the protocol handler closes the socket for these
-    try:
-        request_params(payload)
-    except BadRequest as problem:
-        return problem.message
-    return None
-
-
 class GraphQLView(GraphQL[Context, None]):
     websocket_adapter_class = TextWebSocketAdapter
+    graphql_transport_ws_handler_class = TransportWsHandler
 
     def __init__(
         self,
@@ -146,11 +96,23 @@ class GraphQLView(GraphQL[Context, None]):
         debug_sql: bool,
         fast_path: bool,
         trusted_documents: Mapping[str, str] | None,
+        sockets: SocketLimits | None = None,
     ) -> None:
         """`trusted_documents`: hash -> document, for trusted-documents mode."""
+        sockets = sockets or SocketLimits()
         # Strawberry's own GraphiQL page loads its files from a public CDN; ours
         # (schema/graphiql.py) is served from this origin, so Strawberry's is off.
-        super().__init__(schema, graphql_ide=None)
+        super().__init__(
+            schema,
+            graphql_ide=None,
+            # API.md's one protocol; the legacy `graphql-ws` would bypass our handler.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=INIT_TIMEOUT,
+            max_subscriptions_per_connection=sockets.subscriptions_per_connection,
+        )
+        self.ping_interval_s = sockets.ping_interval_s
+        self.connections = Connections(sockets.connections)
+        self.signed_in = SignedIn()
         self.graphiql_enabled = graphiql
         self.max_body_bytes = max_body_bytes
         self.max_response_bytes = max_response_bytes
@@ -161,6 +123,9 @@ class GraphQLView(GraphQL[Context, None]):
         self.services: Services | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.connections.serve(scope, receive, send, super().__call__)
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -285,7 +250,9 @@ class GraphQLView(GraphQL[Context, None]):
         """For the WebSocket (Strawberry's view): a connection's context."""
         scope = request.scope
         context = await self._context(request.headers, request_id_of(scope), scope.get("client"))
-        context.over_websocket = isinstance(request, WebSocket)
+        if isinstance(request, WebSocket):
+            context.over_websocket = True
+            context.drop = dropper(request)
         return context
 
     async def _context(

@@ -6,6 +6,7 @@ tests may use as many connections as they like, as the app itself does.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import uuid
@@ -23,9 +24,11 @@ from app import build_engine, build_read_pool, create_app
 from db import embedded, migrations
 from db.engine import make_sessionmaker
 from db.models import Base
+from db.notify import EVENTS, make_listener
 from db.read_pool import ReadPool
 from db.statement_counter import StatementLog, counting
 from schema.context import Services
+from schema.events import Event, decode
 from schema.relationships import relationship_of
 from settings import Settings
 from tests.processes import kill_postgres
@@ -200,3 +203,15 @@ def replace_read(
     declared = relationship_of(owner.__strawberry_definition__.get_field(field))  # type: ignore[attr-defined]
     assert declared is not None, f"{owner.__name__}.{field} is not a declared relationship"
     monkeypatch.setattr(declared, "pages", read)
+
+
+@pytest.fixture
+async def published(database_url: str) -> AsyncIterator[asyncio.Queue[Event | None]]:
+    """The events the mutations publish, as another instance hears them (NOTIFY)."""
+    heard: asyncio.Queue[Event | None] = asyncio.Queue()
+    listener = make_listener(database_url)
+    listener.on(EVENTS, lambda payload: heard.put_nowait(decode(payload)))
+    await listener.start(wait_s=5)
+    assert listener.listening
+    yield heard
+    await listener.stop()

@@ -12,6 +12,8 @@ import pytest
 
 from db.engine import make_engine, make_read_pool
 from schema.context import Services
+from schema.events import Events
+from schema.websocket import SocketLimits
 from settings import Settings
 
 
@@ -34,3 +36,18 @@ def test_the_pools_defaults_are_the_settings_defaults(factory: Callable[..., Any
 def test_the_token_lifetime_default_is_the_settings_default() -> None:
     (ttl,) = [f for f in dataclasses.fields(Services) if f.name == "token_ttl_hours"]
     assert ttl.default == Settings().token_ttl_hours
+
+
+def test_the_websocket_limits_come_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "STOREFRONT_MAX_WEBSOCKETS": "5",
+            "STOREFRONT_MAX_SUBSCRIPTIONS_PER_CONNECTION": "2",
+            "STOREFRONT_SUBSCRIBER_QUEUE_EVENTS": "10",
+            "STOREFRONT_WEBSOCKET_PING_SECONDS": "0",
+        }
+    )
+    assert settings.sockets == SocketLimits(
+        connections=5, subscriptions_per_connection=2, queue_events=10, ping_interval_s=0
+    )
+    assert Events().queue_size == Settings().sockets.queue_events

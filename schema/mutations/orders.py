@@ -189,10 +189,10 @@ class OrderMutation:
                     )
                 row = await writes_orders.set_status(session, order.id, DbOrderStatus.CANCELLED)
                 await writes_orders.return_stock(session, order.id)
+                await publish(session, OrderStatusChanged(order_id=row.id))
         except Rejected as rejected:
             return OrderPayload(user_errors=rejected.errors)
         info.context.reset_loaders()
-        await publish(OrderStatusChanged(order_id=row.id, status=row.status))
         return OrderPayload(order=Order.from_row(row))
 
     @strawberry.mutation(description="Admins only; PENDING -> PAID -> SHIPPED.")
@@ -212,8 +212,8 @@ class OrderMutation:
                         ["status"],
                     )
                 row = await writes_orders.set_status(session, order.id, status.db)
+                await publish(session, OrderStatusChanged(order_id=row.id))
         except Rejected as rejected:
             return OrderPayload(user_errors=rejected.errors)
         info.context.reset_loaders()
-        await publish(OrderStatusChanged(order_id=row.id, status=row.status))
         return OrderPayload(order=Order.from_row(row))

@@ -113,10 +113,13 @@ class PostMutation:
                 session, author_id=viewer.user_id, title=title, body=body, published=input.published
             )
             tag_rows = await writes_posts.ensure_tags(session, tags)
-            await writes_posts.set_post_tags(session, row.id, [tag.id for tag in tag_rows])
+            tag_ids = [tag.id for tag in tag_rows]
+            await writes_posts.set_post_tags(session, row.id, tag_ids)
+            if row.published:
+                # In the transaction: sent at commit, and never if it rolls back.
+                event = PostPublished(post_id=row.id, tag_ids=tuple(sorted(tag_ids)))
+                await publish(session, event)
         info.context.reset_loaders()
-        if row.published:
-            await publish(PostPublished(post_id=row.id, tag_names=tuple(sorted(tags))))
         return PostPayload(post=Post.from_row(row))
 
     @strawberry.mutation
@@ -131,7 +134,6 @@ class PostMutation:
             return PostPayload(user_errors=problems.errors)
 
         post_id = decode_id_of(input.id, "Post")
-        published_now: tuple[str, ...] | None = None
         try:
             async with info.context.services.sessionmaker.begin() as session:
                 before = await _locked_own_post(session, access, post_id, ["input", "id"])
@@ -142,12 +144,11 @@ class PostMutation:
                     tag_rows = await writes_posts.ensure_tags(session, tags)
                     await writes_posts.set_post_tags(session, row.id, [t.id for t in tag_rows])
                 if row.published and not before.published:
-                    published_now = tuple(await writes_posts.tag_names_of_post(session, row.id))
+                    tag_ids = await writes_posts.tag_ids_of_post(session, row.id)
+                    await publish(session, PostPublished(post_id=row.id, tag_ids=tuple(tag_ids)))
         except Rejected as rejected:
             return PostPayload(user_errors=rejected.errors)
         info.context.reset_loaders()
-        if published_now is not None:
-            await publish(PostPublished(post_id=row.id, tag_names=published_now))
         return PostPayload(post=Post.from_row(row))
 
     @strawberry.mutation

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import posts, tags
-from schema.events import PostPublished, subscribe
+from schema.events import Event, PostPublished
 from schema.ids import encode_id
 from tests.conftest import GraphQL
 from tests.factories import make_post, make_token, make_user, snapshot
@@ -67,22 +67,27 @@ async def test_create_post_shows_its_tags_and_its_author_afterwards(
 
 
 async def test_create_post_published_sets_published_at_and_publishes_an_event(
-    gql: GraphQL, session: AsyncSession
+    gql: GraphQL, session: AsyncSession, published: asyncio.Queue[Event | None]
 ) -> None:
     _, token = await _signed_in(session)
 
-    async with subscribe() as events:
-        body = await gql(
-            CREATE,
-            {"input": {"title": "T", "body": "B", "tags": ["b", "a"], "published": True}},
-            token=token,
-        )
-        event = await asyncio.wait_for(anext(events), 1)
+    body = await gql(
+        CREATE,
+        {"input": {"title": "T", "body": "B", "tags": ["b", "a"], "published": True}},
+        token=token,
+    )
+    event = await asyncio.wait_for(published.get(), 1)
 
     post = body["data"]["createPost"]["post"]
     assert post["published"] is True
     assert post["publishedAt"] is not None
-    assert event == PostPublished(post_id=_pk(post["id"]), tag_names=("a", "b"))
+    tag_ids = await _tag_ids(session, "a", "b")
+    assert event == PostPublished(post_id=_pk(post["id"]), tag_ids=tag_ids)
+
+
+async def _tag_ids(session: AsyncSession, *names: str) -> tuple[int, ...]:
+    found = await session.execute(select(tags.c.id).where(tags.c.name.in_(names)))
+    return tuple(sorted(found.scalars()))
 
 
 def _pk(global_id: str) -> int:
@@ -136,19 +141,18 @@ async def test_create_post_needs_a_signed_in_viewer(gql: GraphQL, session: Async
 
 
 async def test_update_post_replaces_tags_and_sets_published_at_once(
-    gql: GraphQL, session: AsyncSession
+    gql: GraphQL, session: AsyncSession, published: asyncio.Queue[Event | None]
 ) -> None:
     author, token = await _signed_in(session)
     draft = await make_post(session, author.id, published=False, tags=["old", "kept"])
     post_id = encode_id("Post", draft.id)
 
-    async with subscribe() as events:
-        body = await gql(
-            UPDATE,
-            {"input": {"id": post_id, "tags": ["Kept", "new"], "published": True}},
-            token=token,
-        )
-        event = await asyncio.wait_for(anext(events), 1)
+    body = await gql(
+        UPDATE,
+        {"input": {"id": post_id, "tags": ["Kept", "new"], "published": True}},
+        token=token,
+    )
+    event = await asyncio.wait_for(published.get(), 1)
 
     post = body["data"]["updatePost"]["post"]
     assert [t["name"] for t in post["tags"]] == ["kept", "new"]
@@ -156,7 +160,7 @@ async def test_update_post_replaces_tags_and_sets_published_at_once(
     assert post["updatedAt"] is not None
     first_published = post["publishedAt"]
     assert first_published is not None
-    assert event == PostPublished(post_id=draft.id, tag_names=("kept", "new"))
+    assert event == PostPublished(post_id=draft.id, tag_ids=await _tag_ids(session, "kept", "new"))
 
     await gql(UPDATE, {"input": {"id": post_id, "published": False}}, token=token)
     again = await gql(UPDATE, {"input": {"id": post_id, "published": True}}, token=token)
