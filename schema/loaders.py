@@ -83,7 +83,7 @@ class Loaders:
         key = (read, *kwargs.items())
         loader = self._keyed.get(key)
         if loader is None:
-            if _takes_access(read):
+            if takes(read, "access"):
                 kwargs["access"] = self.access
             loader = self._keyed[key] = self._loader(partial(_bound, read, kwargs))
         return loader
@@ -99,5 +99,7 @@ async def _bound(
 
 
 @functools.cache
-def _takes_access(read: Callable[..., Any]) -> bool:
-    return "access" in inspect.signature(read).parameters
+def takes(read: Callable[..., Any], parameter: str) -> bool:
+    """Whether a db/ read takes `parameter` (`access`, `relations`): asked per call on
+    the request path, so answered once per read."""
+    return parameter in inspect.signature(read).parameters

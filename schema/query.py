@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -19,6 +17,7 @@ from db.relations import NO_RELATIONS
 from schema.context import Info
 from schema.errors import BadUserInput, Unauthenticated
 from schema.ids import decode_id, decode_id_of
+from schema.loaders import takes
 from schema.pagination import page_request
 from schema.relationships import Listing, joins_below, node_maker, root_list
 from schema.types.lists import order_list, post_list
@@ -55,7 +54,7 @@ async def _by_id(
 ) -> N | None:
     """One object by primary key, through its batch read (with the relations the
     document reads joined, where `by_ids` can join them)."""
-    if _takes_relations(by_ids):
+    if takes(by_ids, "relations"):
         relations = joins_below(info, cls)
         row = await info.context.loaders.of(by_ids, relations=relations).load(pk)
     else:
@@ -63,11 +62,6 @@ async def _by_id(
         row = await info.context.loaders.of(by_ids).load(pk)
     made: N | None = None if row is None else node_maker(cls, relations)(row)
     return made
-
-
-@functools.cache
-def _takes_relations(read: Callable[..., Any]) -> bool:
-    return "relations" in inspect.signature(read).parameters
 
 
 def _users(

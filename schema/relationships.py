@@ -22,7 +22,6 @@ a field", walks through one.
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -39,6 +38,7 @@ from db.relations import NO_RELATIONS, Join, Relations
 from db.rows import DbRow
 from schema.batching import batched_field
 from schema.context import Info
+from schema.loaders import takes
 from schema.lookahead import selected
 from schema.pagination import EDGE_NODE, connection_of, per_parent
 
@@ -116,7 +116,7 @@ class Related(Relationship):
     ) -> None:
         super().__init__(arguments, allow)
         self.read, self.key, self.make, self.ride = read, attrgetter(key), make, ride
-        self.relations_too = _takes(read, "relations")
+        self.relations_too = takes(read, "relations")
 
     async def batch(self, parents: Sequence[Any], info: Info, **arguments: Any) -> list[Any]:
         if self.allow is not None:
@@ -187,11 +187,11 @@ class Listed(Connected):
             self.allow(parents, info)
         listing: Listing = self._read_arguments(arguments)
         loaders, filters = info.context.loaders, dict(listing.filters)
-        if _takes(self.pages, "access"):
+        if takes(self.pages, "access"):
             filters["access"] = loaders.access
         relations = NO_RELATIONS
         page_filters = filters
-        if _takes(self.pages, "relations"):
+        if takes(self.pages, "relations"):
             relations = joins_below(info, self.node, *EDGE_NODE)
             page_filters = {**filters, "relations": relations}
         found: Page = await loaders.read(
@@ -300,11 +300,6 @@ def node_maker(cls: Any, relations: Relations) -> Callable[[DbRow], Any]:
         return made
 
     return make
-
-
-@functools.cache
-def _takes(read: Callable[..., Any], parameter: str) -> bool:
-    return parameter in inspect.signature(read).parameters
 
 
 def as_read(result: Any) -> Any:
