@@ -23,6 +23,7 @@ from db import embedded, migrations
 from db.engine import make_engine, make_read_pool, make_sessionmaker
 from db.notify import AUTH, EVENTS, make_listener
 from db.read_pool import ReadPool
+from db.replicas import Replicas, replica_name
 from db.statement_counter import install_counter
 from schema import build_schema, graphiql
 from schema.compression import Gzip
@@ -56,6 +57,26 @@ def build_engine(settings: Settings, url: str) -> AsyncEngine:
 def build_read_pool(settings: Settings, url: str) -> ReadPool:
     """The read pool (db/statements.py counts its statements itself)."""
     return make_read_pool(url, **_pool_options(settings))
+
+
+def build_replicas(settings: Settings, primary: ReadPool) -> Replicas | None:
+    """DATABASE_REPLICA_URLS' pools, each like the read pool; a replica that cannot be
+    reached within the pool's wait is skipped for the primary rather than waited for."""
+    if not settings.replica_urls:
+        return None
+    pools = [
+        (
+            replica_name(url),
+            make_read_pool(
+                url,
+                **_pool_options(settings),
+                application_name="storefront-replica",
+                connect_timeout_s=settings.pool_timeout_ms / 1000,
+            ),
+        )
+        for url in settings.replica_urls
+    ]
+    return Replicas(primary, pools, max_lag_s=settings.replica_max_lag_ms / 1000)
 
 
 class PoolOptions(TypedDict):
@@ -126,6 +147,7 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
         listener.on_gap(events.missed)
         listener.on_invalidate(AUTH, view.signed_in.revoked)  # a sign-out closes its sockets
         await listener.start(wait_s=LISTEN_WAIT_S)
+        replicas = build_replicas(settings, read_pool)
         view.services = Services(
             read_pool=read_pool,
             sessionmaker=make_sessionmaker(engine),
@@ -133,15 +155,21 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
             login_limits=settings.login_limits,
             trusted_proxies=settings.forwarded_allow_ips,
             events=events,
+            replicas=replicas,
         )
         app.state.engine = engine
         app.state.read_pool = read_pool
         app.state.listener = listener
         app.state.events = events
+        app.state.replicas = replicas
+        if replicas is not None:
+            replicas.start()
         try:
             yield
         finally:
             await listener.stop()
+            if replicas is not None:
+                await replicas.close(wait_for_lent_s=LENT_BACK_S)
             await read_pool.close(wait_for_lent_s=LENT_BACK_S)
             await engine.dispose()
 

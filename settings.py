@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError
 
 from db.accounts import TOKEN_TTL_HOURS
 from db.engine import POOL_MAX_OVERFLOW, POOL_SIZE, POOL_TIMEOUT_MS, STATEMENT_TIMEOUT_MS
+from db.replicas import MAX_LAG_MS
 from db.throttle import LoginLimits
 from schema.client_address import TrustedProxies
 from schema.cors import parse_origins
@@ -63,6 +64,9 @@ class Settings:
     # Browser origins allowed to call the API (schema/cors.py); none by default.
     cors_origins: tuple[str, ...] = ()
     sockets: SocketLimits = field(default_factory=SocketLimits)
+    # Streaming replicas of DATABASE_URL that queries may read from (db/replicas.py).
+    replica_urls: tuple[str, ...] = ()
+    replica_max_lag_ms: int = MAX_LAG_MS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -102,6 +106,10 @@ class Settings:
             ),
             cors_origins=_cors_origins(env),
             sockets=_sockets(env, default.sockets),
+            replica_urls=_replica_urls(env),
+            replica_max_lag_ms=_int(
+                env, "STOREFRONT_REPLICA_MAX_LAG_MS", default.replica_max_lag_ms, minimum=0
+            ),
         )
 
     @property
@@ -114,24 +122,34 @@ class Settings:
         return self.embedded if self.graphiql is None else self.graphiql
 
 
-def normalise_database_url(raw: str) -> str:
-    """Accept the usual `postgres://` and `postgresql://` spellings; drive them with asyncpg."""
+def normalise_database_url(raw: str, name: str = "DATABASE_URL") -> str:
+    """Accept the usual `postgres://` and `postgresql://` spellings; drive them with asyncpg.
+    `name`: the setting `raw` came from, for the error."""
     expected = "postgresql+asyncpg://user:password@host:port/database"
     try:
         url = make_url(raw)
     except (ArgumentError, ValueError):
-        raise ConfigError(f"DATABASE_URL is not a database URL (expected {expected})") from None
+        raise ConfigError(f"{name} is not a database URL (expected {expected})") from None
     if url.drivername == "postgres" or url.get_backend_name() == "postgresql":
         url = url.set(drivername="postgresql+asyncpg")
     else:
         raise ConfigError(
-            f"DATABASE_URL names {url.drivername!r}; Storefront needs PostgreSQL ({expected})"
+            f"{name} names {url.drivername!r}; Storefront needs PostgreSQL ({expected})"
         )
     if url.port is not None and not 0 < url.port < 65536:
-        raise ConfigError(f"DATABASE_URL names port {url.port}, which is not 1 to 65535")
+        raise ConfigError(f"{name} names port {url.port}, which is not 1 to 65535")
     if not url.database:
-        raise ConfigError("DATABASE_URL names no database (…/database at its end)")
+        raise ConfigError(f"{name} names no database (…/database at its end)")
     return url.render_as_string(hide_password=False)
+
+
+def _replica_urls(env: Mapping[str, str]) -> tuple[str, ...]:
+    name = "DATABASE_REPLICA_URLS"
+    raw = [part.strip() for part in (env.get(name) or "").split(",") if part.strip()]
+    if raw and not env.get("DATABASE_URL"):
+        # The embedded server has no replicas; the primary must be named.
+        raise ConfigError(f"{name} needs DATABASE_URL (the primary they replicate)")
+    return tuple(normalise_database_url(url, name) for url in raw)
 
 
 def _bool(env: Mapping[str, str], name: str) -> bool | None:

@@ -3,7 +3,7 @@
 Two pools: writes go through SQLAlchemy's pre-pinged pool inside explicit
 transactions; reads through db/read_pool.py's, in autocommit, without ping or
 reset, so that a read batch is exactly one round trip (db/statements.py runs
-them). A read pool may later point at a replica without touching its callers.
+them). A replica's read pool (db/replicas.py) is made the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from db.read_pool import DROPPED, ReadPool, Share
+from db.read_pool import DROPPED, Lender, ReadPool, Share
 from db.rows import Row
 
 R = TypeVar("R")
@@ -73,15 +73,19 @@ def make_read_pool(
     statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
     pool_timeout_s: float = POOL_TIMEOUT_MS / 1000,
     application_name: str = "storefront-read",
+    connect_timeout_s: float | None = None,
 ) -> ReadPool:
     """The read pool (db/read_pool.py), in autocommit, for db/statements.py's reads.
 
     Connections open on first need: the app starts (and /readyz answers) with the
-    database down.
+    database down. `connect_timeout_s` (None: asyncpg's own) is shortened for a
+    replica's pool, so that an unreachable replica costs a read little before it falls
+    back to the primary.
     """
     connect = functools.partial(
         asyncpg.connect,
         _driver_dsn(url),
+        **({} if connect_timeout_s is None else {"timeout": connect_timeout_s}),
         record_class=Row,
         server_settings={
             **_server_settings(statement_timeout_ms, application_name),
@@ -124,7 +128,7 @@ def _server_settings(statement_timeout_ms: int, application_name: str) -> dict[s
 
 
 async def read(
-    pool: ReadPool | Share, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any
+    pool: Lender | Share, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any
 ) -> R:
     """Run one read on a connection borrowed for just that call.
 

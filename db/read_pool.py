@@ -15,6 +15,7 @@ import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
+from typing import Protocol
 
 import asyncpg
 
@@ -27,6 +28,19 @@ class PoolClosedError(asyncpg.InterfaceError):  # type: ignore[misc]
 
 class PoolTimeoutError(TimeoutError):
     """No connection came free within the pool's wait: the database is saturated."""
+
+
+class Lender(Protocol):
+    """What lends connections to `Share` and `Borrowed`: a `ReadPool`, or a replica's
+    pool that falls back to the primary's (db/replicas.py)."""
+
+    size: int
+
+    async def acquire(self) -> asyncpg.Connection: ...
+    def release(self, conn: asyncpg.Connection) -> None: ...
+    def discard(self, conn: asyncpg.Connection) -> None: ...
+    def share(self) -> Share: ...
+    def connection(self) -> Borrowed: ...
 
 
 # How long after a checkout timed out the pool still reports itself saturated.
@@ -136,6 +150,12 @@ class ReadPool:
         if self._lent == 0 and self._all_back is not None:
             self._all_back.set()
 
+    def drop_idle(self) -> None:
+        """Close the idle connections: their server went away (db/replicas.py)."""
+        while self._idle:
+            self._close_later(self._idle.pop()[0])
+            self._places += 1
+
     def connection(self) -> Borrowed:
         """`async with pool.connection() as conn`: acquired, and released however the
         block ends (closed first if it ended in a way that leaves the connection in doubt)."""
@@ -216,7 +236,7 @@ class Share:
 
     __slots__ = ("_free", "_waiters", "pool")
 
-    def __init__(self, pool: ReadPool, limit: int) -> None:
+    def __init__(self, pool: Lender, limit: int) -> None:
         self.pool = pool
         self._free = limit
         self._waiters: deque[asyncio.Future[None]] = deque()
@@ -285,7 +305,7 @@ class Borrowed:
 
     __slots__ = ("conn", "pool")
 
-    def __init__(self, pool: ReadPool) -> None:
+    def __init__(self, pool: Lender) -> None:
         self.pool = pool
         self.conn: asyncpg.Connection | None = None
 

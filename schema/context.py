@@ -10,7 +10,8 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.accounts import TOKEN_TTL_HOURS, Viewer
-from db.read_pool import ReadPool, Share
+from db.read_pool import Lender, ReadPool, Share
+from db.replicas import Replicas
 from db.throttle import LoginLimits
 from schema.client_address import TrustedProxies
 from schema.events import Events
@@ -28,6 +29,8 @@ class Services:
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     # This process's subscribers, fed by its Listener (app.py's lifespan).
     events: Events = field(default_factory=Events)
+    # DATABASE_REPLICA_URLS' replicas; `read_pool` is the primary's either way.
+    replicas: Replicas | None = None
 
 
 @dataclass(slots=True)
@@ -45,6 +48,9 @@ class Context:
     over_websocket: bool = False
     # Closes the WebSocket of a subscriber that fell too far behind (schema/websocket.py).
     drop: Callable[[], None] = field(default=lambda: None)
+    # Where the request's loaders read (schema/consistency.py): a replica, or the
+    # primary's pool when None.
+    reads_from: Lender | None = None
     loaders: Loaders = field(init=False)
     # The request's share of the read pool (db/read_pool.py, Share).
     reads: Share = field(init=False)
@@ -52,8 +58,16 @@ class Context:
     def __post_init__(self) -> None:
         # Built here, per request and inside the running loop, so no cache outlives
         # the request or crosses viewers.
-        self.reads = self.services.read_pool.share()
+        pool = self.services.read_pool if self.reads_from is None else self.reads_from
+        self.reads = pool.share()
         self.loaders = Loaders(self.reads, self.viewer)
+
+    def read_from_primary(self) -> None:
+        """For a mutation: whatever it and its payload read must be the primary's latest."""
+        if self.reads_from is not None:
+            self.reads_from = None
+            self.reads = self.services.read_pool.share()
+            self.reset_loaders()
 
     def sign_in(self, viewer: Viewer | None, token: str | None) -> None:
         self.viewer, self.token = viewer, token

@@ -1,8 +1,9 @@
 """CORS for the browser origins STOREFRONT_CORS_ORIGINS lists (API.md, "Transport").
 
 A preflight from a listed origin gets 204 with that origin, methods `GET, POST` and
-headers `authorization, content-type`; an actual request from it gets the origin back
-and may read `x-request-id`. Any other origin gets no CORS headers at all: its
+headers `authorization, content-type, x-storefront-consistency`; an actual request from
+it gets the origin back and may read `x-request-id` and `x-storefront-consistency`
+(schema/consistency.py). Any other origin gets no CORS headers at all: its
 preflight goes on to the app (the view answers OPTIONS with 405), as without CORS.
 
 Starlette's CORSMiddleware does not fit that: it answers preflights with 200, allows
@@ -19,8 +20,8 @@ from urllib.parse import urlsplit
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ALLOW_METHODS = b"GET, POST"
-ALLOW_HEADERS = b"authorization, content-type"
-EXPOSE_HEADERS = b"x-request-id"
+ALLOW_HEADERS = b"authorization, content-type, x-storefront-consistency"
+EXPOSE_HEADERS = b"x-request-id, x-storefront-consistency"
 # How long a browser may reuse a preflight's answer (browsers cap it: Chromium at 2 h).
 MAX_AGE_S = 600
 DEFAULT_PORTS = {"http": 80, "https": 443}

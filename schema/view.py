@@ -34,6 +34,7 @@ from db.engine import read
 from db.statement_counter import StatementLog, counting
 from schema import Schema
 from schema.client_address import client_address
+from schema.consistency import after_mutation, is_mutation, reads_for, response_headers
 from schema.context import Context, Services
 from schema.errors import INTERNAL_MESSAGE, log_unexpected
 from schema.executor.fast_path import FastPath
@@ -119,6 +120,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.request_timeout_s = request_timeout_s
         self.debug_sql = debug_sql
         self.fast = FastPath(schema, max_response_bytes=max_response_bytes) if fast_path else None
+        self.documents = schema.documents
         self.persisted = PersistedDocuments(schema.documents, trusted_documents)
         self.services: Services | None = None
 
@@ -151,7 +153,9 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             async with asyncio.timeout(self.request_timeout_s):
                 params = await self._params(scope, receive, headers)
-                context = await self._context(headers, request_id, scope.get("client"))
+                context = await self._context(
+                    headers, request_id, scope.get("client"), replica_reads=True
+                )
                 payload, refused = await self._answer(scope["method"], params, context)
         except BadRequest as problem:
             return _refusal(problem, media_type)
@@ -163,7 +167,9 @@ class GraphQLView(GraphQL[Context, None]):
             body = error_body(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR", requestId=request_id)
             return json_response(body, status=500, media_type=media_type)
         status = 400 if refused and media_type == GRAPHQL_RESPONSE else 200
-        response = json_response(payload, status=status, media_type=media_type)
+        response = json_response(
+            payload, status=status, media_type=media_type, headers=response_headers(payload)
+        )
         if len(response.body) > self.max_response_bytes:
             message = f"The answer is larger than {self.max_response_bytes} bytes"
             payload = error_body(message, "QUERY_TOO_COMPLEX", limit="responseBytes")
@@ -216,6 +222,9 @@ class GraphQLView(GraphQL[Context, None]):
             if answer is not None:
                 return answer.payload, answer.refused
         allowed = QUERY_ONLY if method == "GET" else QUERIES_AND_MUTATIONS
+        mutation = is_mutation(self.documents, query, params.operation_name)
+        if mutation:
+            context.read_from_primary()
         try:
             result = await self.schema.execute(
                 query,
@@ -244,6 +253,8 @@ class GraphQLView(GraphQL[Context, None]):
         payload: dict[str, Any] = {} if refused else {"data": result.data}
         if errors:
             payload["errors"] = errors
+        if mutation and not refused:
+            await after_mutation(context, payload)
         return payload, refused
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -256,10 +267,18 @@ class GraphQLView(GraphQL[Context, None]):
         return context
 
     async def _context(
-        self, headers: Headers, request_id: str, client: tuple[str, int] | None
+        self,
+        headers: Headers,
+        request_id: str,
+        client: tuple[str, int] | None,
+        *,
+        replica_reads: bool = False,
     ) -> Context:
-        """The request's Context: its id and the viewer its Authorization header names."""
+        """The request's Context: its id and the viewer its Authorization header names.
+        `replica_reads`: its queries may read from a replica (never on the WebSocket: an
+        event is resolved as soon as it is committed on the primary)."""
         assert self.services is not None, "the app's lifespan has not run"
+        reads_from = await reads_for(self.services, headers) if replica_reads else None
         viewer, token, auth_error = await self._authenticate(headers.get("authorization"))
         return Context(
             services=self.services,
@@ -268,6 +287,7 @@ class GraphQLView(GraphQL[Context, None]):
             token=token,
             auth_error=auth_error,
             client_ip=client_address(headers, client, self.services.trusted_proxies),
+            reads_from=reads_from,
         )
 
     def _statement_count(self) -> contextlib.AbstractContextManager[StatementLog | None]:
@@ -282,6 +302,8 @@ class GraphQLView(GraphQL[Context, None]):
         token, problem = _bearer(header)
         if token is None:
             return None, None, problem
+        # Always on the primary: a token signed out there is refused at once, however
+        # far a replica lags.
         viewer = await read(self.services.read_pool, viewer_by_token, token)
         if viewer is None:
             return None, None, "The token is invalid, expired or revoked"

@@ -65,7 +65,7 @@ async def test_a_preflight_from_a_listed_origin_gets_204(
     assert cors_headers(response) == {
         "access-control-allow-origin": origin,
         "access-control-allow-methods": "GET, POST",
-        "access-control-allow-headers": "authorization, content-type",
+        "access-control-allow-headers": "authorization, content-type, x-storefront-consistency",
         "access-control-max-age": "600",
     }
     assert "origin" in vary(response)
@@ -92,7 +92,7 @@ async def test_a_request_from_a_listed_origin_may_read_the_answer_and_its_id(
     assert response.json() == {"data": {"__typename": "Query"}}
     assert cors_headers(response) == {
         "access-control-allow-origin": LISTED,
-        "access-control-expose-headers": "x-request-id",
+        "access-control-expose-headers": "x-request-id, x-storefront-consistency",
     }
     assert "origin" in vary(response)
     assert response.headers["x-request-id"] == "abc-1"

@@ -14,7 +14,7 @@ from db.engine import make_engine, make_read_pool
 from schema.context import Services
 from schema.events import Events
 from schema.websocket import SocketLimits
-from settings import Settings
+from settings import ConfigError, Settings
 
 
 def test_an_empty_environment_is_every_default() -> None:
@@ -51,3 +51,38 @@ def test_the_websocket_limits_come_from_the_environment() -> None:
         connections=5, subscriptions_per_connection=2, queue_events=10, ping_interval_s=0
     )
     assert Events().queue_size == Settings().sockets.queue_events
+
+
+def test_replica_urls_are_read_like_database_url() -> None:
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://u@primary/shop",
+            "DATABASE_REPLICA_URLS": " postgres://u@r1/shop, postgresql://u@r2:5433/shop ,",
+            "STOREFRONT_REPLICA_MAX_LAG_MS": "0",
+        }
+    )
+    assert settings.replica_urls == (
+        "postgresql+asyncpg://u@r1/shop",
+        "postgresql+asyncpg://u@r2:5433/shop",
+    )
+    assert settings.replica_max_lag_ms == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATABASE_REPLICA_URLS": "postgresql://u@r1/shop"}, "needs DATABASE_URL"),
+        (
+            {"DATABASE_URL": "postgresql://u@p/shop", "DATABASE_REPLICA_URLS": "mysql://u@r/shop"},
+            "DATABASE_REPLICA_URLS names 'mysql'",
+        ),
+        (
+            {"DATABASE_URL": "postgresql://u@p/shop", "DATABASE_REPLICA_URLS": "postgresql://u@r"},
+            "DATABASE_REPLICA_URLS names no database",
+        ),
+        ({"STOREFRONT_REPLICA_MAX_LAG_MS": "-1"}, "STOREFRONT_REPLICA_MAX_LAG_MS"),
+    ],
+)
+def test_wrong_replica_settings_are_refused(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)
