@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
-
-from starlette.datastructures import Headers
 
 Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -46,22 +44,24 @@ class TrustedProxies:
 
 
 def client_address(
-    headers: Headers, client: Iterable[object] | None, trusted: TrustedProxies
+    headers: Sequence[tuple[bytes, bytes]], client: Iterable[object] | None, trusted: TrustedProxies
 ) -> str | None:
     """The address of the client that made the request, as far as it can be believed.
 
-    `client` is the ASGI scope's (host, port) of the direct peer. When the peer is
-    a trusted proxy, the client is the right-most X-Forwarded-For entry that is not
-    itself a trusted proxy: every proxy appends the address it heard from, so
-    entries to the left of that one are whatever the client chose to send.
+    `headers` are the ASGI scope's raw headers, `client` its (host, port) of the
+    direct peer. When the peer is a trusted proxy, the client is the right-most
+    X-Forwarded-For entry that is not itself a trusted proxy: every proxy appends
+    the address it heard from, so entries to the left of that one are whatever the
+    client chose to send.
     """
     peer = _peer(client)
     if peer is None or peer not in trusted:
         return peer
     forwarded = [
         host
-        for value in headers.getlist("x-forwarded-for")
-        for host in (_host(entry) for entry in value.split(","))
+        for name, value in headers
+        if name == b"x-forwarded-for"
+        for host in (_host(entry) for entry in value.decode("latin-1").split(","))
         if host
     ]
     if trusted.everyone:

@@ -11,10 +11,10 @@ token is given (every read is on the primary).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import OperationType, get_operation_ast
-from starlette.datastructures import Headers
 
 from db.read_pool import Lender
 from db.replicas import Replicas, format_lsn, parse_lsn, primary_position
@@ -27,7 +27,7 @@ HEADER = "x-storefront-consistency"
 EXTENSION = "consistencyToken"
 
 
-def requested_position(headers: Headers) -> int | None:
+def requested_position(headers: Mapping[str, str]) -> int | None:
     """The position the request's consistency token names; None without one."""
     raw = headers.get(HEADER)
     if raw is None:
@@ -41,7 +41,7 @@ def requested_position(headers: Headers) -> int | None:
     return position
 
 
-async def reads_for(services: Services, headers: Headers) -> Lender | None:
+async def reads_for(services: Services, headers: Mapping[str, str]) -> Lender | None:
     """Where the request's queries read: a replica or the primary; None for the
     primary's pool when no replica is configured."""
     position = requested_position(headers)

@@ -61,6 +61,9 @@ class Checked:
     errors: list[GraphQLError]
     cost_inputs: dict[str | None, frozenset[str]] = field(default_factory=dict)
     costs: OrderedDict[tuple[Any, ...], int] = field(default_factory=OrderedDict)
+    # The verdict on each of its operations whose cost no variable changes: most
+    # repeat traffic, answered with one dict lookup.
+    verdicts: dict[str | None, GraphQLError | None] = field(default_factory=dict)
     # What the lean executor prepared for each operation name (schema/executor/plan.py).
     lean: dict[str | None, Any] = field(default_factory=dict)
 
@@ -104,6 +107,10 @@ class Documents:
     ) -> GraphQLError | None:
         """Why the document may not run with this operation name and these variables: no
         such operation, or an estimated cost over the limit (QUERY_TOO_COMPLEX)."""
+        try:
+            return checked.verdicts[operation_name]
+        except KeyError:
+            pass
         assert checked.document is not None
         operation = get_operation_ast(checked.document, operation_name)
         if operation is None:
@@ -118,21 +125,32 @@ class Documents:
             inputs = checked.cost_inputs[operation_name] = self.model.inputs(
                 operation, checked.document
             )
-        if inputs:
-            # Costed as they will run: defaults applied, 100.0 read as 100. Values that
-            # do not coerce run nothing; the executor reports them.
-            coerced = get_variable_values(
-                self.schema, operation.variable_definitions or (), dict(variables or {})
-            )
-            if isinstance(coerced, list):
-                return None
-            variables = coerced.coerced
-        else:
-            variables = {}
+        if not inputs:
+            verdict = self._verdict(checked, operation, operation_name, {})
+            checked.verdicts[operation_name] = verdict
+            return verdict
+        # Costed as they will run: defaults applied, 100.0 read as 100. Values that do not
+        # coerce run nothing; the executor reports them.
+        coerced = get_variable_values(
+            self.schema, operation.variable_definitions or (), dict(variables or {})
+        )
+        if isinstance(coerced, list):
+            return None
+        return self._verdict(checked, operation, operation_name, coerced.coerced, inputs)
+
+    def _verdict(
+        self,
+        checked: Checked,
+        operation: OperationDefinitionNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any],
+        inputs: frozenset[str] = frozenset(),
+    ) -> GraphQLError | None:
+        assert checked.document is not None
         key = (operation_name, *(_hashable(variables.get(name)) for name in sorted(inputs)))
         cost = checked.costs.get(key)
         if cost is None:
-            cost = self.model.cost(operation, checked.document, variables)
+            cost = self.model.cost(operation, checked.document, dict(variables))
             checked.costs[key] = cost
             if len(checked.costs) > COSTS_PER_DOCUMENT:
                 checked.costs.popitem(last=False)

@@ -124,9 +124,9 @@ class Related(Relationship):
         values = [_MISSING] * len(parents)
         if self.ride is not None:
             join, read = self.ride.join, self.ride.read
+            if not [p for p in parents if join not in p.joins]:  # the usual case: all rode
+                return [read(p.row) for p in parents]
             values = [read(p.row) if join in p.joins else _MISSING for p in parents]
-            if not any(value is _MISSING for value in values):
-                return values
         kwargs = dict(self._read_arguments(arguments))
         make = self.make
         if make is None:

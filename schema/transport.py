@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import QueryParams
 from starlette.types import Receive, Scope, Send
 
 JSON = "application/json"
@@ -41,9 +40,9 @@ class BadRequest(Exception):
         self.headers = dict(headers or {})
 
 
-@dataclass(frozen=True, slots=True)
-class Params:
-    """A GraphQL request's parameters, each of the type the specification gives it."""
+class Params(NamedTuple):
+    """A GraphQL request's parameters, each of the type the specification gives it (a
+    tuple: made on every request, and a frozen dataclass's __init__ costs more)."""
 
     query: str | None = None
     variables: dict[str, Any] | None = None
@@ -52,7 +51,16 @@ class Params:
     document_id: str | None = None
 
 
-def response_media_type(headers: Headers) -> str:
+def header_map(scope: Scope) -> dict[str, str]:
+    """The request's headers by name, the first of each as Starlette's `Headers.get` gives
+    it; one dict per request, since each lookup in `Headers` walks the whole list."""
+    return {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in reversed(scope["headers"])
+    }
+
+
+def response_media_type(headers: Mapping[str, str]) -> str:
     """The media type to answer in, from the Accept header (406 when we speak none of it)."""
     accept = headers.get("accept")
     if not accept:
@@ -82,7 +90,7 @@ def _refused(part: str) -> bool:
     return False
 
 
-def check_body_type(headers: Headers) -> None:
+def check_body_type(headers: Mapping[str, str]) -> None:
     """415 unless the body is JSON, unencoded."""
     content_type = headers.get("content-type")
     if content_type is None:
@@ -123,14 +131,14 @@ def too_large(limit: int) -> BadRequest:
     return BadRequest(f"The request body is larger than {limit} bytes", status=413)
 
 
-def declared_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+def declared_length(headers: Mapping[str, str]) -> int | None:
+    value = headers.get("content-length")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
 
 
 def params_from_body(body: bytes) -> Params:

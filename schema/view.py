@@ -49,6 +49,7 @@ from schema.transport import (
     check_body_type,
     declared_length,
     error_body,
+    header_map,
     json_response,
     params_from_body,
     params_from_query_string,
@@ -144,7 +145,7 @@ class GraphQLView(GraphQL[Context, None]):
         return "text/html" in Headers(scope=scope).get("accept", "")
 
     async def _respond(self, scope: Scope, receive: Receive) -> Reply:
-        headers = Headers(scope=scope)
+        headers = header_map(scope)
         request_id = request_id_of(scope)
         try:
             media_type = response_media_type(headers)
@@ -153,9 +154,7 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             async with asyncio.timeout(self.request_timeout_s):
                 params = await self._params(scope, receive, headers)
-                context = await self._context(
-                    headers, request_id, scope.get("client"), replica_reads=True
-                )
+                context = await self._context(scope, headers, request_id, replica_reads=True)
                 payload, refused = await self._answer(scope["method"], params, context)
         except BadRequest as problem:
             return _refusal(problem, media_type)
@@ -176,13 +175,13 @@ class GraphQLView(GraphQL[Context, None]):
             return json_response({"data": None, **payload}, media_type=media_type)
         return response
 
-    async def _params(self, scope: Scope, receive: Receive, headers: Headers) -> Params:
+    async def _params(self, scope: Scope, receive: Receive, headers: Mapping[str, str]) -> Params:
         if scope["method"] == "GET":
             return params_from_query_string(scope)
         if scope["method"] != "POST":
             raise BadRequest("Use GET or POST", status=405, headers={"Allow": "GET, POST"})
         check_body_type(headers)
-        declared = declared_length(scope)
+        declared = declared_length(headers)
         if declared is not None and declared > self.max_body_bytes:
             raise too_large(self.max_body_bytes)
         return params_from_body(await read_body(receive, self.max_body_bytes))
@@ -260,7 +259,7 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         """For the WebSocket (Strawberry's view): a connection's context."""
         scope = request.scope
-        context = await self._context(request.headers, request_id_of(scope), scope.get("client"))
+        context = await self._context(scope, request.headers, request_id_of(scope))
         if isinstance(request, WebSocket):
             context.over_websocket = True
             context.drop = dropper(request)
@@ -268,9 +267,9 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def _context(
         self,
-        headers: Headers,
+        scope: Scope,
+        headers: Mapping[str, str],
         request_id: str,
-        client: tuple[str, int] | None,
         *,
         replica_reads: bool = False,
     ) -> Context:
@@ -286,7 +285,9 @@ class GraphQLView(GraphQL[Context, None]):
             request_id=request_id,
             token=token,
             auth_error=auth_error,
-            client_ip=client_address(headers, client, self.services.trusted_proxies),
+            client_ip=client_address(
+                scope["headers"], scope.get("client"), self.services.trusted_proxies
+            ),
             reads_from=reads_from,
         )
 

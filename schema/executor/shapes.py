@@ -8,7 +8,6 @@ it runs once per object (or, for leaves, once per level) of every response.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -32,14 +31,24 @@ class Unanswerable(Exception):
     """A resolver gave a value its field's type cannot hold (null in a non-null field)."""
 
 
-@dataclass(slots=True)
 class Group:
     """Objects of one type at one level, produced by the same field nodes."""
 
-    type: GraphQLObjectType
-    selections: tuple[SelectionSetNode, ...]
-    sources: list[Any] = field(default_factory=list)
-    outputs: list[dict[str, Any]] = field(default_factory=list)
+    # A plain class: a few are made per level of every request, and a dataclass's
+    # default factories cost several times this __init__.
+    __slots__ = ("outputs", "selections", "sources", "type")
+
+    def __init__(
+        self,
+        type: GraphQLObjectType,
+        selections: tuple[SelectionSetNode, ...],
+        sources: list[Any] | None = None,
+        outputs: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.type = type
+        self.selections = selections
+        self.sources: list[Any] = [] if sources is None else sources
+        self.outputs: list[dict[str, Any]] = [] if outputs is None else outputs
 
 
 # A level still being built, its groups by object type and selection sets.

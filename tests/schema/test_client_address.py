@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from starlette.datastructures import Headers
 
 from db.throttle import LoginLimits
 from schema.client_address import TrustedProxies, client_address
@@ -13,7 +12,7 @@ PROXIES = TrustedProxies.parse("10.0.0.0/8, 192.168.1.1, 2001:db8::/32")
 
 
 def address(peer: str | None, *forwarded: str, trusted: TrustedProxies = PROXIES) -> str | None:
-    headers = Headers(raw=[(b"x-forwarded-for", value.encode()) for value in forwarded])
+    headers = [(b"x-forwarded-for", value.encode()) for value in forwarded]
     return client_address(headers, None if peer is None else (peer, 4321), trusted)
 
 
