@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from db import embedded, migrations
-from db.engine import make_engine, make_read_pool, make_sessionmaker
+from db.engine import Pooler, make_engine, make_read_pool, make_sessionmaker
 from db.notify import AUTH, EVENTS, make_listener
 from db.read_pool import ReadPool
 from db.replicas import Replicas, replica_name
@@ -84,6 +84,7 @@ class PoolOptions(TypedDict):
     max_overflow: int
     statement_timeout_ms: int
     pool_timeout_s: float
+    pooler: Pooler
 
 
 def _pool_options(settings: Settings) -> PoolOptions:
@@ -92,6 +93,7 @@ def _pool_options(settings: Settings) -> PoolOptions:
         "max_overflow": settings.pool_max_overflow,
         "statement_timeout_ms": settings.statement_timeout_ms,
         "pool_timeout_s": settings.pool_timeout_ms / 1000,
+        "pooler": settings.database_pooler,
     }
 
 

@@ -19,7 +19,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from db.accounts import TOKEN_TTL_HOURS
-from db.engine import POOL_MAX_OVERFLOW, POOL_SIZE, POOL_TIMEOUT_MS, STATEMENT_TIMEOUT_MS
+from db.engine import (
+    POOL_MAX_OVERFLOW,
+    POOL_SIZE,
+    POOL_TIMEOUT_MS,
+    STATEMENT_TIMEOUT_MS,
+    Pooler,
+)
 from db.replicas import MAX_LAG_MS
 from db.throttle import LoginLimits
 from schema.client_address import TrustedProxies
@@ -67,6 +73,8 @@ class Settings:
     # Streaming replicas of DATABASE_URL that queries may read from (db/replicas.py).
     replica_urls: tuple[str, ...] = ()
     replica_max_lag_ms: int = MAX_LAG_MS
+    # What stands between the service and PostgreSQL (db/engine.py, Pooler).
+    database_pooler: Pooler = Pooler.NONE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -110,6 +118,7 @@ class Settings:
             replica_max_lag_ms=_int(
                 env, "STOREFRONT_REPLICA_MAX_LAG_MS", default.replica_max_lag_ms, minimum=0
             ),
+            database_pooler=_pooler(env, default.database_pooler),
         )
 
     @property
@@ -244,6 +253,15 @@ def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
         return parse_origins(env.get("STOREFRONT_CORS_ORIGINS") or "")
     except ValueError as exc:
         raise ConfigError(f"STOREFRONT_CORS_ORIGINS: {exc}") from None
+
+
+def _pooler(env: Mapping[str, str], default: Pooler) -> Pooler:
+    raw = env.get("STOREFRONT_DATABASE_POOLER") or default.value
+    try:
+        return Pooler(raw.lower())
+    except ValueError:
+        names = ", ".join(pooler.value for pooler in Pooler)
+        raise ConfigError(f"STOREFRONT_DATABASE_POOLER={raw!r} is not one of {names}") from None
 
 
 def _log_level(env: Mapping[str, str], default: str) -> str:

@@ -160,6 +160,9 @@ class ReplicaReads:
         self.replica = replica
         self.primary = primary
         self.size = replica.pool.size
+        # The primary's pool and the replicas' are made alike (one pooler setting for
+        # all: app.build_replicas), so a borrow opens the same way from either.
+        self.begin = replica.pool.begin
         self._from_primary: set[asyncpg.Connection] = set()
 
     async def acquire(self) -> asyncpg.Connection:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from db.engine import make_engine, make_read_pool
+from db.engine import Pooler, make_engine, make_read_pool
 from schema.context import Services
 from schema.events import Events
 from schema.websocket import SocketLimits
@@ -31,6 +31,7 @@ def test_the_pools_defaults_are_the_settings_defaults(factory: Callable[..., Any
     assert defaults["max_overflow"] == settings.pool_max_overflow
     assert defaults["statement_timeout_ms"] == settings.statement_timeout_ms
     assert defaults["pool_timeout_s"] == settings.pool_timeout_ms / 1000
+    assert defaults["pooler"] == settings.database_pooler
 
 
 def test_the_token_lifetime_default_is_the_settings_default() -> None:
@@ -86,3 +87,8 @@ def test_replica_urls_are_read_like_database_url() -> None:
 def test_wrong_replica_settings_are_refused(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+def test_the_pooler_is_named_by_its_value() -> None:
+    pooler = Settings.from_env({"STOREFRONT_DATABASE_POOLER": "PgBouncer-Transaction"})
+    assert pooler.database_pooler is Pooler.PGBOUNCER_TRANSACTION
