@@ -75,6 +75,8 @@ class Settings:
     replica_max_lag_ms: int = MAX_LAG_MS
     # What stands between the service and PostgreSQL (db/engine.py, Pooler).
     database_pooler: Pooler = Pooler.NONE
+    # `serve`'s processes on its one socket (workers.py), unless --workers says otherwise.
+    workers: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +121,7 @@ class Settings:
                 env, "STOREFRONT_REPLICA_MAX_LAG_MS", default.replica_max_lag_ms, minimum=0
             ),
             database_pooler=_pooler(env, default.database_pooler),
+            workers=_int(env, "STOREFRONT_WORKERS", default.workers),
         )
 
     @property

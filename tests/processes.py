@@ -71,12 +71,14 @@ class Served:
         return await asyncio.to_thread(self.process.wait, 60)
 
 
-def start_serving(env: dict[str, str], folder: Path, program: tuple[str, ...]) -> Served:
+def start_serving(
+    env: dict[str, str], folder: Path, program: tuple[str, ...], args: tuple[str, ...] = ()
+) -> Served:
     folder.mkdir(parents=True, exist_ok=True)
     out, err = folder / "stdout", folder / "stderr"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, *program, "serve", "--port", "0"],
+            [sys.executable, *program, "serve", "--port", "0", *args],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -89,10 +91,11 @@ def start_serving(env: dict[str, str], folder: Path, program: tuple[str, ...]) -
 
 @asynccontextmanager
 async def serving(
-    env: dict[str, str], folder: Path, program: tuple[str, ...] = APP
+    env: dict[str, str], folder: Path, program: tuple[str, ...] = APP, args: tuple[str, ...] = ()
 ) -> AsyncIterator[Served]:
-    """`python <program> serve --port 0`, killed on the way out if it is still running."""
-    served = start_serving(env, folder, program)
+    """`python <program> serve --port 0 <args>`, killed on the way out if it is still
+    running (its workers, if any, get SIGTERM from the kernel: workers.py)."""
+    served = start_serving(env, folder, program, args)
     process = served.process
     try:
         yield served

@@ -92,3 +92,4 @@ def test_wrong_replica_settings_are_refused(env: dict[str, str], message: str) -
 def test_the_pooler_is_named_by_its_value() -> None:
     pooler = Settings.from_env({"STOREFRONT_DATABASE_POOLER": "PgBouncer-Transaction"})
     assert pooler.database_pooler is Pooler.PGBOUNCER_TRANSACTION
+    assert Settings.from_env({"STOREFRONT_WORKERS": "3"}).workers == 3
