@@ -120,8 +120,15 @@ def app_database_url(database_url: str, pooler: Pooler) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(app_database_url: str, pooler: Pooler) -> Settings:
-    return Settings(database_url=app_database_url, graphiql=True, database_pooler=pooler)
+def settings(database_url: str, app_database_url: str, pooler: Pooler) -> Settings:
+    # The LISTEN connection reaches the database itself, as DATABASE_DIRECT_URL has it.
+    direct = None if pooler is Pooler.NONE else database_url
+    return Settings(
+        database_url=app_database_url,
+        graphiql=True,
+        database_pooler=pooler,
+        database_direct_url=direct,
+    )
 
 
 @pytest.fixture(scope="session")

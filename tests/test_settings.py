@@ -90,6 +90,48 @@ def test_wrong_replica_settings_are_refused(env: dict[str, str], message: str) -
 
 
 def test_the_pooler_is_named_by_its_value() -> None:
-    pooler = Settings.from_env({"STOREFRONT_DATABASE_POOLER": "PgBouncer-Transaction"})
+    pooler = Settings.from_env(
+        {
+            "STOREFRONT_DATABASE_POOLER": "PgBouncer-Transaction",
+            "DATABASE_URL": "postgresql://u@bouncer:6432/shop",
+            "DATABASE_DIRECT_URL": "postgres://u@primary/shop",
+        }
+    )
     assert pooler.database_pooler is Pooler.PGBOUNCER_TRANSACTION
+    assert pooler.database_direct_url == "postgresql+asyncpg://u@primary/shop"
     assert Settings.from_env({"STOREFRONT_WORKERS": "3"}).workers == 3
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"DATABASE_URL": "postgresql://u@b/shop", "STOREFRONT_DATABASE_POOLER": "pgbouncer"},
+            "STOREFRONT_DATABASE_POOLER=pgbouncer needs DATABASE_DIRECT_URL",
+        ),
+        (
+            {
+                "DATABASE_URL": "postgresql://u@b/shop",
+                "STOREFRONT_DATABASE_POOLER": "pgbouncer-transaction",
+            },
+            "pgbouncer-transaction needs DATABASE_DIRECT_URL",
+        ),
+        ({"STOREFRONT_DATABASE_POOLER": "pgbouncer"}, "needs DATABASE_URL"),
+        (
+            {"DATABASE_DIRECT_URL": "postgresql://u@p/shop"},
+            "DATABASE_DIRECT_URL needs DATABASE_URL",
+        ),
+        (
+            {"DATABASE_URL": "postgresql://u@b/shop", "DATABASE_DIRECT_URL": "postgresql://u@p"},
+            "DATABASE_DIRECT_URL names no database",
+        ),
+    ],
+)
+def test_a_pooler_needs_where_to_listen(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)
+
+
+def test_without_a_pooler_the_listen_connection_uses_database_url() -> None:
+    settings = Settings.from_env({"DATABASE_URL": "postgresql://u@p/shop"})
+    assert settings.database_direct_url is None
