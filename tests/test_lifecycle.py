@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -113,14 +112,6 @@ async def _refused(served: Served) -> bool:
     return False
 
 
-async def _exit_after(served: Served, signum: int) -> tuple[int, float]:
-    """Send `signum`; the exit status and the seconds it took to exit."""
-    sent = time.monotonic()
-    served.process.send_signal(signum)
-    code = await asyncio.to_thread(served.process.wait, 30)
-    return code, time.monotonic() - sent
-
-
 async def test_sigterm_lets_requests_finish_then_cancels_a_statement_on_the_server(
     slow_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -130,7 +121,7 @@ async def test_sigterm_lets_requests_finish_then_cancels_a_statement_on_the_serv
         overruns = asyncio.create_task(_post(served, "{ sleep(seconds: 30) }"))
         await _until_sleeping(slow_env["DATABASE_URL"], 2)
 
-        exiting = asyncio.create_task(_exit_after(served, signal.SIGTERM))
+        exiting = asyncio.create_task(served.exit_after(signal.SIGTERM))
         await asyncio.sleep(0.5)
         assert await _refused(served), "a new connection was accepted after SIGTERM"
         code, took = await exiting
@@ -157,7 +148,7 @@ async def test_sigterm_ends_a_request_busy_in_python_that_holds_the_event_loop(
             async with httpx.AsyncClient(base_url=served.url, timeout=1) as client:
                 await client.get("/healthz")
 
-        code, took = await _exit_after(served, signal.SIGTERM)
+        code, took = await served.exit_after(signal.SIGTERM)
 
     assert code == 128 + signal.SIGTERM, served.stderr
     assert took < GRACE_S + 1, f"exited {took:.1f} s after SIGTERM"
@@ -172,18 +163,6 @@ CREATE = """mutation Create($input: CreatePostInput!) {
 }"""
 CLIENTS = 16
 ROUNDS = 8
-
-
-async def _workers(served: Served, count: int = 2) -> list[int]:
-    """The PIDs of `serve`'s worker processes, once all `count` have started."""
-    parent = psutil.Process(served.process.pid)
-    for _ in range(100):
-        # Forked: the parent's command line (the embedded PostgreSQL's are not its children).
-        found = [c.pid for c in parent.children() if c.cmdline() == parent.cmdline()]
-        if len(found) == count:
-            return found
-        await asyncio.sleep(0.1)
-    pytest.fail(f"expected {count} workers, found {found}:\n{served.stderr}")
 
 
 async def _admin_token(served: Served, data_dir: Path) -> str:
@@ -249,11 +228,11 @@ async def test_two_workers_share_a_mixed_load_and_stop_with_the_embedded_postgre
     )
     async with serving(settings, tmp_path, args=WORKERS) as served:
         await served.ready(within_s=180)  # first start: initdb, migrate, seed
-        workers = await _workers(served)
+        workers = await served.workers()
         assert len(postgres_processes(data_dir)) == 1, "each worker started a PostgreSQL"
         token = await _admin_token(served, data_dir)
         seen: set[int] = set()
-        watching = asyncio.create_task(_watch(workers, int(served.url.rsplit(":", 1)[1]), seen))
+        watching = asyncio.create_task(_watch(workers, served.port, seen))
         try:
             loads = [_mixed_load(served, token, n) for n in range(CLIENTS)]
             problems = [problem for found in await asyncio.gather(*loads) for problem in found]
@@ -266,7 +245,7 @@ async def test_two_workers_share_a_mixed_load_and_stop_with_the_embedded_postgre
             answer = (await client.post("/graphql", json={"query": query})).json()
         assert answer == {"data": {"tag": {"postCount": CLIENTS * ROUNDS}}}
 
-        code, took = await _exit_after(served, signal.SIGTERM)
+        code, took = await served.exit_after(signal.SIGTERM)
 
     assert code == 128 + signal.SIGTERM, served.stderr
     assert took < GRACE_S + 1, f"exited {took:.1f} s after SIGTERM"
@@ -280,14 +259,14 @@ async def test_sigterm_stops_every_worker_within_the_grace_period(
 ) -> None:
     async with serving(slow_env, tmp_path, SLOW_APP, args=WORKERS) as served:
         await served.ready(within_s=60)
-        workers = await _workers(served)
+        workers = await served.workers()
         # One worker's event loop held in Python; the other worker takes the sleeps.
         spinning = asyncio.create_task(_post(served, "{ spin(seconds: 60) }"))
         await asyncio.sleep(0.5)
         sleeps = [asyncio.create_task(_post(served, "{ sleep(seconds: 30) }")) for _ in range(2)]
         await _until_sleeping(slow_env["DATABASE_URL"], 2)
 
-        code, took = await _exit_after(served, signal.SIGTERM)
+        code, took = await served.exit_after(signal.SIGTERM)
 
     assert code == 128 + signal.SIGTERM, served.stderr
     assert took < GRACE_S + 1, f"exited {took:.1f} s after SIGTERM"
@@ -303,7 +282,7 @@ async def test_a_worker_that_dies_stops_the_others(
 ) -> None:
     async with serving(slow_env, tmp_path, args=WORKERS) as served:
         await served.ready(within_s=60)
-        dying, other = await _workers(served)
+        dying, other = await served.workers()
         psutil.Process(dying).kill()
         code = await asyncio.to_thread(served.process.wait, GRACE_S + 5)
 
