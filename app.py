@@ -20,8 +20,8 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from db import embedded, migrations
-from db.engine import make_engine, make_read_pool, make_sessionmaker
-from db.notify import AUTH, EVENTS, make_listener
+from db.engine import Pooler, make_engine, make_read_pool, make_sessionmaker
+from db.notify import AUTH, EVENTS, Listener, make_listener
 from db.read_pool import ReadPool
 from db.replicas import Replicas, replica_name
 from db.statement_counter import install_counter
@@ -84,6 +84,7 @@ class PoolOptions(TypedDict):
     max_overflow: int
     statement_timeout_ms: int
     pool_timeout_s: float
+    pooler: Pooler
 
 
 def _pool_options(settings: Settings) -> PoolOptions:
@@ -92,6 +93,7 @@ def _pool_options(settings: Settings) -> PoolOptions:
         "max_overflow": settings.pool_max_overflow,
         "statement_timeout_ms": settings.statement_timeout_ms,
         "pool_timeout_s": settings.pool_timeout_ms / 1000,
+        "pooler": settings.database_pooler,
     }
 
 
@@ -142,7 +144,9 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
         # One LISTEN connection for the process (db/notify.py): events for this
         # process's subscribers, and (on_invalidate) news for anything it caches.
         events = Events(queue_size=settings.sockets.queue_events)
-        listener = make_listener(database_url)
+        # PostgreSQL itself, never a replica nor (DATABASE_DIRECT_URL) a pooler: LISTEN
+        # needs a session of its own, and NOTIFY is sent only on the primary.
+        listener = make_listener(settings.database_direct_url or database_url)
         listener.on(EVENTS, events.deliver)
         listener.on_gap(events.missed)
         listener.on_invalidate(AUTH, view.signed_in.revoked)  # a sign-out closes its sockets
@@ -190,7 +194,21 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
         if current != head:
             reason = f"database at migration {current or 'none'}, code expects {head}"
             return JSONResponse({"ready": False, "reason": reason}, 503)
-        return JSONResponse({"ready": True, "migration": head})
+        listener: Listener = request.app.state.listener
+        if not listener.listening:
+            # This process's subscribers would miss what other instances publish.
+            reason = "not listening for events (the LISTEN connection is down)"
+            return JSONResponse({"ready": False, "reason": reason}, 503)
+        answer: dict[str, object] = {"ready": True, "migration": head}
+        replicas: Replicas | None = request.app.state.replicas
+        if replicas is not None:
+            # Reported, never a reason to be taken out of service: with no replica to
+            # use, reads go to the primary (and every instance sees the same replicas).
+            answer["replicas"] = {
+                "configured": len(replicas.replicas),
+                "usable": replicas.usable(),
+            }
+        return JSONResponse(answer)
 
     routes: list[BaseRoute] = [
         # Every method reaches the view, which answers any but GET and POST with a

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import getpass
 import logging
 import signal
@@ -163,7 +164,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, query: type = Query)
         sock.close()
         raise
     try:
-        _serve(settings, sock, url, query)
+        _serve(settings, sock, url, query, workers=args.workers or settings.workers)
     finally:
         sock.close()
         if settings.embedded:
@@ -173,8 +174,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, query: type = Query)
                 embedded.stop(settings.data_dir / "postgres")
 
 
-def _serve(settings: Settings, sock: socket.socket, url: str, query: type) -> None:
+def _serve(settings: Settings, sock: socket.socket, url: str, query: type, workers: int) -> None:
     import serving  # uvicorn: only `serve` pays for importing it
+    from workers import run_workers
 
     created = None
     if settings.embedded:
@@ -189,14 +191,21 @@ def _serve(settings: Settings, sock: socket.socket, url: str, query: type) -> No
     if settings.graphiql_enabled:
         print(f"GraphiQL: open {shown} in a browser", flush=True)
     startup.show_demo_login(settings, created)
-    serving.serve(
+    serve_one = functools.partial(
+        serving.serve,
         app,
         sock,
         log_level=settings.log_level,
         grace_s=settings.shutdown_grace_s,
         max_message_bytes=settings.max_body_bytes,
-        abandon=lambda: _abandon(settings),
+        # Workers leave the embedded PostgreSQL to the parent, which stops it (cmd_serve)
+        # once they are all gone, even after one whose shutdown overran.
+        abandon=(lambda: _abandon(settings)) if workers == 1 else (lambda: None),
     )
+    if workers == 1:
+        serve_one()
+    else:
+        run_workers(workers, sock, serve_one, grace_s=settings.shutdown_grace_s)
 
 
 def _abandon(settings: Settings) -> None:
@@ -236,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_port,
         default=8000,
         help="port to listen on, 0 for any free one (%(default)s)",
+    )
+    serve.add_argument(
+        "--workers", type=_positive_int, help="processes on the port (STOREFRONT_WORKERS, 1)"
     )
 
     migrate = commands.add_parser(

@@ -81,19 +81,20 @@ def serve(
     )
     filter_database_errors(logging.getLogger("uvicorn"))  # configured by uvicorn.Config
     server = Server(config, grace_s=grace_s, abandon=abandon)
-    _settle_garbage_collector()
+    settle_garbage_collector()
     try:
         server.run(sockets=[sock])
     except ShutdownOverdue:
         raise SystemExit(128 + (server.stopped_by or signal.SIGTERM)) from None
 
 
-def _settle_garbage_collector() -> None:
+def settle_garbage_collector() -> None:
     """Keep the collector off the long-lived heap (schema, SQLAlchemy, modules).
 
     Freezing what start-up built stops every full collection from walking it, and a
     larger first threshold runs the young collection once per few requests rather
-    than several times in each: both showed as tail latency at concurrency 1.
+    than several times in each: both showed as tail latency at concurrency 1. Before
+    a fork, it also keeps worker processes sharing those pages (workers.py).
     """
     gc.collect()
     gc.freeze()

@@ -19,7 +19,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from db.accounts import TOKEN_TTL_HOURS
-from db.engine import POOL_MAX_OVERFLOW, POOL_SIZE, POOL_TIMEOUT_MS, STATEMENT_TIMEOUT_MS
+from db.engine import (
+    POOL_MAX_OVERFLOW,
+    POOL_SIZE,
+    POOL_TIMEOUT_MS,
+    STATEMENT_TIMEOUT_MS,
+    Pooler,
+)
 from db.replicas import MAX_LAG_MS
 from db.throttle import LoginLimits
 from schema.client_address import TrustedProxies
@@ -67,6 +73,13 @@ class Settings:
     # Streaming replicas of DATABASE_URL that queries may read from (db/replicas.py).
     replica_urls: tuple[str, ...] = ()
     replica_max_lag_ms: int = MAX_LAG_MS
+    # What stands between the service and PostgreSQL (db/engine.py, Pooler).
+    database_pooler: Pooler = Pooler.NONE
+    # PostgreSQL itself (the primary), for what needs a session of its own: the LISTEN
+    # connection (db/notify.py). None: DATABASE_URL's server.
+    database_direct_url: str | None = None
+    # `serve`'s processes on its one socket (workers.py), unless --workers says otherwise.
+    workers: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,6 +87,7 @@ class Settings:
         leaves unset or empty keeps its default. A wrong value raises ConfigError."""
         env = os.environ if env is None else env
         default = cls()
+        pooler = _pooler(env, default.database_pooler)
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             data_dir=_path(env, "STOREFRONT_DATA_DIR") or default.data_dir,
@@ -110,6 +124,9 @@ class Settings:
             replica_max_lag_ms=_int(
                 env, "STOREFRONT_REPLICA_MAX_LAG_MS", default.replica_max_lag_ms, minimum=0
             ),
+            database_pooler=pooler,
+            database_direct_url=_direct_url(env, pooler),
+            workers=_int(env, "STOREFRONT_WORKERS", default.workers),
         )
 
     @property
@@ -150,6 +167,33 @@ def _replica_urls(env: Mapping[str, str]) -> tuple[str, ...]:
         # The embedded server has no replicas; the primary must be named.
         raise ConfigError(f"{name} needs DATABASE_URL (the primary they replicate)")
     return tuple(normalise_database_url(url, name) for url in raw)
+
+
+def _direct_url(env: Mapping[str, str], pooler: Pooler) -> str | None:
+    """DATABASE_DIRECT_URL. A pooler may pass LISTEN to a server connection and hand that
+    connection to other clients after the transaction (PgBouncer in transaction mode
+    does, without a word): the events of other instances would then go unheard. Which
+    PgBouncer mode `pgbouncer` stands for is not known here, so behind any pooler the
+    operator names where to LISTEN (DATABASE_URL again for PgBouncer in session mode)."""
+    name = "DATABASE_DIRECT_URL"
+    raw = (env.get(name) or "").strip()
+    if raw:
+        if not env.get("DATABASE_URL"):
+            raise ConfigError(f"{name} needs DATABASE_URL (the database it reaches directly)")
+        return normalise_database_url(raw, name)
+    if pooler is not Pooler.NONE:
+        if not env.get("DATABASE_URL"):
+            raise ConfigError(
+                f"STOREFRONT_DATABASE_POOLER={pooler.value} needs DATABASE_URL"
+                " (the embedded PostgreSQL has no pooler in front)"
+            )
+        raise ConfigError(
+            f"STOREFRONT_DATABASE_POOLER={pooler.value} needs {name}: PostgreSQL itself,"
+            " for the LISTEN connection that hears other instances' events (through"
+            " PgBouncer in transaction mode it hears nothing); with PgBouncer in session"
+            f" mode, {name} may repeat DATABASE_URL"
+        )
+    return None
 
 
 def _bool(env: Mapping[str, str], name: str) -> bool | None:
@@ -244,6 +288,15 @@ def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
         return parse_origins(env.get("STOREFRONT_CORS_ORIGINS") or "")
     except ValueError as exc:
         raise ConfigError(f"STOREFRONT_CORS_ORIGINS: {exc}") from None
+
+
+def _pooler(env: Mapping[str, str], default: Pooler) -> Pooler:
+    raw = env.get("STOREFRONT_DATABASE_POOLER") or default.value
+    try:
+        return Pooler(raw.lower())
+    except ValueError:
+        names = ", ".join(pooler.value for pooler in Pooler)
+        raise ConfigError(f"STOREFRONT_DATABASE_POOLER={raw!r} is not one of {names}") from None
 
 
 def _log_level(env: Mapping[str, str], default: str) -> str:

@@ -35,6 +35,7 @@ class Lender(Protocol):
     pool that falls back to the primary's (db/replicas.py)."""
 
     size: int
+    begin: str | None  # ReadPool's: what opens each borrow's transaction, if anything
 
     async def acquire(self) -> asyncpg.Connection: ...
     def release(self, conn: asyncpg.Connection) -> None: ...
@@ -49,7 +50,12 @@ SATURATION_MEMORY_S = 2.0
 
 class ReadPool:
     """At most `size` connections, opened on first need; a connection idle for
-    `idle_timeout` seconds is closed (an idle service holds none)."""
+    `idle_timeout` seconds is closed (an idle service holds none).
+
+    `begin`: SQL that opens a transaction around each borrow (ended by COMMIT when the
+    connection is given back), for a pooler that keeps a session's settings only as
+    long as a transaction (db/engine.py, Pooler). None: each read is its own.
+    """
 
     def __init__(
         self,
@@ -58,10 +64,12 @@ class ReadPool:
         size: int,
         wait_timeout: float,
         idle_timeout: float = 300.0,
+        begin: str | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("a read pool needs at least one connection")
         self.size = size
+        self.begin = begin
         self.idle_timeout = idle_timeout
         self.wait_timeout = wait_timeout
         self._timed_out_at = float("-inf")
@@ -310,14 +318,40 @@ class Borrowed:
         self.conn: asyncpg.Connection | None = None
 
     async def __aenter__(self) -> asyncpg.Connection:
-        self.conn = await self.pool.acquire()
-        return self.conn
+        conn = await self.pool.acquire()
+        if self.pool.begin is not None:
+            try:
+                await conn.execute(self.pool.begin)
+            except BaseException as exc:
+                self._give_up(conn, exc)
+                raise
+        self.conn = conn
+        return conn
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         conn, self.conn = self.conn, None
         assert conn is not None
+        if self.pool.begin is not None and (exc is None or not leaves_in_doubt(exc)):
+            try:
+                # After a failed statement the transaction is aborted, and COMMIT
+                # rolls it back: no error, the connection ready for the next borrow.
+                await conn.execute("COMMIT")
+            except BaseException as ended:
+                self._give_up(conn, ended)
+                raise
+        self._give_back(conn, exc)
+
+    def _give_up(self, conn: asyncpg.Connection, exc: BaseException) -> None:
+        """BEGIN or COMMIT failed: the transaction's state is unknown, so the connection
+        is not lent again (cancelled, it is closed in the background, as any)."""
+        if isinstance(exc, Exception):
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()
+        self._give_back(conn, exc if leaves_in_doubt(exc) else None)
+
+    def _give_back(self, conn: asyncpg.Connection, exc: BaseException | None) -> None:
         if exc is None or not leaves_in_doubt(exc):
             self.pool.release(conn)
         elif isinstance(exc, DROPPED):

@@ -160,6 +160,9 @@ class ReplicaReads:
         self.replica = replica
         self.primary = primary
         self.size = replica.pool.size
+        # The primary's pool and the replicas' are made alike (one pooler setting for
+        # all: app.build_replicas), so a borrow opens the same way from either.
+        self.begin = replica.pool.begin
         self._from_primary: set[asyncpg.Connection] = set()
 
     async def acquire(self) -> asyncpg.Connection:
@@ -249,13 +252,20 @@ class Replicas:
         fresh = now - first.checked_at >= RECHECK_S and await first.check(REQUEST_CHECK_TIMEOUT_S)
         return first.reads if fresh and first.replayed >= position else self.primary
 
+    def usable(self) -> int:
+        """How many replicas may serve reads now (up, and not lagging past the limit)."""
+        return sum(self._serves(replica) for replica in self.replicas)
+
+    def _serves(self, replica: Replica) -> bool:
+        return replica.up and replica.lag_s <= self.max_lag_s
+
     def _usable(self) -> list[Replica]:
         """The replicas that may serve, starting with the next one's turn."""
         if not self.replicas:
             return []
         start = next(self._turn)
         turn = self.replicas[start:] + self.replicas[:start]
-        return [r for r in turn if r.up and r.lag_s <= self.max_lag_s]
+        return [replica for replica in turn if self._serves(replica)]
 
     async def check(self) -> None:
         """Sample the primary, then ask every replica how far it has replayed."""

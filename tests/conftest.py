@@ -2,6 +2,10 @@
 
 Isolation: every test starts on empty tables (truncated after each test), so
 tests may use as many connections as they like, as the app itself does.
+
+`pytest --pgbouncer`: the app's pools (the `engine`, `read_pool` and `client` fixtures)
+reach the database through PgBouncer in transaction mode (tests/pgbouncer.py), with
+STOREFRONT_DATABASE_POOLER=pgbouncer-transaction; migrations and databases are made directly.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import build_engine, build_read_pool, create_app
 from db import embedded, migrations
-from db.engine import make_sessionmaker
+from db.engine import Pooler, make_sessionmaker
 from db.models import Base
 from db.notify import EVENTS, make_listener
 from db.read_pool import ReadPool
@@ -31,9 +35,18 @@ from schema.context import Services
 from schema.events import Event, decode
 from schema.relationships import relationship_of
 from settings import Settings
+from tests.pgbouncer import pgbouncer
 from tests.processes import kill_postgres
 
 TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--pgbouncer",
+        action="store_true",
+        help="run the app's database traffic through PgBouncer in transaction mode",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -88,20 +101,46 @@ async def database_url(create_database: Callable[[], Awaitable[str]]) -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, graphiql=True)
+def pooler(request: pytest.FixtureRequest) -> Pooler:
+    """What stands between the app's pools and the database in this run."""
+    return Pooler.PGBOUNCER_TRANSACTION if request.config.getoption("--pgbouncer") else Pooler.NONE
 
 
 @pytest.fixture(scope="session")
-async def engine(settings: Settings, database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = build_engine(settings, database_url)
+def app_database_url(database_url: str, pooler: Pooler) -> Iterator[str]:
+    """Where the app's pools connect: the test database, or PgBouncer in front of it."""
+    if pooler is Pooler.NONE:
+        yield database_url
+        return
+    # Fewer server connections than the app's pools hold client ones, so transactions
+    # of different clients take turns on each; enough that a test holding a transaction
+    # open while the app serves a request never waits on itself.
+    with pgbouncer(database_url, server_connections=5, required=True) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, app_database_url: str, pooler: Pooler) -> Settings:
+    # The LISTEN connection reaches the database itself, as DATABASE_DIRECT_URL has it.
+    direct = None if pooler is Pooler.NONE else database_url
+    return Settings(
+        database_url=app_database_url,
+        graphiql=True,
+        database_pooler=pooler,
+        database_direct_url=direct,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings, app_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = build_engine(settings, app_database_url)
     yield engine
     await engine.dispose()
 
 
 @pytest.fixture(scope="session")
-async def read_pool(settings: Settings, database_url: str) -> AsyncIterator[ReadPool]:
-    pool = build_read_pool(settings, database_url)
+async def read_pool(settings: Settings, app_database_url: str) -> AsyncIterator[ReadPool]:
+    pool = build_read_pool(settings, app_database_url)
     yield pool
     await pool.close()
 
@@ -134,9 +173,9 @@ def services(read_pool: ReadPool, sessionmaker: async_sessionmaker[AsyncSession]
 
 @pytest.fixture
 async def client(
-    settings: Settings, database_url: str, engine: AsyncEngine
+    settings: Settings, app_database_url: str, engine: AsyncEngine
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, database_url)
+    app = create_app(settings, app_database_url)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

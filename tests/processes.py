@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 import httpx
+import psutil  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPENAME = {"query": "{ __typename }"}
@@ -70,13 +71,45 @@ class Served:
         self.process.send_signal(signum)
         return await asyncio.to_thread(self.process.wait, 60)
 
+    async def exit_after(self, signum: int) -> tuple[int, float]:
+        """Send `signum`; the exit status and the seconds it took to exit."""
+        sent = time.monotonic()
+        self.process.send_signal(signum)
+        code = await asyncio.to_thread(self.process.wait, 30)
+        return code, time.monotonic() - sent
 
-def start_serving(env: dict[str, str], folder: Path, program: tuple[str, ...]) -> Served:
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    async def workers(self, count: int = 2) -> list[int]:
+        """The PIDs of `serve --workers`' processes, once all `count` have started."""
+        parent = psutil.Process(self.process.pid)
+        for _ in range(100):
+            # Forked: the parent's command line (the embedded PostgreSQL's are not its children).
+            found = [c.pid for c in parent.children() if c.cmdline() == parent.cmdline()]
+            if len(found) == count:
+                return found
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"expected {count} workers, found {found}:\n{self.stderr}")
+
+    def worker_of(self, workers: list[int], client_port: int) -> int:
+        """Which of `workers` holds the connection a client made from `client_port`."""
+        for pid in workers:
+            for conn in psutil.Process(pid).net_connections(kind="tcp"):
+                if conn.laddr.port == self.port and conn.raddr and conn.raddr.port == client_port:
+                    return pid
+        raise AssertionError(f"no worker holds the connection from port {client_port}")
+
+
+def start_serving(
+    env: dict[str, str], folder: Path, program: tuple[str, ...], args: tuple[str, ...] = ()
+) -> Served:
     folder.mkdir(parents=True, exist_ok=True)
     out, err = folder / "stdout", folder / "stderr"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, *program, "serve", "--port", "0"],
+            [sys.executable, *program, "serve", "--port", "0", *args],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -89,10 +122,11 @@ def start_serving(env: dict[str, str], folder: Path, program: tuple[str, ...]) -
 
 @asynccontextmanager
 async def serving(
-    env: dict[str, str], folder: Path, program: tuple[str, ...] = APP
+    env: dict[str, str], folder: Path, program: tuple[str, ...] = APP, args: tuple[str, ...] = ()
 ) -> AsyncIterator[Served]:
-    """`python <program> serve --port 0`, killed on the way out if it is still running."""
-    served = start_serving(env, folder, program)
+    """`python <program> serve --port 0 <args>`, killed on the way out if it is still
+    running (its workers, if any, get SIGTERM from the kernel: workers.py)."""
+    served = start_serving(env, folder, program, args)
     process = served.process
     try:
         yield served

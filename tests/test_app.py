@@ -54,6 +54,21 @@ async def test_readyz_is_503_when_the_database_is_unreachable() -> None:
     assert response.json() == {"ready": False, "reason": "database unreachable"}
 
 
+async def test_readyz_is_503_while_the_listen_connection_is_down(database_url: str) -> None:
+    # The database answers, but this process hears nothing other instances publish.
+    nowhere = "postgresql+asyncpg://nobody:nothing@127.0.0.1:1/none"
+    app = create_app(Settings(database_url=database_url, database_direct_url=nowhere), database_url)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {
+        "ready": False,
+        "reason": "not listening for events (the LISTEN connection is down)",
+    }
+
+
 async def test_graphql_answers_typename(client: httpx.AsyncClient) -> None:
     response = await client.post("/graphql", json={"query": "{ __typename }"})
     assert response.status_code == 200

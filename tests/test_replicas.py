@@ -22,11 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import build_engine, create_app
 from db import migrations
-from db.engine import make_sessionmaker
+from db.engine import Pooler, make_sessionmaker
 from db.replicas import Replicas, parse_lsn
 from settings import Settings
 from tests.conftest import TABLES
 from tests.factories import make_post, make_token, make_user
+from tests.pgbouncer import pgbouncer
 from tests.replication import Server, free_port, primary_and_replica
 
 HEADER = "x-storefront-consistency"
@@ -71,11 +72,23 @@ async def session(primary_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 @contextlib.asynccontextmanager
 async def serving(
-    primary: Server, *replicas: str, max_lag_ms: int = 60_000
+    primary: Server,
+    *replicas: str,
+    max_lag_ms: int = 60_000,
+    primary_url: str | None = None,
+    pooler: Pooler = Pooler.NONE,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Replicas]]:
-    """The app on `primary` with `replicas`, each checked once (up if it answers)."""
-    url = primary.url("storefront")
-    settings = Settings(database_url=url, replica_urls=replicas, replica_max_lag_ms=max_lag_ms)
+    """The app on `primary` (reached at `primary_url`, by default directly) with
+    `replicas`, each checked once (up if it answers)."""
+    direct = primary.url("storefront")
+    url = primary_url or direct
+    settings = Settings(
+        database_url=url,
+        replica_urls=replicas,
+        replica_max_lag_ms=max_lag_ms,
+        database_pooler=pooler,
+        database_direct_url=direct,
+    )
     app = create_app(settings, url)
     async with app.router.lifespan_context(app):
         routing: Replicas = app.state.replicas
@@ -163,6 +176,26 @@ class Rig:
         urls = replicas or (self.replica.url("storefront"),)
         return serving(self.primary, *urls, max_lag_ms=max_lag_ms)
 
+    @contextlib.asynccontextmanager
+    async def serve_behind(
+        self, pooler: Pooler
+    ) -> AsyncIterator[tuple[httpx.AsyncClient, Replicas]]:
+        """The app with the replica, each server behind a PgBouncer of its own in
+        transaction mode (1.18: no prepared statement outlives a transaction) unless
+        `pooler` is NONE; the LISTEN connection goes to the primary itself."""
+        if pooler is Pooler.NONE:
+            async with self.serve() as served:
+                yield served
+            return
+        with (
+            pgbouncer(self.primary.url("storefront")) as primary_url,
+            pgbouncer(self.replica.url("storefront")) as replica_url,
+        ):
+            async with serving(
+                self.primary, replica_url, primary_url=primary_url, pooler=pooler
+            ) as served:
+                yield served
+
     async def post_titled(self, title: str) -> None:
         await make_post(self.session, (await make_user(self.session)).id, title=title)
 
@@ -195,14 +228,16 @@ async def test_queries_read_the_replica_and_mutations_write_the_primary(rig: Rig
         assert await calls(primary, READS_POSTS) == on_primary
 
 
+# STOREFRONT_DATABASE_POOLER applies to the replicas' pools as to the primary's.
+@pytest.mark.parametrize("pooler", [Pooler.NONE, Pooler.PGBOUNCER_TRANSACTION], ids=str)
 async def test_a_fresh_token_is_answered_with_the_new_data_while_the_replica_lags(
-    rig: Rig,
+    rig: Rig, pooler: Pooler
 ) -> None:
     primary, replica = rig.primary, rig.replica
     token = await signed_in(rig.session)
     await rig.post_titled("Old")
     await rig.caught_up()
-    async with rig.serve() as (client, routing):
+    async with rig.serve_behind(pooler) as (client, routing):
         async with replay_paused(replica):
             created = await post(client, CREATE, {"title": "New"}, token=token)
             consistency = created.headers[HEADER]
@@ -277,6 +312,10 @@ async def test_reads_succeed_with_a_replica_that_never_answered(rig: Rig) -> Non
         assert [r.up for r in routing.replicas] == [False, True]
         for _ in range(4):
             assert await titles(client) == {"Kept"}
+        # Ready: with no replica at all the primary would answer. /readyz tells how many serve.
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["replicas"] == {"configured": 2, "usable": 1}
 
 
 async def test_a_malformed_token_is_bad_user_input(rig: Rig) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from db.engine import make_engine, make_read_pool
+from db.engine import Pooler, make_engine, make_read_pool
 from schema.context import Services
 from schema.events import Events
 from schema.websocket import SocketLimits
@@ -31,6 +31,7 @@ def test_the_pools_defaults_are_the_settings_defaults(factory: Callable[..., Any
     assert defaults["max_overflow"] == settings.pool_max_overflow
     assert defaults["statement_timeout_ms"] == settings.statement_timeout_ms
     assert defaults["pool_timeout_s"] == settings.pool_timeout_ms / 1000
+    assert defaults["pooler"] == settings.database_pooler
 
 
 def test_the_token_lifetime_default_is_the_settings_default() -> None:
@@ -86,3 +87,51 @@ def test_replica_urls_are_read_like_database_url() -> None:
 def test_wrong_replica_settings_are_refused(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+def test_the_pooler_is_named_by_its_value() -> None:
+    pooler = Settings.from_env(
+        {
+            "STOREFRONT_DATABASE_POOLER": "PgBouncer-Transaction",
+            "DATABASE_URL": "postgresql://u@bouncer:6432/shop",
+            "DATABASE_DIRECT_URL": "postgres://u@primary/shop",
+        }
+    )
+    assert pooler.database_pooler is Pooler.PGBOUNCER_TRANSACTION
+    assert pooler.database_direct_url == "postgresql+asyncpg://u@primary/shop"
+    assert Settings.from_env({"STOREFRONT_WORKERS": "3"}).workers == 3
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"DATABASE_URL": "postgresql://u@b/shop", "STOREFRONT_DATABASE_POOLER": "pgbouncer"},
+            "STOREFRONT_DATABASE_POOLER=pgbouncer needs DATABASE_DIRECT_URL",
+        ),
+        (
+            {
+                "DATABASE_URL": "postgresql://u@b/shop",
+                "STOREFRONT_DATABASE_POOLER": "pgbouncer-transaction",
+            },
+            "pgbouncer-transaction needs DATABASE_DIRECT_URL",
+        ),
+        ({"STOREFRONT_DATABASE_POOLER": "pgbouncer"}, "needs DATABASE_URL"),
+        (
+            {"DATABASE_DIRECT_URL": "postgresql://u@p/shop"},
+            "DATABASE_DIRECT_URL needs DATABASE_URL",
+        ),
+        (
+            {"DATABASE_URL": "postgresql://u@b/shop", "DATABASE_DIRECT_URL": "postgresql://u@p"},
+            "DATABASE_DIRECT_URL names no database",
+        ),
+    ],
+)
+def test_a_pooler_needs_where_to_listen(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)
+
+
+def test_without_a_pooler_the_listen_connection_uses_database_url() -> None:
+    settings = Settings.from_env({"DATABASE_URL": "postgresql://u@p/shop"})
+    assert settings.database_direct_url is None

@@ -7,10 +7,10 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import users
-from db.engine import read
+from db.engine import Pooler, make_engine, read
 from db.models import OrderStatus
 from db.read_pool import ReadPool
 from db.statement_counter import counting
@@ -161,7 +161,16 @@ async def test_batches_bind_one_array_never_an_expanding_in(
         assert " IN (" not in statement.upper()
 
 
-async def test_reads_run_outside_any_transaction(read_pool: ReadPool) -> None:
+async def test_reads_run_outside_any_transaction(read_pool: ReadPool, pooler: Pooler) -> None:
+    if pooler.settings_per_transaction:
+        # Behind a transaction pooler a borrow is one read-only transaction, opened by
+        # setting what the session would have had (db/engine.py, Pooler).
+        async with read_pool.connection() as conn:
+            assert conn.is_in_transaction()
+            assert await conn.fetchval("SELECT current_setting('transaction_read_only')") == "on"
+            assert await conn.fetchval("SELECT current_setting('statement_timeout')") == "5s"
+        assert not conn.is_in_transaction()
+        return
     # In a transaction block both statements would share one transaction id; in
     # autocommit each is its own, so no BEGIN/ROLLBACK round trips are paid.
     async with read_pool.connection() as conn:
@@ -173,7 +182,7 @@ async def test_reads_run_outside_any_transaction(read_pool: ReadPool) -> None:
 
 
 async def test_a_read_batch_is_one_round_trip(
-    read_pool: ReadPool, monkeypatch: pytest.MonkeyPatch
+    read_pool: ReadPool, pooler: Pooler, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # No ping before a checkout and no reset after it (asyncpg's default reset is
     # `execute` of RESET ALL and more); only the batch's own `fetch` goes out.
@@ -194,20 +203,34 @@ async def test_a_read_batch_is_one_round_trip(
         for _ in range(3):
             assert await read(read_pool, users.users_by_ids, [1, 2]) == [None, None]
 
-    assert len(sent) == 3
-    assert all(s.startswith("fetch: SELECT users.id") for s in sent)
+    if pooler.settings_per_transaction:
+        # Behind a transaction pooler, a transaction around it: three round trips.
+        assert len(sent) == 9
+        for begin, fetch, commit in zip(sent[::3], sent[1::3], sent[2::3], strict=True):
+            assert begin.startswith("execute: BEGIN READ ONLY; SELECT set_config(")
+            assert fetch.startswith("fetch: SELECT users.id")
+            assert commit == "execute: COMMIT"
+    else:
+        assert len(sent) == 3
+        assert all(s.startswith("fetch: SELECT users.id") for s in sent)
     assert log.count == 3
 
 
 async def test_a_read_survives_a_dropped_pooled_connection(
-    read_pool: ReadPool, engine: AsyncEngine
+    read_pool: ReadPool, database_url: str
 ) -> None:
     async def backend_pid(conn: asyncpg.Connection) -> int:
         return int(await conn.fetchval("SELECT pg_backend_pid()"))
 
     pids = [await read(read_pool, backend_pid) for _ in range(3)]
-    async with engine.begin() as admin:
-        for pid in set(pids):
-            await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    # Straight to PostgreSQL: through a pooler, the admin's own transaction could be
+    # given one of the very backends it terminates.
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as admin:
+            for pid in set(pids):
+                await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await engine.dispose()
 
     assert await read(read_pool, backend_pid) not in pids
