@@ -18,8 +18,11 @@ from schema.executor.errors import place_errors
 from schema.executor.plan import HANDED_OVER, Prepared, prepare
 from schema.executor.resolvers import FastInfo, Resolver, resolver_for
 from schema.executor.run import ResponseTooLarge, Run
-from schema.executor.shapes import Shape, leaf, leaves, shape
+from schema.executor.shapes import Shape, is_text, leaf, leaves, shape
 from schema.limits import too_complex
+
+# A whole level's leaf completer, and whether its values are text.
+Leaves = tuple[Callable[[Sequence[Any]], list[Any]], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +50,7 @@ class FastPath:
         # By id() of the graphql-core field, which the schema keeps alive.
         self.resolvers: dict[int, Resolver] = {}
         self._leaves: dict[GraphQLOutputType, Callable[[Any], Any]] = {}
-        self._many_leaves: dict[GraphQLOutputType, Callable[[Sequence[Any]], list[Any]]] = {}
+        self._many_leaves: dict[GraphQLOutputType, Leaves] = {}
         self._shapes: dict[GraphQLOutputType, Shape] = {}
 
     async def execute(
@@ -105,16 +108,14 @@ class FastPath:
             completer = self._leaves[return_type] = leaf(return_type)
         return completer
 
-    def leaves_completer(
-        self, return_type: GraphQLOutputType
-    ) -> Callable[[Sequence[Any]], list[Any]]:
-        """`leaf_completer` for a whole level's values at once; made once per type."""
-        completer = self._many_leaves.get(return_type)
-        if completer is None:
-            completer = self._many_leaves[return_type] = leaves(
-                return_type, self.leaf_completer(return_type)
-            )
-        return completer
+    def leaves_completer(self, return_type: GraphQLOutputType) -> Leaves:
+        """`leaf_completer` for a whole level's values at once, and whether they are text
+        (whose length counts in the answer's size); made once per type."""
+        found = self._many_leaves.get(return_type)
+        if found is None:
+            complete = leaves(return_type, self.leaf_completer(return_type))
+            found = self._many_leaves[return_type] = (complete, is_text(return_type))
+        return found
 
     def shape(self, return_type: GraphQLOutputType) -> Shape:
         """Completes a value of an object, list or interface type; made once per type."""

@@ -16,7 +16,7 @@ from schema.executor.eager import gather_eagerly
 from schema.executor.errors import Failed, Failure
 from schema.executor.plan import Prepared, uses_variables
 from schema.executor.resolvers import FastInfo, Resolver
-from schema.executor.shapes import Completer, Group, NextLevel, Unanswerable, is_text
+from schema.executor.shapes import Completer, Group, NextLevel, Unanswerable
 
 if TYPE_CHECKING:
     from schema.executor.fast_path import FastPath
@@ -187,14 +187,15 @@ class Run:
             return
         if not nodes[0].selection_set:
             try:
-                completed = self.path.leaves_completer(return_type)(values)
+                complete, text = self.path.leaves_completer(return_type)
+                completed = complete(values)
             except Exception:
                 # One value this field's type cannot hold: find it, value by value.
                 self._complete_each(group, key, return_type, nodes, values, next_level)
                 return
             for out, value in zip(group.outputs, completed, strict=True):
                 out[key] = value
-            self._grow(len(key), completed, is_text(return_type))
+            self._grow(len(key), completed, text)
             return
         selections = tuple(n.selection_set for n in nodes if n.selection_set is not None)
         completer = Completer(selections, next_level)

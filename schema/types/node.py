@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import strawberry
 
@@ -18,9 +19,14 @@ from schema.ids import encode_id
 class Node:
     pk: strawberry.Private[int]
     # The row the object was made from, and the relations that came in it, read by
-    # the relationships that ride along (schema/relationships.py).
-    row: strawberry.Private[DbRow | None] = None
-    joins: strawberry.Private[Relations] = NO_RELATIONS
+    # the relationships that ride along (schema/relationships.py). Class defaults, not
+    # dataclass fields: every object of every request pays for its __init__'s fields.
+    if TYPE_CHECKING:
+        row: DbRow | None = None
+        joins: Relations = NO_RELATIONS
+    else:
+        row = None
+        joins = NO_RELATIONS
 
     @strawberry.field
     def id(self) -> strawberry.ID:
