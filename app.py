@@ -23,6 +23,7 @@ from db import embedded, migrations
 from db.engine import make_engine, make_read_pool, make_sessionmaker
 from db.notify import AUTH, EVENTS, make_listener
 from db.read_pool import ReadPool
+from db.sign_ins import SignIns
 from db.statement_counter import install_counter
 from schema import build_schema, graphiql
 from schema.compression import Gzip
@@ -125,6 +126,13 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
         listener.on(EVENTS, events.deliver)
         listener.on_gap(events.missed)
         listener.on_invalidate(AUTH, view.signed_in.revoked)  # a sign-out closes its sockets
+        # Verified tokens, trusted only while the Listener hears every revocation.
+        sign_ins = SignIns(
+            size=settings.token_cache_size,
+            ttl_s=settings.token_cache_seconds,
+            trusted=lambda: listener.listening,
+        )
+        listener.on_invalidate(AUTH, sign_ins.invalidate)
         await listener.start(wait_s=LISTEN_WAIT_S)
         view.services = Services(
             read_pool=read_pool,
@@ -133,11 +141,13 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
             login_limits=settings.login_limits,
             trusted_proxies=settings.forwarded_allow_ips,
             events=events,
+            sign_ins=sign_ins,
         )
         app.state.engine = engine
         app.state.read_pool = read_pool
         app.state.listener = listener
         app.state.events = events
+        app.state.sign_ins = sign_ins
         try:
             yield
         finally:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.accounts import TOKEN_TTL_HOURS, Viewer
 from db.read_pool import ReadPool, Share
+from db.sign_ins import SignIns
 from db.throttle import LoginLimits
 from schema.client_address import TrustedProxies
 from schema.events import Events
@@ -28,6 +29,9 @@ class Services:
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     # This process's subscribers, fed by its Listener (app.py's lifespan).
     events: Events = field(default_factory=Events)
+    # Verified tokens, trusted while the Listener listens (app.py's lifespan); the
+    # default caches nothing.
+    sign_ins: SignIns = field(default_factory=SignIns)
 
 
 @dataclass(slots=True)
