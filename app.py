@@ -24,6 +24,7 @@ from db.engine import Pooler, make_engine, make_read_pool, make_sessionmaker
 from db.notify import AUTH, EVENTS, Listener, make_listener
 from db.read_pool import ReadPool
 from db.replicas import Replicas, replica_name
+from db.sign_ins import SignIns
 from db.statement_counter import install_counter
 from schema import build_schema, graphiql
 from schema.compression import Gzip
@@ -150,6 +151,13 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
         listener.on(EVENTS, events.deliver)
         listener.on_gap(events.missed)
         listener.on_invalidate(AUTH, view.signed_in.revoked)  # a sign-out closes its sockets
+        # Verified tokens, trusted only while the Listener hears every revocation.
+        sign_ins = SignIns(
+            size=settings.token_cache_size,
+            ttl_s=settings.token_cache_seconds,
+            trusted=lambda: listener.listening,
+        )
+        listener.on_invalidate(AUTH, sign_ins.invalidate)
         await listener.start(wait_s=LISTEN_WAIT_S)
         replicas = build_replicas(settings, read_pool)
         view.services = Services(
@@ -160,6 +168,7 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
             trusted_proxies=settings.forwarded_allow_ips,
             events=events,
             replicas=replicas,
+            sign_ins=sign_ins,
         )
         app.state.engine = engine
         app.state.read_pool = read_pool
@@ -168,6 +177,7 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
         app.state.replicas = replicas
         if replicas is not None:
             replicas.start()
+        app.state.sign_ins = sign_ins
         try:
             yield
         finally:

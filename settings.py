@@ -27,6 +27,7 @@ from db.engine import (
     Pooler,
 )
 from db.replicas import MAX_LAG_MS
+from db.sign_ins import TOKEN_CACHE_SECONDS, TOKEN_CACHE_SIZE
 from db.throttle import LoginLimits
 from schema.client_address import TrustedProxies
 from schema.cors import parse_origins
@@ -57,6 +58,9 @@ class Settings:
     statement_timeout_ms: int = STATEMENT_TIMEOUT_MS
     request_timeout_s: float = 10.0
     token_ttl_hours: int = TOKEN_TTL_HOURS
+    # Verified tokens kept per process (0: none), and for how long at most (db/sign_ins.py).
+    token_cache_size: int = TOKEN_CACHE_SIZE
+    token_cache_seconds: int = TOKEN_CACHE_SECONDS
     max_body_bytes: int = 100 * 1024
     max_response_bytes: int = 64 * 1024 * 1024
     # How long a request may wait for a pooled connection before it fails with TIMEOUT.
@@ -105,6 +109,12 @@ class Settings:
                 env, "STOREFRONT_REQUEST_TIMEOUT_MS", default.request_timeout_s
             ),
             token_ttl_hours=_int(env, "STOREFRONT_TOKEN_TTL_HOURS", default.token_ttl_hours),
+            token_cache_size=_int(
+                env, "STOREFRONT_TOKEN_CACHE_SIZE", default.token_cache_size, minimum=0
+            ),
+            token_cache_seconds=_int(
+                env, "STOREFRONT_TOKEN_CACHE_SECONDS", default.token_cache_seconds, minimum=0
+            ),
             max_body_bytes=_int(env, "STOREFRONT_MAX_BODY_BYTES", default.max_body_bytes),
             max_response_bytes=_int(
                 env, "STOREFRONT_MAX_RESPONSE_BYTES", default.max_response_bytes

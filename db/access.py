@@ -110,3 +110,14 @@ def visible_tagged(reader: Reader) -> ColumnElement[bool]:
 def visible_orders(reader: Reader) -> ColumnElement[bool]:
     """The own rule as SQL on orders: the customer's own, or everything for an admin."""
     return _own_rule(reader, orders.c.user_id == VIEWER_ID, _SQL)
+
+
+def visible_drafts(reader: Reader, own: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The post rule for drafts, `own` saying whose they are: counts kept per author or
+    tag (db/counts.py) apply it to the drafts they hold."""
+    return _post_rule(reader, false(), own, _SQL)
+
+
+def visible_own(reader: Reader, own: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The own rule, `own` saying whose the rows are (db/counts.py's order counts)."""
+    return _own_rule(reader, own, _SQL)

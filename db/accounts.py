@@ -12,11 +12,10 @@ from typing import Any
 import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Select, String, bindparam, func, insert, select, update
+from sqlalchemy import Float, Select, String, bindparam, cast, extract, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import auth_tokens, users
-from db.notify import AUTH, notify
 from db.statements import fetch_one, shaped
 
 _hasher = PasswordHasher()
@@ -55,10 +54,25 @@ class Viewer:
     token_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """A token found valid: whom it signs in, and for how long it stays valid."""
+
+    viewer: Viewer
+    # Until the token expires, by the database's clock (so the app's clock cannot skew it).
+    seconds_left: float
+
+
 @shaped
-def _viewer_by_token() -> Select[Any]:
+def _sign_in_by_digest() -> Select[Any]:
+    seconds_left = extract("epoch", auth_tokens.c.expires_at - func.now())
     return (
-        select(auth_tokens.c.id, users.c.id.label("user_id"), users.c.is_admin)
+        select(
+            auth_tokens.c.id,
+            users.c.id.label("user_id"),
+            users.c.is_admin,
+            cast(seconds_left, Float).label("seconds_left"),
+        )
         .join(users, users.c.id == auth_tokens.c.user_id)
         .where(
             auth_tokens.c.token_hash == bindparam("token_hash", type_=String),
@@ -69,12 +83,19 @@ def _viewer_by_token() -> Select[Any]:
     )
 
 
-async def viewer_by_token(conn: asyncpg.Connection, token: str) -> Viewer | None:
-    """The active, unexpired, unrevoked token's user, or None."""
-    row = await fetch_one(conn, _viewer_by_token(), token_hash=token_digest(token))
+async def sign_in_by_digest(conn: asyncpg.Connection, digest: str) -> SignIn | None:
+    """The active, unexpired, unrevoked token whose `token_digest` is `digest`, or None."""
+    row = await fetch_one(conn, _sign_in_by_digest(), token_hash=digest)
     if row is None:
         return None
-    return Viewer(user_id=row.user_id, is_admin=row.is_admin, token_id=row.id)
+    viewer = Viewer(user_id=row.user_id, is_admin=row.is_admin, token_id=row.id)
+    return SignIn(viewer, row.seconds_left)
+
+
+async def viewer_by_token(conn: asyncpg.Connection, token: str) -> Viewer | None:
+    """The active, unexpired, unrevoked token's user, or None."""
+    found = await sign_in_by_digest(conn, token_digest(token))
+    return None if found is None else found.viewer
 
 
 # How long a sign-in token stays valid unless STOREFRONT_TOKEN_TTL_HOURS says otherwise.
@@ -94,18 +115,16 @@ async def issue_token(session: AsyncSession, user_id: int, *, ttl: timedelta) ->
 
 
 async def revoke_token(session: AsyncSession, token_id: int) -> bool:
-    """Revoke the token; at commit every instance hears of it on the AUTH channel (for
-    whatever it caches of sign-ins), and a rolled-back revocation tells nobody."""
+    """Revoke the token. A trigger (revision c4a7e1f20b86) NOTIFYs its id on the AUTH
+    channel, so at commit every instance drops what it caches of it; a rolled-back
+    revocation tells nobody."""
     result = await session.execute(
         update(auth_tokens)
         .where(auth_tokens.c.id == token_id, auth_tokens.c.revoked_at.is_(None))
         .values(revoked_at=func.now())
         .returning(auth_tokens.c.id)
     )
-    revoked = result.first() is not None
-    if revoked:
-        await notify(session, AUTH, str(token_id))
-    return revoked
+    return result.first() is not None
 
 
 def normalise_login(login: str) -> str:

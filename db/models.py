@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -91,6 +92,8 @@ class Post(Base):
         Index(None, "author_id", "created_at", "id"),
         Index(None, "created_at", "id"),
         Index(None, "title", "id"),
+        # A viewer's own drafts, counted live on top of the maintained counts (db/counts.py).
+        Index("ix_posts_author_id_drafts", "author_id", postgresql_where=text("NOT published")),
     )
 
 
@@ -224,6 +227,21 @@ class LoginThrottle(Base):
     )
 
 
+class RowCount(Base):
+    """Counts kept by triggers (revision e91d3b5a7c20; db/counts.py reads them): per
+    subject and key, the rows (`n`) and, for posts, the published ones. One count is
+    the sum of its slots, one per writer's backend pid mod 16, so that concurrent
+    writers do not queue on one row."""
+
+    __tablename__ = "row_counts"
+
+    subject: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    published: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
 # Core tables for the batch reads: rows, not ORM instances, on the hot path.
 users = cast(Table, User.__table__)
 posts = cast(Table, Post.__table__)
@@ -233,6 +251,7 @@ products = cast(Table, Product.__table__)
 orders = cast(Table, Order.__table__)
 order_items = cast(Table, OrderItem.__table__)
 auth_tokens = cast(Table, AuthToken.__table__)
+row_counts = cast(Table, RowCount.__table__)
 
 
 class PersistedQuery(Base):

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 log = logging.getLogger("storefront.notify")
 
 EVENTS = "storefront_events"  # domain events for subscribers (schema/events.py)
-AUTH = "storefront_auth"  # sign-in state: the id of a token just revoked
+AUTH = "storefront_auth"  # sign-in state: a token's id, or user:<id> (db/sign_ins.py)
 CHANNELS = (EVENTS, AUTH)
 MAX_PAYLOAD_BYTES = 7999  # PostgreSQL: "shorter than 8000 bytes"
 

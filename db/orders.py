@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 
+from db import counts
 from db.access import Access, Reader, visible_orders
 from db.models import OrderStatus, order_items, orders, products
 from db.order_relations import NO_ITEMS, OrderTotals, order_totals
@@ -78,6 +79,8 @@ async def orders_page(
 async def orders_count(
     conn: asyncpg.Connection, *, status: OrderStatus | None, access: Access
 ) -> int:
+    if status is None:
+        return await counts.orders(conn, access=access)
     statement = counted(_visible, access.reader, status is not None)
     return int(await fetch_value(conn, statement, **_values(access, status)))
 
@@ -122,6 +125,8 @@ async def order_counts_by_customer_ids(
     status: OrderStatus | None,
     access: Access,
 ) -> list[int]:
+    if status is None:
+        return await counts.orders_by_customer_ids(conn, customer_ids, access=access)
     statement = _counts_by_customer(access.reader, status is not None)
     rows = await fetch(conn, statement, ids=list(customer_ids), **_values(access, status))
     return count_per_key(customer_ids, rows)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     select,
 )
 
+from db import counts
 from db.access import Access, Reader, visible_posts, visible_tagged
 from db.models import post_tags, posts, tags, users
 from db.paging import (
@@ -163,6 +164,8 @@ async def posts_page(
 
 
 async def posts_count(conn: asyncpg.Connection, *, where: PostFilter, access: Access) -> int:
+    if where == NO_FILTER:
+        return await counts.all_posts(conn, access=access)
     statement = counted(_visible, access.reader, where.shape)
     return int(await fetch_value(conn, statement, **access.values, **where.values()))
 
@@ -208,6 +211,10 @@ def _counts_by_author(reader: Reader, where: FilterShape) -> Select[Any]:
 async def post_counts_by_author_ids(
     conn: asyncpg.Connection, author_ids: Sequence[int], *, where: PostFilter, access: Access
 ) -> list[int]:
+    if where == PostFilter(published=where.published):
+        return await counts.posts_by_author_ids(
+            conn, author_ids, published=where.published, access=access
+        )
     statement = _counts_by_author(access.reader, where.shape)
     values = {**access.values, **where.values()}
     return count_per_key(author_ids, await fetch(conn, statement, ids=list(author_ids), **values))
@@ -256,17 +263,7 @@ async def post_pages_by_tag_ids(
     return await fetch_pages_by_parent(conn, statement, tag_ids, request, **access.values)
 
 
-@shaped
-def _counts_by_tag(reader: Reader) -> Select[Any]:
-    return (
-        select(post_tags.c.tag_id, func.count())
-        .where(any_id(post_tags.c.tag_id), visible_tagged(reader))
-        .group_by(post_tags.c.tag_id)
-    )
-
-
 async def post_counts_by_tag_ids(
     conn: asyncpg.Connection, tag_ids: Sequence[int], *, access: Access
 ) -> list[int]:
-    rows = await fetch(conn, _counts_by_tag(access.reader), ids=list(tag_ids), **access.values)
-    return count_per_key(tag_ids, rows)
+    return await counts.posts_by_tag_ids(conn, tag_ids, access=access)

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import Select, String, bindparam, func, or_, select
 
+from db import counts
 from db.models import OrderStatus, order_items, orders, products
 from db.paging import Ordering, Page, PageRequest, any_id, counted, fetch_page, paged
 from db.rows import Row, count_per_key, one_per_key
@@ -61,6 +62,8 @@ async def products_page(
 async def products_count(
     conn: asyncpg.Connection, *, search: str | None, in_stock: bool | None
 ) -> int:
+    if not search and in_stock is None:
+        return await counts.rows_in(conn, "products")
     statement = counted(_searched, bool(search), in_stock)
     return int(await fetch_value(conn, statement, **search_values(search)))
 

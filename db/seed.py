@@ -101,6 +101,9 @@ async def seed(
                     f"coalesce(max(id), 0) + 1, false) FROM {name}"
                 )
             )
+        # The COPYs' triggers kept the counts, spread over the slots of whichever
+        # connection ran them: one row per count instead, the same on every seed.
+        await conn.execute(text("SELECT row_counts_rebuild()"))
     # VACUUM, not just ANALYZE: it marks the new pages all-visible, so the index-only
     # scans that count and page a tag's posts need not visit the table (without it
     # they did until autovacuum came round: twice the database CPU for the tags

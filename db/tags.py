@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import Select, String, bindparam, select
 
+from db import counts
 from db.models import post_tags, tags
 from db.paging import Ordering, Page, PageRequest, any_id, counted, fetch_page, paged
 from db.rows import Row, all_per_key, one_per_key
@@ -81,5 +82,7 @@ async def tags_page(
 
 
 async def tags_count(conn: asyncpg.Connection, *, search: str | None) -> int:
+    if not search:
+        return await counts.rows_in(conn, "tags")
     statement = counted(_searched, bool(search))
     return int(await fetch_value(conn, statement, **search_values(search)))

@@ -9,6 +9,7 @@ import asyncpg
 from sqlalchemy import ColumnElement, Select, String, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import counts
 from db.models import users
 from db.paging import Ordering, Page, PageRequest, any_id, counted, fetch_page, paged
 from db.rows import DbRow, Row, one_per_key
@@ -85,5 +86,7 @@ async def users_page(
 
 
 async def users_count(conn: asyncpg.Connection, *, search: str | None) -> int:
+    if not search:
+        return await counts.rows_in(conn, "users")
     statement = counted(_searched, bool(search))
     return int(await fetch_value(conn, statement, **search_values(search)))

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.accounts import TOKEN_TTL_HOURS, Viewer
 from db.read_pool import Lender, ReadPool, Share
 from db.replicas import Replicas
+from db.sign_ins import SignIns
 from db.throttle import LoginLimits
 from schema.client_address import TrustedProxies
 from schema.events import Events
@@ -31,6 +32,9 @@ class Services:
     events: Events = field(default_factory=Events)
     # DATABASE_REPLICA_URLS' replicas; `read_pool` is the primary's either way.
     replicas: Replicas | None = None
+    # Verified tokens, trusted while the Listener listens (app.py's lifespan); the
+    # default caches nothing.
+    sign_ins: SignIns = field(default_factory=SignIns)
 
 
 @dataclass(slots=True)

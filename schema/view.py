@@ -29,8 +29,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
-from db.accounts import Viewer, viewer_by_token
-from db.engine import read
+from db.accounts import Viewer
 from db.statement_counter import StatementLog, counting
 from schema import Schema
 from schema.client_address import client_address
@@ -305,7 +304,7 @@ class GraphQLView(GraphQL[Context, None]):
             return None, None, problem
         # Always on the primary: a token signed out there is refused at once, however
         # far a replica lags.
-        viewer = await read(self.services.read_pool, viewer_by_token, token)
+        viewer = await self.services.sign_ins.viewer(self.services.read_pool, token)
         if viewer is None:
             return None, None, "The token is invalid, expired or revoked"
         return viewer, token, None

@@ -36,6 +36,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 
+from db.accounts import Viewer
+from db.sign_ins import auth_subject
 from schema.context import Context
 from schema.errors import coded_error
 from schema.events import QUEUE_SIZE
@@ -172,7 +174,7 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if isinstance(signed_in, SignedIn) and viewer is not None:
             ws = self.websocket.ws  # type: ignore[attr-defined]
             self._signed_out = signed_in.add(
-                viewer.token_id, functools.partial(close_soon, ws, CLOSE_SIGNED_OUT, "Signed out")
+                viewer, functools.partial(close_soon, ws, CLOSE_SIGNED_OUT, "Signed out")
             )
 
     async def _ping(self, interval: float) -> None:
@@ -234,32 +236,39 @@ async def _refuse(ws: WebSocket) -> None:
 
 class SignedIn:
     """This process's WebSockets by the token each signed in with, so that a token
-    revoked on any instance (db/notify.py's AUTH channel) closes them with 4403."""
+    revoked on any instance (db/notify.py's AUTH channel) closes them with 4403, and so
+    does a change of its user's role or standing (`user:<id>`): the viewer a socket
+    holds was read when it connected."""
 
     def __init__(self) -> None:
-        self._by_token: dict[int, set[Callable[[], None]]] = {}
+        self._closers: dict[tuple[str, int], set[Callable[[], None]]] = {}
 
-    def add(self, token_id: int, close: Callable[[], None]) -> Callable[[], None]:
-        """Call `close()` when the token is revoked; returns its remover."""
-        self._by_token.setdefault(token_id, set()).add(close)
+    def add(self, viewer: Viewer, close: Callable[[], None]) -> Callable[[], None]:
+        """Call `close()` when the viewer's token is revoked or their user changes;
+        returns its remover."""
+        keys = (("token", viewer.token_id), ("user", viewer.user_id))
+        for key in keys:
+            self._closers.setdefault(key, set()).add(close)
 
         def remove() -> None:
-            closers = self._by_token.get(token_id)
-            if closers is not None:
-                closers.discard(close)
-                if not closers:
-                    del self._by_token[token_id]
+            for key in keys:
+                closers = self._closers.get(key)
+                if closers is not None:
+                    closers.discard(close)
+                    if not closers:
+                        del self._closers[key]
 
         return remove
 
-    def revoked(self, token_id: str | None) -> None:
+    def revoked(self, payload: str | None) -> None:
         """The Listener's on_invalidate callback for the AUTH channel.
 
         After a gap (None) a revocation may have gone unheard; the sockets stay open,
-        and their next connection is refused, since a token is looked up each time."""
-        if token_id is None or not token_id.isdigit():
+        and their next connection is refused, since a token is checked each time."""
+        subject = None if payload is None else auth_subject(payload)
+        if subject is None:
             return
-        for close in tuple(self._by_token.pop(int(token_id), ())):
+        for close in tuple(self._closers.pop(subject, ())):
             close()
 
 

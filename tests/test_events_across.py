@@ -9,7 +9,7 @@ import contextlib
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -249,18 +249,28 @@ async def _terminate_listeners(database_url: str) -> int:
     return await _listeners(database_url, "count(pg_terminate_backend(pid))")
 
 
+VIEWER = "{ viewer { username } }"
+
+
+async def _used_on(served: Served, session: AsyncSession, *, times: int) -> str:
+    """A new user's token, used `times` on `served`."""
+    user = await make_user(session)
+    token = await make_token(session, user.id)
+    for _ in range(times):
+        answer = await _gql(served, VIEWER, {}, token)
+        assert answer["data"] == {"viewer": {"username": user.username}}
+    return token
+
+
 async def test_a_token_signed_out_on_a_is_refused_by_b(
     two: tuple[Served, Served], session: AsyncSession
 ) -> None:
     a, b = two
-    user = await make_user(session)
-    token = await make_token(session, user.id)
-    viewer = "{ viewer { username } }"
-    assert (await _gql(b, viewer, {}, token))["data"] == {"viewer": {"username": user.username}}
+    token = await _used_on(b, session, times=1)
     async with graphql_socket(b.url, token) as socket:
         assert (await _gql(a, "mutation { logOut }", {}, token))["data"] == {"logOut": True}
         signed_out = time.monotonic()
-        refused = await _gql(b, viewer, {}, token)
+        refused = await _gql(b, VIEWER, {}, token)
         assert [e["extensions"]["code"] for e in refused["errors"]] == ["UNAUTHENTICATED"]
         # B's socket signed in with that token is closed too, within the second.
         with pytest.raises(ConnectionClosed) as closed:
@@ -339,3 +349,55 @@ async def test_with_two_workers_each_hears_what_the_other_published(
         assert "Traceback" not in served.stderr
         assert not [pid for pid in workers if psutil.pid_exists(pid)], "a worker outlived serve"
         await _until_listening(database_url, 0)
+
+
+def _refused(answer: Any) -> bool:
+    return [e["extensions"]["code"] for e in answer.get("errors", ())] == ["UNAUTHENTICATED"]
+
+
+async def _within(
+    served: Served, query: str, token: str, check: Callable[[Any], bool], within_s: float
+) -> None:
+    """Ask until `check(answer)` holds; fails when it does not within `within_s`."""
+    start = time.monotonic()
+    while not check(answer := await _gql(served, query, {}, token)):
+        assert time.monotonic() - start < within_s, answer
+        await asyncio.sleep(0.02)
+
+
+async def test_a_token_cached_by_b_and_signed_out_on_a_is_refused_by_b_within_a_second(
+    two: tuple[Served, Served], session: AsyncSession
+) -> None:
+    a, b = two
+    # The first request looks the token up; the others are answered from B's cache.
+    token = await _used_on(b, session, times=3)
+
+    assert (await _gql(a, "mutation { logOut }", {}, token))["data"] == {"logOut": True}
+    await _within(b, VIEWER, token, _refused, 1.0)
+    assert _refused(await _gql(a, VIEWER, {}, token))
+
+
+async def test_an_admin_demoted_loses_admin_access_on_every_instance_within_a_second(
+    two: tuple[Served, Served], session: AsyncSession
+) -> None:
+    a, b = two
+    admin = await make_user(session, is_admin=True)
+    other = await make_user(session)
+    token = await make_token(session, admin.id)
+    email = f'{{ user(username: "{other.username}") {{ email }} }}'
+    for served in (a, b, b):  # cached by both
+        answer = await _gql(served, email, {}, token)
+        assert answer["data"] == {"user": {"email": other.email}}
+
+    # No mutation changes roles: an operator does, in SQL, and a trigger tells everyone.
+    await session.execute(text(f"UPDATE users SET is_admin = false WHERE id = {admin.id}"))
+    await session.commit()
+    for served in (a, b):
+        await _within(
+            served, email, token, lambda answer: answer["data"]["user"]["email"] is None, 1.0
+        )
+
+    await session.execute(text(f"UPDATE users SET is_active = false WHERE id = {admin.id}"))
+    await session.commit()
+    for served in (a, b):
+        await _within(served, email, token, _refused, 1.0)

@@ -8,7 +8,6 @@ import strawberry
 from sqlalchemy.exc import IntegrityError
 
 from db import accounts, throttle
-from db.engine import read
 from db.users import user_in_transaction
 from db.validation import check_email, check_password, check_text, check_username
 from db.writes import violated_constraint
@@ -139,6 +138,9 @@ class AuthMutation:
         viewer = require_viewer(info)
         async with info.context.services.sessionmaker.begin() as session:
             await accounts.revoke_token(session, viewer.token_id)
+        # This process's own Listener hears of it soon; the client's next request may
+        # come sooner.
+        info.context.services.sign_ins.invalidate(str(viewer.token_id))
         info.context.reset_loaders()
         return True
 
@@ -146,5 +148,6 @@ class AuthMutation:
 async def _sign_in(info: Info, token: str) -> None:
     """The rest of this request acts for the user who just proved who they are,
     so the payload shows them what they may see of themselves (their email)."""
-    viewer = await read(info.context.services.read_pool, accounts.viewer_by_token, token)
+    services = info.context.services
+    viewer = await services.sign_ins.viewer(services.read_pool, token)
     info.context.sign_in(viewer, token)
