@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,11 @@ from typing import Any
 from bench import database, queries, servers
 from bench.database import BENCH, DATA, ROOT, BenchDatabase
 from bench.queries import Fixtures, Query
+from tests.pgbouncer_process import PgBouncer, find_executable, running
+
+# PgBouncer's own default pool size: server connections per database and user, shared by
+# all of Storefront's pools (2 x STOREFRONT_POOL_SIZE per worker) in transaction mode.
+PGBOUNCER_SERVER_CONNECTIONS = 20
 
 LOG_IN = """mutation BenchLogIn($login: String!, $password: String!) {
   logIn(input: {login: $login, password: $password}) { token userErrors { message } }
@@ -44,10 +50,15 @@ class Bench:
     token: str | None = None
     fixtures: Fixtures | None = None
     notes: list[str] = field(default_factory=list)
+    pooler: PgBouncer | None = None  # PgBouncer in front of the database, for Storefront
+    resources: ExitStack = field(default_factory=ExitStack)  # closed after the servers stop
 
     def stop(self) -> None:
-        for server in self.servers.values():
-            server.stop()
+        try:
+            for server in self.servers.values():
+                server.stop()
+        finally:
+            self.resources.close()
 
 
 def bring_up(
@@ -56,8 +67,13 @@ def bring_up(
     pinning: Pinning,
     reseed: bool = False,
     baseline_root: Path | None = None,
+    *,
+    workers: int = 1,
+    pgbouncer: bool = False,
 ) -> Bench:
-    """Database, servers (`baseline` from `baseline_root`), admin token and fixtures."""
+    """Database, servers (`baseline` from `baseline_root`), admin token and fixtures.
+    `workers` and `pgbouncer` shape `storefront` alone: `serve --workers N`, and PgBouncer
+    in transaction mode (pinned with PostgreSQL) between it and the database."""
     if "postgraphile" in names:
         servers.ensure_postgraphile_installed()
     servers.ensure_wrk()
@@ -69,8 +85,16 @@ def bring_up(
         servers.pin_tree(db.postmaster_pid, pinning.db)
     bench = Bench(db=db, seed=seed, pinning=pinning)
     try:
+        if pgbouncer:
+            bench.pooler = _start_pgbouncer(bench)
         for name in names:
-            server = servers.make_server(name, db, baseline_root)
+            server = servers.make_server(
+                name,
+                db,
+                baseline_root,
+                workers=workers,
+                pooled_url=bench.pooler.url if bench.pooler else None,
+            )
             print(f"starting {name} on {server.url}…", file=sys.stderr, flush=True)
             server.start(pinning.server)
             bench.servers[name] = server
@@ -80,6 +104,24 @@ def bring_up(
         bench.stop()
         raise
     return bench
+
+
+def _start_pgbouncer(bench: Bench) -> PgBouncer:
+    binary = find_executable()
+    if binary is None:
+        raise SystemExit("--pgbouncer needs pgbouncer (Debian: apt-get install -y pgbouncer)")
+    pooler = bench.resources.enter_context(
+        running(
+            binary,
+            bench.db.url,
+            pool_mode="transaction",
+            server_connections=PGBOUNCER_SERVER_CONNECTIONS,
+        )
+    )
+    if bench.pinning.db:
+        servers.pin_tree(pooler.pid, bench.pinning.db)
+    print(f"PgBouncer (transaction mode) at {pooler.url}", file=sys.stderr, flush=True)
+    return pooler
 
 
 async def _install_postgraphile_functions(db: BenchDatabase) -> None:

@@ -201,6 +201,7 @@ class Report:
             f"{s['pin_server']}, PostgreSQL on {s['pin_db']}, wrk on {s['pin_load']}",
             f"- code: {s['commit']}",
             *([f"- baseline: {s['baseline']}"] if s.get("baseline") else []),
+            *_storefront_shape(s),
             *(f"- note: {note}" for note in self.notes),
             *self._noise_warning(),
             "",
@@ -319,6 +320,24 @@ class Report:
         md.write_text(self.markdown())
         raw.write_text(json.dumps(self.to_json(), indent=2, default=str))
         return md, raw
+
+
+def _storefront_shape(settings: dict[str, Any]) -> list[str]:
+    """run.py --workers N and --pgbouncer, said where the figures are read."""
+    lines = []
+    workers = settings.get("storefront_workers", 1)
+    if workers > 1:
+        lines.append(
+            f"- storefront: `serve --workers {workers}`, its CPU and RSS summed over the "
+            f"parent and its workers, all pinned to CPU {settings['pin_server']}"
+        )
+    if settings.get("storefront_pgbouncer"):
+        lines.append(
+            "- storefront through PgBouncer in transaction mode "
+            "(STOREFRONT_DATABASE_POOLER=pgbouncer-transaction), pinned with PostgreSQL; "
+            "its CPU is in storefront's DB CPU (alone: `pooler_cpu_s` in the JSON)"
+        )
+    return lines
 
 
 def _geometric_mean(values: list[float]) -> float:

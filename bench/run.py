@@ -2,6 +2,7 @@
 
     uv run python bench/run.py [--scale 1] [--duration 10] [--only storefront,postgraphile,floor]
     uv run python bench/run.py --only storefront,baseline --baseline main~1  # two commits
+    uv run python bench/run.py --only storefront --workers 2 [--pgbouncer]  # scaled out
     uv run python bench/run.py --soak [--minutes 10]      # same as bench/soak.py
     uv run python bench/run.py --place-order [--requests 1000]  # bench/place_order.py, set up
 
@@ -55,6 +56,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="iterations of the in-process Storefront timing per query; 0 skips it (200)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve storefront with `cli.py serve --workers N` (1)",
+    )
+    parser.add_argument(
+        "--pgbouncer",
+        action="store_true",
+        help="put Debian's pgbouncer, in transaction mode, between storefront and the\n"
+        "database (STOREFRONT_DATABASE_POOLER=pgbouncer-transaction; LISTEN goes direct)",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
     parser.add_argument("--reseed", action="store_true", help="seed again even if up to date")
     parser.add_argument(
@@ -86,6 +100,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.rest = rest
     if rest and not (args.soak or args.place_order):
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
+    if args.workers < 1:
+        parser.error("--workers must be 1 or more")
+    if args.soak and (args.workers > 1 or args.pgbouncer):
+        parser.error("--soak runs one process straight on the database (no --workers, --pgbouncer)")
     return args
 
 
@@ -115,7 +133,13 @@ def main(argv: list[str] | None = None) -> int:
         wait_quiet(args.wait_quiet)
     started = now()
     bench = harness.bring_up(
-        names, args.scale, pinning, reseed=args.reseed, baseline_root=base.root if base else None
+        names,
+        args.scale,
+        pinning,
+        reseed=args.reseed,
+        baseline_root=base.root if base else None,
+        workers=args.workers,
+        pgbouncer=args.pgbouncer,
     )
     assert bench.fixtures is not None
     report = Report(
@@ -131,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             "pin_server": pinning.server or "any",
             "pin_db": pinning.db or "any",
             "pin_load": pinning.load or "any",
+            "storefront_workers": args.workers,
+            "storefront_pgbouncer": args.pgbouncer,
             "fixtures": {
                 "username": bench.fixtures.username,
                 "post_row_id": bench.fixtures.post_row_id,
@@ -155,9 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"check {name:12} {BY_KEY[key].label:10} {c.status:6} {c.detail}", file=sys.stderr
             )
-        report.idle_rss_mb = {
-            name: servers.rss_bytes(s.pid) / 2**20 for name, s in bench.servers.items()
-        }
+        report.idle_rss_mb = {name: s.rss_bytes() / 2**20 for name, s in bench.servers.items()}
         bodies = DATA / "bodies"
         bodies.mkdir(parents=True, exist_ok=True)
         # Servers take turns on each query and concurrency (the order flipping every
@@ -224,6 +248,7 @@ def _measure(
         seconds=args.duration,
         warmup=args.warmup,
         cpus=cpus,
+        pooler=bench.pooler.pid if bench.pooler and name == "storefront" else None,
     )
 
 
@@ -238,7 +263,14 @@ def place_order(args: argparse.Namespace) -> int:
     PostgreSQL) pinned as for the read runs, the script on the load CPU. The script deletes
     the rows it made, so the seeded data stays as it was."""
     pinning = Pinning.default(not args.no_pin)
-    bench = harness.bring_up(["storefront"], args.scale, pinning, reseed=args.reseed)
+    bench = harness.bring_up(
+        ["storefront"],
+        args.scale,
+        pinning,
+        reseed=args.reseed,
+        workers=args.workers,
+        pgbouncer=args.pgbouncer,
+    )
     try:
         command = [
             sys.executable, str(Path(__file__).with_name("place_order.py")),
@@ -250,7 +282,7 @@ def place_order(args: argparse.Namespace) -> int:
         started = now()
         lines = [
             f"# placeOrder, {started:%Y-%m-%d %H:%M:%S} UTC: storefront, data scale {args.scale}, "
-            f"{machine_settings()['commit']}",
+            f"{machine_settings()['commit']}{_shape(args)}",
             "",
         ]
         print(lines[0], flush=True)
@@ -269,6 +301,14 @@ def place_order(args: argparse.Namespace) -> int:
         return process.returncode
     finally:
         bench.stop()
+
+
+def _shape(args: argparse.Namespace) -> str:
+    """How Storefront is served, for a report's first line: '' when as by default."""
+    parts = [f"{args.workers} workers"] if args.workers > 1 else []
+    if args.pgbouncer:
+        parts.append("through PgBouncer (transaction mode)")
+    return f", {', '.join(parts)}" if parts else ""
 
 
 def wait_quiet(limit_s: float, threshold_pct: float = 15) -> None:

@@ -44,6 +44,15 @@ class Server:
         assert self.process is not None
         return self.process.pid
 
+    def cpu_seconds(self) -> float:
+        """The server's CPU time: its process and its children (`serve --workers N`'s
+        workers, forked from it and pinned with it), live or exited."""
+        return tree_cpu_seconds(self.pid)
+
+    def rss_bytes(self) -> int:
+        """The server's resident size, its workers' included (shared pages count per worker)."""
+        return tree_rss_bytes(self.pid)
+
     def start(self, cpus: str | None, timeout: float = 60.0) -> None:
         """Start pinned to `cpus` (taskset exec's the server, so the pid is the server's).
         Up once /graphql answers `{ __typename }`; /readyz is never asked, since a baseline
@@ -84,12 +93,31 @@ class Server:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def make_server(name: str, db: BenchDatabase, baseline_root: Path | None = None) -> Server:
-    """`baseline_root`: the checkout the `baseline` server runs from (with its own .venv)."""
+def make_server(
+    name: str,
+    db: BenchDatabase,
+    baseline_root: Path | None = None,
+    *,
+    workers: int = 1,
+    pooled_url: str | None = None,
+) -> Server:
+    """`baseline_root`: the checkout the `baseline` server runs from (with its own .venv).
+    For `storefront` only: `workers`, passed as `serve --workers N` (its processes inherit
+    the pinning); `pooled_url`, PgBouncer in transaction mode in front of the bench
+    database, which Storefront then reads and writes through (STOREFRONT_DATABASE_POOLER=
+    pgbouncer-transaction), its LISTEN connection going to the database itself."""
     port = PORTS[name]
     if name == "storefront":
         env = {**db.env(), "STOREFRONT_DEBUG_SQL": "1"}
+        if pooled_url is not None:
+            env.update(
+                DATABASE_URL=pooled_url,
+                DATABASE_DIRECT_URL=db.url,
+                STOREFRONT_DATABASE_POOLER="pgbouncer-transaction",
+            )
         command = [sys.executable, "cli.py", "serve", "--port", str(port)]
+        if workers > 1:
+            command += ["--workers", str(workers)]
         return Server(name, port, command, env, ROOT)
     if name == BASELINE:
         if baseline_root is None:
@@ -211,10 +239,11 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def db_cpu_seconds(postmaster: int) -> float:
-    """All of PostgreSQL: the postmaster, its live backends and the ones that have exited."""
-    total = cpu_seconds(postmaster, children=True)
-    for child in children_of(postmaster):
+def tree_cpu_seconds(pid: int) -> float:
+    """A process and its children: its own CPU, its live children's and its reaped ones'.
+    PostgreSQL's postmaster and backends; `serve --workers N` and its N workers."""
+    total = cpu_seconds(pid, children=True)
+    for child in children_of(pid):
         try:
             total += cpu_seconds(child)
         except OSError:
@@ -222,15 +251,26 @@ def db_cpu_seconds(postmaster: int) -> float:
     return total
 
 
-def db_rss_bytes(postmaster: int) -> int:
-    """Resident size of PostgreSQL's processes, summed (shared buffers counted more than once)."""
-    total = rss_bytes(postmaster)
-    for child in children_of(postmaster):
+def tree_rss_bytes(pid: int) -> int:
+    """Resident size of a process and its live children, summed (shared pages, such as
+    PostgreSQL's shared buffers or what forked workers share, count more than once)."""
+    total = rss_bytes(pid)
+    for child in children_of(pid):
         try:
             total += rss_bytes(child)
         except OSError:
             continue
     return total
+
+
+def db_cpu_seconds(postmaster: int) -> float:
+    """All of PostgreSQL: the postmaster, its live backends and the ones that have exited."""
+    return tree_cpu_seconds(postmaster)
+
+
+def db_rss_bytes(postmaster: int) -> int:
+    """Resident size of PostgreSQL's processes, summed (shared buffers counted more than once)."""
+    return tree_rss_bytes(postmaster)
 
 
 def pin_tree(pid: int, cpus: str) -> None:
