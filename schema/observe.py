@@ -1,0 +1,165 @@
+"""What one HTTP request did, told once it is answered: the access log line (and, when
+switched on, its metrics and its span).
+
+`Exchange` is the request's record: the middleware opens it, the view fills in what
+only it knows (the operation, the document's hash, the viewer's kind, the SQL it ran,
+the error codes), and the middleware, once the response has gone out, writes the access
+line. It is also the context every log line of the request reads its request and trace
+ids from (logs.py), so a masked error's line names the id the client was given.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from db.accounts import Viewer
+from schema.middleware import request_id_of
+
+access_log = logging.getLogger("storefront.access")
+
+# W3C trace context: version-traceid-parentid-flags; an all-zero trace id is invalid.
+TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request as the operator sees it; never a variable's value or a header's."""
+
+    request_id: str
+    method: str
+    path: str
+    started: float = field(default_factory=time.perf_counter)
+    trace_id: str | None = None
+    span_id: str | None = None
+    status: int | None = None
+    operation_name: str | None = None
+    operation_type: str | None = None
+    document_hash: str | None = None
+    viewer: str | None = None
+    sql_statements: int | None = None
+    error_codes: tuple[str, ...] = ()
+    duration_s: float | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The access line's fields (those known), in a stable order."""
+        found = {
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "duration_ms": None if self.duration_s is None else round(self.duration_s * 1000, 2),
+            "operation_name": self.operation_name,
+            "operation_type": self.operation_type,
+            "document_hash": self.document_hash,
+            "viewer": self.viewer,
+            "sql_statements": self.sql_statements,
+            "error_codes": list(self.error_codes) or None,
+        }
+        return {name: value for name, value in found.items() if value is not None}
+
+    def answered(self, payload: dict[str, Any]) -> None:
+        """Note the error codes of a GraphQL response body."""
+        codes: list[str] = []
+        for error in payload.get("errors") or ():
+            code = (error.get("extensions") or {}).get("code")
+            if isinstance(code, str) and code not in codes:
+                codes.append(code)
+        self.error_codes = tuple(codes)
+
+
+_current: ContextVar[Exchange | None] = ContextVar("exchange", default=None)
+
+
+def viewer_kind(viewer: Viewer | None) -> str:
+    """Who asked, as logs and traces may say it: never who exactly."""
+    if viewer is None:
+        return "anonymous"
+    return "admin" if viewer.is_admin else "user"
+
+
+def current_exchange() -> Exchange | None:
+    """The request the running code serves, if any (log lines read it)."""
+    return _current.get()
+
+
+def exchange_of(scope: Scope) -> Exchange | None:
+    found = (scope.get("state") or {}).get("exchange")
+    return found if isinstance(found, Exchange) else None
+
+
+def _traceparent(scope: Scope) -> str | None:
+    """The trace id of an incoming `traceparent`, so that logs join the caller's trace
+    even when this process does not trace."""
+    for name, value in scope["headers"]:
+        if name == b"traceparent":
+            match = TRACEPARENT.fullmatch(bytes(value).decode("latin-1").strip().lower())
+            if match and match.group(1) != "0" * 32:
+                return match.group(1)
+    return None
+
+
+Hook = Callable[[Exchange], None]
+
+
+class Observe:
+    """Opens each HTTP request's Exchange and, once its response is sent, logs it.
+
+    Sits inside RequestIds (which names the request). A WebSocket only gets its
+    request id into the log context: its subscriptions are told by their own metrics.
+    """
+
+    def __init__(self, app: ASGIApp, *, access: bool = True, hooks: tuple[Hook, ...] = ()) -> None:
+        self.app = app
+        self.access = access
+        self.hooks = hooks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        exchange = Exchange(request_id_of(scope), scope.get("method", "GET"), scope["path"])
+        exchange.trace_id = _traceparent(scope)
+        scope.setdefault("state", {})["exchange"] = exchange
+        token = _current.set(exchange)
+        try:
+            if scope["type"] == "websocket":
+                await self.app(scope, receive, send)
+                return
+
+            async def noting_status(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    exchange.status = message["status"]
+                await send(message)
+
+            try:
+                await self.app(scope, receive, noting_status)
+            except BaseException:
+                # The server answers 500 (or nothing, when cancelled); the line is
+                # written all the same, with the status the client may have seen.
+                exchange.status = exchange.status or 500
+                raise
+            finally:
+                exchange.duration_s = time.perf_counter() - exchange.started
+                self._told(exchange)
+        finally:
+            _current.reset(token)
+
+    def _told(self, exchange: Exchange) -> None:
+        for hook in self.hooks:
+            hook(exchange)
+        if self.access:
+            access_log.info(
+                "%s %s %s %.1f ms",
+                exchange.method,
+                exchange.path,
+                exchange.status,
+                (exchange.duration_s or 0) * 1000,
+                extra={"exchange_fields": exchange.fields()},
+            )
