@@ -19,12 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from db import embedded, migrations
+from db import embedded, migrations, telemetry
 from db.engine import make_engine, make_read_pool, make_sessionmaker
 from db.notify import AUTH, EVENTS, make_listener
 from db.read_pool import ReadPool
 from db.statement_counter import install_counter
 from schema import build_schema, graphiql
+from schema import metrics as api_metrics
 from schema.compression import Gzip
 from schema.context import Services
 from schema.cors import Cors
@@ -48,9 +49,11 @@ def resolve_database_url(settings: Settings) -> str:
 
 
 def build_engine(settings: Settings, url: str) -> AsyncEngine:
-    """The write pool, its statements counted through SQLAlchemy's events."""
+    """The write pool, its statements counted (and, when on, its transactions traced and
+    its connections measured) through SQLAlchemy's events."""
     engine = make_engine(url, **_pool_options(settings))
     install_counter(engine)
+    telemetry.watch_writes(engine)
     return engine
 
 
@@ -115,6 +118,9 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
         sockets=settings.sockets,
     )
 
+    if settings.metrics:
+        api_metrics.enable()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = build_engine(settings, database_url)
@@ -145,6 +151,7 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
             await listener.stop()
             await read_pool.close(wait_for_lent_s=LENT_BACK_S)
             await engine.dispose()
+            api_metrics.disable()
 
     async def healthz(request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
@@ -173,6 +180,8 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
+    if settings.metrics_on_main_port:
+        routes.append(Route("/metrics", api_metrics.endpoint(settings.metrics_multiprocess_dir)))
     if settings.graphiql_enabled:
         # The GraphiQL page's scripts and styles (the view serves the page at /graphql).
         routes.append(Mount(graphiql.ASSETS_PATH, app=graphiql.Assets()))
@@ -194,7 +203,11 @@ def http_middleware(settings: Settings) -> list[Middleware]:
     """Around every route, outermost first. Request ids outermost, so that every
     response carries `x-request-id`, a CORS preflight answered by `Cors` included; then
     what the request did, told once it is answered (schema/observe.py)."""
-    middleware = [Middleware(RequestIds), Middleware(Observe, access=settings.access_log)]
+    hooks = (api_metrics.observe,) if settings.metrics else ()
+    middleware = [
+        Middleware(RequestIds),
+        Middleware(Observe, access=settings.access_log, hooks=hooks),
+    ]
     if settings.cors_origins:
         middleware.append(Middleware(Cors, origins=settings.cors_origins))
     middleware.append(Middleware(Gzip, minimum_size=GZIP_MINIMUM_BYTES, level=GZIP_LEVEL))

@@ -183,11 +183,16 @@ def _serve(settings: Settings, sock: socket.socket, url: str, query: type) -> No
         asyncio.run(startup.check_connection(settings, url))
     app = create_app(settings, url, query=query)
     host, port = sock.getsockname()[:2]
-    shown = f"http://{f'[{host}]' if ':' in host else host}:{port}/graphql"
+    shown = f"http://{_shown_host(host)}:{port}/graphql"
     print(f"Storefront serving {shown}", flush=True)
     if settings.graphiql_enabled:
         print(f"GraphiQL: open {shown} in a browser", flush=True)
     startup.show_demo_login(settings, created)
+    if settings.metrics_port is not None:
+        metrics_host, metrics_port = serving.serve_metrics(
+            host, settings.metrics_port, settings.metrics_multiprocess_dir
+        )
+        print(f"metrics: http://{_shown_host(metrics_host)}:{metrics_port}/metrics", flush=True)
     serving.serve(
         app,
         sock,
@@ -196,6 +201,10 @@ def _serve(settings: Settings, sock: socket.socket, url: str, query: type) -> No
         max_message_bytes=settings.max_body_bytes,
         abandon=lambda: _abandon(settings),
     )
+
+
+def _shown_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _abandon(settings: Settings) -> None:

@@ -35,10 +35,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
+import prometheus_client
 import uvicorn
 from starlette.applications import Starlette
+
+from schema import metrics as api_metrics
 
 log = logging.getLogger("storefront.serving")
 
@@ -87,6 +91,17 @@ def serve(
         server.run(sockets=[sock])
     except ShutdownOverdue:
         raise SystemExit(128 + (server.stopped_by or signal.SIGTERM)) from None
+
+
+def serve_metrics(host: str, port: int, multiprocess_dir: Path | None) -> tuple[str, int]:
+    """/metrics on a port of its own, from a thread of this process (the one that
+    starts the workers, when there are several: it reads their files). Returns the
+    address it listens on (`port` 0 picks a free one)."""
+    server, _ = prometheus_client.start_http_server(
+        port, addr=host, registry=api_metrics.registry(multiprocess_dir)
+    )
+    bound_host, bound_port = server.server_address[:2]
+    return str(bound_host), int(bound_port)
 
 
 def _settle_garbage_collector() -> None:

@@ -74,6 +74,8 @@ class Settings:
     # --host address). Neither set: no metrics are kept at all.
     metrics_on_main_port: bool = False
     metrics_port: int | None = None
+    # prometheus_client's own variable: several processes share their metrics there.
+    metrics_multiprocess_dir: Path | None = None
     # Which span exporter the OTEL_* variables ask for; None: no tracing at all.
     traces_exporter: str | None = None
 
@@ -119,6 +121,7 @@ class Settings:
             access_log=_flag(env, "STOREFRONT_ACCESS_LOG", default.access_log),
             metrics_on_main_port=_flag(env, "STOREFRONT_METRICS", default.metrics_on_main_port),
             metrics_port=_port(env, "STOREFRONT_METRICS_PORT"),
+            metrics_multiprocess_dir=_path(env, "PROMETHEUS_MULTIPROC_DIR"),
             traces_exporter=_traces_exporter(env),
         )
 
@@ -271,9 +274,9 @@ def _port(env: Mapping[str, str], name: str) -> int | None:
     raw = env.get(name)
     if not raw:
         return None
-    port = _int(env, name, 0)
+    port = _int(env, name, 0, minimum=0)  # 0: any free port, as `serve --port 0`
     if port > 65535:
-        raise ConfigError(f"{name}={raw!r} is not a port number (1 to 65535)")
+        raise ConfigError(f"{name}={raw!r} is not a port number (0 to 65535)")
     return port
 
 

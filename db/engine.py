@@ -9,7 +9,7 @@ them). A read pool may later point at a replica without touching its callers.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from db import telemetry
 from db.read_pool import DROPPED, ReadPool, Share
 from db.rows import Row
 
@@ -130,8 +131,39 @@ async def read(
 
     A pooled connection is not pinged before use (a ping is a round trip); if it
     turns out dead, it is closed for good and the read, having changed nothing,
-    runs once more on a fresh one.
+    runs once more on a fresh one. With tracing on, the read is a span named for `fn`.
     """
+    active = telemetry.tracer
+    if active is None:
+        return await _read(pool, fn, args, kwargs)
+    with telemetry.read_span(active, getattr(fn, "__name__", "read"), None):
+        return await _read(pool, fn, args, kwargs)
+
+
+async def read_batch(
+    pool: ReadPool | Share,
+    name: str,
+    batch: Callable[[asyncpg.Connection, Sequence[Any]], Awaitable[R]],
+    keys: Sequence[Any],
+) -> R:
+    """A loader's batch, `batch(conn, keys)`: one read, observed as `name` with its
+    number of keys (the lean executor's and Strawberry's batches alike come here)."""
+    found = telemetry.metrics
+    if found is not None:
+        found.batch_keys.labels(name).observe(len(keys))
+    active = telemetry.tracer
+    if active is None:
+        return await _read(pool, batch, (keys,), {})
+    with telemetry.read_span(active, name, len(keys)):
+        return await _read(pool, batch, (keys,), {})
+
+
+async def _read(
+    pool: ReadPool | Share,
+    fn: Callable[..., Awaitable[R]],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> R:
     try:
         async with pool.connection() as conn:
             return await fn(conn, *args, **kwargs)

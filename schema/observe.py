@@ -46,6 +46,8 @@ class Exchange:
     viewer: str | None = None
     sql_statements: int | None = None
     error_codes: tuple[str, ...] = ()
+    # The limits a QUERY_TOO_COMPLEX refusal names (`depth`, `cost`, ...).
+    limits: tuple[str, ...] = ()
     duration_s: float | None = None
 
     def fields(self) -> dict[str, Any]:
@@ -67,11 +69,17 @@ class Exchange:
     def answered(self, payload: dict[str, Any]) -> None:
         """Note the error codes of a GraphQL response body."""
         codes: list[str] = []
+        limits: list[str] = []
         for error in payload.get("errors") or ():
-            code = (error.get("extensions") or {}).get("code")
+            extensions = error.get("extensions") or {}
+            code = extensions.get("code")
             if isinstance(code, str) and code not in codes:
                 codes.append(code)
+            limit = extensions.get("limit")
+            if code == "QUERY_TOO_COMPLEX" and isinstance(limit, str):
+                limits.append(limit)
         self.error_codes = tuple(codes)
+        self.limits = tuple(limits)
 
 
 _current: ContextVar[Exchange | None] = ContextVar("exchange", default=None)

@@ -148,14 +148,14 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             media_type = response_media_type(headers)
         except BadRequest as problem:
-            return _refusal(problem, "application/json")
+            return _refusal(problem, "application/json", exchange)
         try:
             async with asyncio.timeout(self.request_timeout_s):
                 params = await self._params(scope, receive, headers)
                 context = await self._context(headers, request_id, scope.get("client"))
                 payload, refused = await self._answer(scope["method"], params, context, exchange)
         except BadRequest as problem:
-            return _refusal(problem, media_type)
+            return _refusal(problem, media_type, exchange)
         except TimeoutError:
             payload, refused = {"data": None, "errors": [self._timed_out(request_id)]}, False
             exchange.answered(payload)
@@ -332,9 +332,11 @@ class GraphQLView(GraphQL[Context, None]):
         return orjson.dumps(data)
 
 
-def _refusal(problem: BadRequest, media_type: str) -> Reply:
+def _refusal(problem: BadRequest, media_type: str, exchange: Exchange) -> Reply:
+    body = error_body(problem.message, problem.code)
+    exchange.answered(body)
     return json_response(
-        error_body(problem.message, problem.code),
+        body,
         status=problem.status,
         media_type=media_type,
         headers=problem.headers,
