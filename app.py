@@ -12,6 +12,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TypedDict
 
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -81,6 +83,8 @@ def _pool_options(settings: Settings) -> PoolOptions:
 # At shutdown, how long the read pool waits for the connections of requests just
 # cancelled: they come back as soon as the server has acknowledged the cancel.
 LENT_BACK_S = 2.0
+# At shutdown, how long the last spans may take to reach the collector.
+FLUSH_MS = 2000
 # At start-up, how long to wait for the LISTEN connection before serving without it (it
 # keeps trying): long enough for a reachable database, short with one that is down.
 LISTEN_WAIT_S = 2.0
@@ -95,10 +99,18 @@ def _trusted_documents(settings: Settings) -> dict[str, str] | None:
         raise ConfigError(f"STOREFRONT_TRUSTED_DOCUMENTS: {exc}") from None
 
 
-def create_app(settings: Settings, database_url: str, *, query: type = Query) -> Starlette:
+def create_app(
+    settings: Settings,
+    database_url: str,
+    *,
+    query: type = Query,
+    tracer_provider: TracerProvider | None = None,
+) -> Starlette:
     """The ASGI app. Builds its engine in the lifespan and disposes of it on shutdown.
 
-    `query`: the root query type (a subclass of Query with more fields, in tests)."""
+    `query`: the root query type (a subclass of Query with more fields, in tests).
+    `tracer_provider`: where spans go; by default the one the OTEL_* variables
+    describe, if they ask for tracing (Settings.traces_exporter), else none at all."""
     head = migrations.head_revision()
     trusted = _trusted_documents(settings)
     schema = build_schema(
@@ -118,11 +130,17 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
         sockets=settings.sockets,
     )
 
-    if settings.metrics:
-        api_metrics.enable()
+    if tracer_provider is None and settings.traces_exporter is not None:
+        tracer_provider = build_tracer_provider(settings.traces_exporter)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Module-level switches (db/telemetry.py, schema/metrics.py), so that the request
+        # path, off, pays one attribute check; one app serves a process.
+        if settings.metrics:
+            api_metrics.enable()
+        if tracer_provider is not None:
+            telemetry.set_tracer(tracer_provider.get_tracer("storefront"))
         engine = build_engine(settings, database_url)
         read_pool = build_read_pool(settings, database_url)
         # One LISTEN connection for the process (db/notify.py): events for this
@@ -152,6 +170,11 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
             await read_pool.close(wait_for_lent_s=LENT_BACK_S)
             await engine.dispose()
             api_metrics.disable()
+            telemetry.disable()
+            if tracer_provider is not None:
+                # The last spans out, off the loop and briefly: a collector that is down
+                # must not hold up the shutdown's grace period.
+                await asyncio.to_thread(tracer_provider.force_flush, FLUSH_MS)
 
     async def healthz(request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
@@ -192,6 +215,36 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
     )
 
 
+def _tracer() -> Tracer | None:
+    return telemetry.tracer
+
+
+def build_tracer_provider(exporter: str) -> TracerProvider:
+    """Spans batched to the exporter `exporter` names (`otlp`: OTLP over HTTP, set up by
+    the SDK from OTEL_EXPORTER_OTLP_*; `console`: standard output). The sampler, the
+    service name and the resource are the SDK's own OTEL_* settings."""
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        ConsoleSpanExporter,
+        SpanExporter,
+    )
+
+    resource = Resource.create()
+    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({SERVICE_NAME: "storefront"}))
+    provider = TracerProvider(resource=resource)
+    span_exporter: SpanExporter
+    if exporter == "console":
+        span_exporter = ConsoleSpanExporter()
+    else:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        span_exporter = OTLPSpanExporter()
+    provider.add_span_processor(BatchSpanProcessor(span_exporter))
+    return provider
+
+
 # API.md: answers over 1 KiB are compressed when the request accepts gzip; smaller ones
 # pass as they are. Level 1 (nginx's default too): on bench/compression.py's 27 KB answer
 # a third of level 6's CPU for 10 % more bytes.
@@ -206,7 +259,7 @@ def http_middleware(settings: Settings) -> list[Middleware]:
     hooks = (api_metrics.observe,) if settings.metrics else ()
     middleware = [
         Middleware(RequestIds),
-        Middleware(Observe, access=settings.access_log, hooks=hooks),
+        Middleware(Observe, access=settings.access_log, hooks=hooks, tracing=_tracer),
     ]
     if settings.cors_origins:
         middleware.append(Middleware(Cors, origins=settings.cors_origins))

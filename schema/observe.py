@@ -1,5 +1,5 @@
-"""What one HTTP request did, told once it is answered: the access log line (and, when
-switched on, its metrics and its span).
+"""What one HTTP request did, told once it is answered: the access log line, and, when
+switched on, its metrics (hooks) and its span (the parent of its reads' spans).
 
 `Exchange` is the request's record: the middleware opens it, the view fills in what
 only it knows (the operation, the document's hash, the viewer's kind, the SQL it ran,
@@ -18,6 +18,16 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry import propagate
+from opentelemetry.trace import (
+    Span,
+    SpanKind,
+    Status,
+    StatusCode,
+    Tracer,
+    format_span_id,
+    format_trace_id,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.accounts import Viewer
@@ -123,10 +133,19 @@ class Observe:
     request id into the log context: its subscriptions are told by their own metrics.
     """
 
-    def __init__(self, app: ASGIApp, *, access: bool = True, hooks: tuple[Hook, ...] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        access: bool = True,
+        hooks: tuple[Hook, ...] = (),
+        tracing: Callable[[], Tracer | None] = lambda: None,
+    ) -> None:
+        """`tracing`: the tracer while the app traces (it is made in the lifespan)."""
         self.app = app
         self.access = access
         self.hooks = hooks
+        self.tracing = tracing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -147,7 +166,11 @@ class Observe:
                 await send(message)
 
             try:
-                await self.app(scope, receive, noting_status)
+                tracer = self.tracing()
+                if tracer is None:
+                    await self.app(scope, receive, noting_status)
+                else:
+                    await self._traced(tracer, exchange, scope, receive, noting_status)
             except BaseException:
                 # The server answers 500 (or nothing, when cancelled); the line is
                 # written all the same, with the status the client may have seen.
@@ -158,6 +181,28 @@ class Observe:
                 self._told(exchange)
         finally:
             _current.reset(token)
+
+    async def _traced(
+        self, tracer: Tracer, exchange: Exchange, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """The request as a server span, a child of the caller's `traceparent` if it sent
+        one; named and described once the view has said what the request was."""
+        carrier = {
+            bytes(k).decode("latin-1"): bytes(v).decode("latin-1") for k, v in scope["headers"]
+        }
+        with tracer.start_as_current_span(
+            f"{exchange.method} {exchange.path}",
+            context=propagate.extract(carrier),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": exchange.method, "url.path": exchange.path},
+        ) as span:
+            context = span.get_span_context()
+            exchange.trace_id = format_trace_id(context.trace_id)
+            exchange.span_id = format_span_id(context.span_id)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                _describe(span, exchange)
 
     def _told(self, exchange: Exchange) -> None:
         for hook in self.hooks:
@@ -171,3 +216,27 @@ class Observe:
                 (exchange.duration_s or 0) * 1000,
                 extra={"exchange_fields": exchange.fields()},
             )
+
+
+# The codes that mean the service failed, not the caller.
+FAILURES = frozenset({"INTERNAL_SERVER_ERROR", "TIMEOUT"})
+
+
+def _describe(span: Span, exchange: Exchange) -> None:
+    """What the request was, on its span: never a variable's value or the document."""
+    if exchange.operation_type is not None:
+        span.update_name(f"{exchange.operation_type} {exchange.operation_name or ''}".strip())
+    found = {
+        "graphql.operation.name": exchange.operation_name,
+        "graphql.operation.type": exchange.operation_type,
+        "storefront.document.sha256": exchange.document_hash,
+        "storefront.viewer": exchange.viewer,
+        "storefront.request_id": exchange.request_id,
+        "storefront.sql_statements": exchange.sql_statements,
+        "storefront.error_codes": list(exchange.error_codes) or None,
+        "http.response.status_code": exchange.status,
+    }
+    span.set_attributes({name: value for name, value in found.items() if value is not None})
+    failed = FAILURES.intersection(exchange.error_codes)
+    if failed or (exchange.status or 0) >= 500:
+        span.set_status(Status(StatusCode.ERROR, ", ".join(sorted(failed)) or None))
