@@ -207,8 +207,9 @@ class GraphQLView(GraphQL[Context, None]):
         if query is None:
             raise BadRequest("The request has no `query`")
         # Always counted (a list append per statement): the access line and the
-        # metrics report it; STOREFRONT_DEBUG_SQL also shows it to the client.
-        with counting() as statements:
+        # metrics report it. STOREFRONT_DEBUG_SQL also times each statement and shows
+        # the client what its query cost (GraphiQL shows `extensions` with the answer).
+        with counting(timed=self.debug_sql) as statements:
             payload, refused = await self._execute(method, query, params, context)
         exchange.sql_statements = statements.count
         self._describe(exchange, query, params.operation_name)
@@ -217,6 +218,10 @@ class GraphQLView(GraphQL[Context, None]):
             payload["extensions"] = {
                 **payload.get("extensions", {}),
                 "sqlStatements": statements.count,
+                "sql": [
+                    {"shape": timing.shape, "ms": timing.ms, "rows": timing.rows}
+                    for timing in statements.timings
+                ],
             }
         return payload, refused
 
