@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import propagate
+from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import (
     Span,
     SpanKind,
@@ -124,6 +125,23 @@ def _traceparent(scope: Scope) -> str | None:
 
 
 Hook = Callable[[Exchange], None]
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+class _AsgiHeaders(Getter[RawHeaders]):
+    """The propagators' view of ASGI's raw headers: only the few they ask for are
+    decoded (traceparent, tracestate, baggage), not every header of every request."""
+
+    def get(self, carrier: RawHeaders, key: str) -> list[str] | None:
+        wanted = key.lower().encode("latin-1")
+        found = [bytes(value).decode("latin-1") for name, value in carrier if name == wanted]
+        return found or None
+
+    def keys(self, carrier: RawHeaders) -> list[str]:
+        return [bytes(name).decode("latin-1") for name, _ in carrier]
+
+
+ASGI_HEADERS = _AsgiHeaders()
 
 
 class Observe:
@@ -187,12 +205,9 @@ class Observe:
     ) -> None:
         """The request as a server span, a child of the caller's `traceparent` if it sent
         one; named and described once the view has said what the request was."""
-        carrier = {
-            bytes(k).decode("latin-1"): bytes(v).decode("latin-1") for k, v in scope["headers"]
-        }
         with tracer.start_as_current_span(
             f"{exchange.method} {exchange.path}",
-            context=propagate.extract(carrier),
+            context=propagate.extract(scope["headers"], getter=ASGI_HEADERS),
             kind=SpanKind.SERVER,
             attributes={"http.request.method": exchange.method, "url.path": exchange.path},
         ) as span:
