@@ -12,6 +12,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TypedDict
 
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -19,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from db import embedded, migrations
+from db import embedded, migrations, telemetry
 from db.engine import Pooler, make_engine, make_read_pool, make_sessionmaker
 from db.notify import AUTH, EVENTS, Listener, make_listener
 from db.read_pool import ReadPool
@@ -27,12 +29,14 @@ from db.replicas import Replicas, replica_name
 from db.sign_ins import SignIns
 from db.statement_counter import install_counter
 from schema import build_schema, graphiql
+from schema import metrics as api_metrics
 from schema.compression import Gzip
 from schema.context import Services
 from schema.cors import Cors
 from schema.events import Events
 from schema.hashing import sha256
 from schema.middleware import RequestIds
+from schema.observe import Observe
 from schema.persisted import load_manifest
 from schema.query import Query
 from schema.view import GraphQLView
@@ -49,9 +53,11 @@ def resolve_database_url(settings: Settings) -> str:
 
 
 def build_engine(settings: Settings, url: str) -> AsyncEngine:
-    """The write pool, its statements counted through SQLAlchemy's events."""
+    """The write pool, its statements counted (and, when on, its transactions traced and
+    its connections measured) through SQLAlchemy's events."""
     engine = make_engine(url, **_pool_options(settings))
     install_counter(engine)
+    telemetry.watch_writes(engine)
     return engine
 
 
@@ -101,6 +107,8 @@ def _pool_options(settings: Settings) -> PoolOptions:
 # At shutdown, how long the read pool waits for the connections of requests just
 # cancelled: they come back as soon as the server has acknowledged the cancel.
 LENT_BACK_S = 2.0
+# At shutdown, how long the last spans may take to reach the collector.
+FLUSH_MS = 2000
 # At start-up, how long to wait for the LISTEN connection before serving without it (it
 # keeps trying): long enough for a reachable database, short with one that is down.
 LISTEN_WAIT_S = 2.0
@@ -115,10 +123,18 @@ def _trusted_documents(settings: Settings) -> dict[str, str] | None:
         raise ConfigError(f"STOREFRONT_TRUSTED_DOCUMENTS: {exc}") from None
 
 
-def create_app(settings: Settings, database_url: str, *, query: type = Query) -> Starlette:
+def create_app(
+    settings: Settings,
+    database_url: str,
+    *,
+    query: type = Query,
+    tracer_provider: TracerProvider | None = None,
+) -> Starlette:
     """The ASGI app. Builds its engine in the lifespan and disposes of it on shutdown.
 
-    `query`: the root query type (a subclass of Query with more fields, in tests)."""
+    `query`: the root query type (a subclass of Query with more fields, in tests).
+    `tracer_provider`: where spans go; by default the one the OTEL_* variables
+    describe, if they ask for tracing (Settings.traces_exporter), else none at all."""
     head = migrations.head_revision()
     trusted = _trusted_documents(settings)
     schema = build_schema(
@@ -138,8 +154,17 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
         sockets=settings.sockets,
     )
 
+    if tracer_provider is None and settings.traces_exporter is not None:
+        tracer_provider = build_tracer_provider(settings.traces_exporter)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Module-level switches (db/telemetry.py, schema/metrics.py), so that the request
+        # path, off, pays one attribute check; one app serves a process.
+        if settings.metrics:
+            api_metrics.enable()
+        if tracer_provider is not None:
+            telemetry.set_tracer(tracer_provider.get_tracer("storefront"))
         engine = build_engine(settings, database_url)
         read_pool = build_read_pool(settings, database_url)
         # One LISTEN connection for the process (db/notify.py): events for this
@@ -186,6 +211,12 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
                 await replicas.close(wait_for_lent_s=LENT_BACK_S)
             await read_pool.close(wait_for_lent_s=LENT_BACK_S)
             await engine.dispose()
+            api_metrics.disable()
+            telemetry.disable()
+            if tracer_provider is not None:
+                # The last spans out, off the loop and briefly: a collector that is down
+                # must not hold up the shutdown's grace period.
+                await asyncio.to_thread(tracer_provider.force_flush, FLUSH_MS)
 
     async def healthz(request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
@@ -228,6 +259,8 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
+    if settings.metrics_on_main_port:
+        routes.append(Route("/metrics", api_metrics.endpoint(settings.metrics_multiprocess_dir)))
     if settings.graphiql_enabled:
         # The GraphiQL page's scripts and styles (the view serves the page at /graphql).
         routes.append(Mount(graphiql.ASSETS_PATH, app=graphiql.Assets()))
@@ -236,6 +269,36 @@ def create_app(settings: Settings, database_url: str, *, query: type = Query) ->
         middleware=http_middleware(settings),
         lifespan=lifespan,
     )
+
+
+def _tracer() -> Tracer | None:
+    return telemetry.tracer
+
+
+def build_tracer_provider(exporter: str) -> TracerProvider:
+    """Spans batched to the exporter `exporter` names (`otlp`: OTLP over HTTP, set up by
+    the SDK from OTEL_EXPORTER_OTLP_*; `console`: standard output). The sampler, the
+    service name and the resource are the SDK's own OTEL_* settings."""
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        ConsoleSpanExporter,
+        SpanExporter,
+    )
+
+    resource = Resource.create()
+    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({SERVICE_NAME: "storefront"}))
+    provider = TracerProvider(resource=resource)
+    span_exporter: SpanExporter
+    if exporter == "console":
+        span_exporter = ConsoleSpanExporter()
+    else:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        span_exporter = OTLPSpanExporter()
+    provider.add_span_processor(BatchSpanProcessor(span_exporter))
+    return provider
 
 
 # API.md: answers over 1 KiB are compressed when the request accepts gzip; smaller ones
@@ -247,8 +310,13 @@ GZIP_LEVEL = 1
 
 def http_middleware(settings: Settings) -> list[Middleware]:
     """Around every route, outermost first. Request ids outermost, so that every
-    response carries `x-request-id`, a CORS preflight answered by `Cors` included."""
-    middleware = [Middleware(RequestIds)]
+    response carries `x-request-id`, a CORS preflight answered by `Cors` included; then
+    what the request did, told once it is answered (schema/observe.py)."""
+    hooks = (api_metrics.observe,) if settings.metrics else ()
+    middleware = [
+        Middleware(RequestIds),
+        Middleware(Observe, access=settings.access_log, hooks=hooks, tracing=_tracer),
+    ]
     if settings.cors_origins:
         middleware.append(Middleware(Cors, origins=settings.cors_origins))
     middleware.append(Middleware(Gzip, minimum_size=GZIP_MINIMUM_BYTES, level=GZIP_LEVEL))

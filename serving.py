@@ -35,12 +35,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
+import prometheus_client
 import uvicorn
 from starlette.applications import Starlette
 
-from schema.errors import filter_database_errors
+from schema import metrics as api_metrics
 
 log = logging.getLogger("storefront.serving")
 
@@ -71,6 +73,10 @@ def serve(
         log_level=log_level.lower(),
         loop="uvloop",
         http="httptools",
+        # Logging is logs.py's: uvicorn's records go to the root logger's handler, in
+        # the process's format. Its access line is replaced by schema/observe.py's,
+        # which knows the request id, the operation and the SQL it ran.
+        log_config=None,
         access_log=False,
         lifespan="on",
         # X-Forwarded-For is read by the app alone, as STOREFRONT_FORWARDED_ALLOW_IPS says
@@ -79,13 +85,23 @@ def serve(
         timeout_graceful_shutdown=grace_s,
         ws_max_size=max_message_bytes + 64 * 1024,
     )
-    filter_database_errors(logging.getLogger("uvicorn"))  # configured by uvicorn.Config
     server = Server(config, grace_s=grace_s, abandon=abandon)
     settle_garbage_collector()
     try:
         server.run(sockets=[sock])
     except ShutdownOverdue:
         raise SystemExit(128 + (server.stopped_by or signal.SIGTERM)) from None
+
+
+def serve_metrics(host: str, port: int, multiprocess_dir: Path | None) -> tuple[str, int]:
+    """/metrics on a port of its own, from a thread of this process (the one that
+    starts the workers, when there are several: it reads their files). Returns the
+    address it listens on (`port` 0 picks a free one)."""
+    server, _ = prometheus_client.start_http_server(
+        port, addr=host, registry=api_metrics.registry(multiprocess_dir)
+    )
+    bound_host, bound_port = server.server_address[:2]
+    return str(bound_host), int(bound_port)
 
 
 def settle_garbage_collector() -> None:

@@ -36,6 +36,10 @@ from schema.websocket import SocketLimits
 
 ROOT = Path(__file__).resolve().parent
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
+# The OpenTelemetry SDK reads its own OTEL_* variables (endpoint, headers, sampler,
+# service name); these decide only whether Storefront traces at all.
+OTEL_EXPORTERS = ("otlp", "console")
 
 
 class ConfigError(Exception):
@@ -84,6 +88,17 @@ class Settings:
     database_direct_url: str | None = None
     # `serve`'s processes on its one socket (workers.py), unless --workers says otherwise.
     workers: int = 1
+    # "json" or "text"; None: json unless standard error is a terminal (logs.py decides).
+    log_format: str | None = None
+    access_log: bool = True
+    # Prometheus: /metrics on the API's own port, and/or on a port of its own (on the
+    # --host address). Neither set: no metrics are kept at all.
+    metrics_on_main_port: bool = False
+    metrics_port: int | None = None
+    # prometheus_client's own variable: several processes share their metrics there.
+    metrics_multiprocess_dir: Path | None = None
+    # Which span exporter the OTEL_* variables ask for; None: no tracing at all.
+    traces_exporter: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -137,6 +152,12 @@ class Settings:
             database_pooler=pooler,
             database_direct_url=_direct_url(env, pooler),
             workers=_int(env, "STOREFRONT_WORKERS", default.workers),
+            log_format=_log_format(env),
+            access_log=_flag(env, "STOREFRONT_ACCESS_LOG", default.access_log),
+            metrics_on_main_port=_flag(env, "STOREFRONT_METRICS", default.metrics_on_main_port),
+            metrics_port=_port(env, "STOREFRONT_METRICS_PORT"),
+            metrics_multiprocess_dir=_path(env, "PROMETHEUS_MULTIPROC_DIR"),
+            traces_exporter=_traces_exporter(env),
         )
 
     @property
@@ -147,6 +168,11 @@ class Settings:
     def graphiql_enabled(self) -> bool:
         """GraphiQL is for development: on by default only with the embedded database."""
         return self.embedded if self.graphiql is None else self.graphiql
+
+    @property
+    def metrics(self) -> bool:
+        """Whether metrics are kept: only when something serves them."""
+        return self.metrics_on_main_port or self.metrics_port is not None
 
 
 def normalise_database_url(raw: str, name: str = "DATABASE_URL") -> str:
@@ -314,3 +340,47 @@ def _log_level(env: Mapping[str, str], default: str) -> str:
     if raw.upper() not in LOG_LEVELS:
         raise ConfigError(f"STOREFRONT_LOG_LEVEL={raw!r} is not one of {', '.join(LOG_LEVELS)}")
     return raw.upper()
+
+
+def _log_format(env: Mapping[str, str]) -> str | None:
+    raw = env.get("STOREFRONT_LOG_FORMAT")
+    if not raw:
+        return None
+    if raw.lower() not in LOG_FORMATS:
+        raise ConfigError(f"STOREFRONT_LOG_FORMAT={raw!r} is not one of {', '.join(LOG_FORMATS)}")
+    return raw.lower()
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    port = _int(env, name, 0, minimum=0)  # 0: any free port, as `serve --port 0`
+    if port > 65535:
+        raise ConfigError(f"{name}={raw!r} is not a port number (0 to 65535)")
+    return port
+
+
+def _traces_exporter(env: Mapping[str, str]) -> str | None:
+    """The exporter the standard OTEL_* variables ask for, or None for no tracing.
+
+    Tracing is on when OTEL_TRACES_EXPORTER names an exporter, or an OTLP endpoint is
+    set, unless OTEL_SDK_DISABLED is true or OTEL_TRACES_EXPORTER is `none`: the
+    OpenTelemetry specification's meanings, so the usual deployment recipes work.
+    """
+    if _flag(env, "OTEL_SDK_DISABLED", False):
+        return None
+    raw = (env.get("OTEL_TRACES_EXPORTER") or "").strip().lower()
+    if raw == "none":
+        return None
+    if raw:
+        names = [name.strip() for name in raw.split(",") if name.strip()]
+        unknown = [name for name in names if name not in OTEL_EXPORTERS]
+        if unknown or len(names) != 1:
+            raise ConfigError(
+                f"OTEL_TRACES_EXPORTER={raw!r}: Storefront exports to one of "
+                f"{', '.join(OTEL_EXPORTERS)} (or none)"
+            )
+        return names[0]
+    endpoints = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    return "otlp" if any(env.get(name) for name in endpoints) else None

@@ -43,17 +43,7 @@ def main() -> None:
     args = parser.parse_args()
 
     base = baseline.prepare(args.baseline)
-    db = database.start()
-    database.prepare(db, args.scale)
-    picked = asyncio.run(database.pick_fixtures(db))
-    sys.path.insert(0, str(ROOT))
-    from schema.ids import encode_id
-
-    fixtures = Fixtures(
-        username=picked.username,
-        post_row_id=picked.post_row_id,
-        post_global_id=encode_id("Post", picked.post_row_id),
-    )
+    db, fixtures = seeded(args.scale)
     checkouts = {"this": (ROOT, Path(sys.executable)), base.short: (base.root, base.python)}
     with tempfile.TemporaryDirectory() as folder:
         for key in args.queries:
@@ -68,27 +58,51 @@ def main() -> None:
             )
 
 
+def seeded(scale: int) -> tuple[database.BenchDatabase, Fixtures]:
+    """The bench database, seeded at `scale`, and the rows its queries name."""
+    db = database.start()
+    database.prepare(db, scale)
+    picked = asyncio.run(database.pick_fixtures(db))
+    sys.path.insert(0, str(ROOT))
+    from schema.ids import encode_id
+
+    return db, Fixtures(
+        username=picked.username,
+        post_row_id=picked.post_row_id,
+        post_global_id=encode_id("Post", picked.post_row_id),
+    )
+
+
 def _round(
     checkouts: dict[str, tuple[Path, Path]], url: str, body: Path, n: int, round_: int
 ) -> float:
+    commands = {
+        name: [str(python), str(CHILD), str(root), url, str(body), str(n)]
+        for name, (root, python) in checkouts.items()
+    }
+    this, other = pinned(commands, round_).values()
+    return this / other
+
+
+def pinned(commands: dict[str, list[str]], round_: int) -> dict[str, float]:
+    """Run two commands at once, each on its own core (swapped with each round), and
+    return the number each prints last, by name."""
     running = {}
-    for i, (name, (root, python)) in enumerate(checkouts.items()):
+    for i, (name, command) in enumerate(commands.items()):
         core = str((i + round_) % 2)
-        command = [str(python), str(CHILD), str(root), url, str(body), str(n)]
         running[name] = subprocess.Popen(
             ["taskset", "-c", core, *command],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-    cpu = {}
+    found = {}
     for name, process in running.items():
         out, err = process.communicate()
         if process.returncode != 0:
             raise SystemExit(f"{name} failed:\n{err[-2000:]}")
-        cpu[name] = float(out.strip().splitlines()[-1])
-    this, other = cpu.values()
-    return this / other
+        found[name] = float(out.strip().splitlines()[-1])
+    return found
 
 
 if __name__ == "__main__":

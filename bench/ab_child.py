@@ -13,7 +13,22 @@ import json
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+
+async def cpu_per_call(once: Callable[[], Awaitable[Any]], n: int) -> float:
+    """Process CPU µs per `once()`, over `n` calls after a warm-up (bench/observability.py
+    times its requests the same way)."""
+    for _ in range(50):  # caches, pool, prepared statements
+        await once()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)  # as serving.py tunes it
+    start = time.process_time()
+    for _ in range(n):
+        await once()
+    return (time.process_time() - start) / n * 1e6
 
 
 async def main(root: str, url: str, body: dict[str, Any], n: int) -> float:
@@ -45,15 +60,7 @@ async def main(root: str, url: str, body: dict[str, Any], n: int) -> float:
         return await lean.execute(body["query"], body["variables"], body["operationName"], context)
 
     try:
-        for _ in range(50):  # caches, pool, prepared statements
-            await once()
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(20_000, 20, 20)  # as serving.py tunes it
-        start = time.process_time()
-        for _ in range(n):
-            await once()
-        return (time.process_time() - start) / n * 1e6
+        return await cpu_per_call(once, n)
     finally:
         await pool.close()
         await engine.dispose()

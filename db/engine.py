@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import functools
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from db import telemetry
 from db.read_pool import DROPPED, Lender, ReadPool, Share
 from db.rows import Row
 
@@ -243,8 +244,39 @@ async def read(
 
     A pooled connection is not pinged before use (a ping is a round trip); if it
     turns out dead, it is closed for good and the read, having changed nothing,
-    runs once more on a fresh one.
+    runs once more on a fresh one. With tracing on, the read is a span named for `fn`.
     """
+    active = telemetry.tracer
+    if active is None:
+        return await _read(pool, fn, args, kwargs)
+    with telemetry.read_span(active, getattr(fn, "__name__", "read"), None):
+        return await _read(pool, fn, args, kwargs)
+
+
+async def read_batch(
+    pool: Lender | Share,
+    name: str,
+    batch: Callable[[asyncpg.Connection, Sequence[Any]], Awaitable[R]],
+    keys: Sequence[Any],
+) -> R:
+    """A loader's batch, `batch(conn, keys)`: one read, observed as `name` with its
+    number of keys (the lean executor's and Strawberry's batches alike come here)."""
+    found = telemetry.metrics
+    if found is not None:
+        found.batch_keys.labels(name).observe(len(keys))
+    active = telemetry.tracer
+    if active is None:
+        return await _read(pool, batch, (keys,), {})
+    with telemetry.read_span(active, name, len(keys)):
+        return await _read(pool, batch, (keys,), {})
+
+
+async def _read(
+    pool: Lender | Share,
+    fn: Callable[..., Awaitable[R]],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> R:
     try:
         async with pool.connection() as conn:
             return await fn(conn, *args, **kwargs)

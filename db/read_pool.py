@@ -19,6 +19,8 @@ from typing import Protocol
 
 import asyncpg
 
+from db import telemetry
+
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
 
 
@@ -44,6 +46,8 @@ class Lender(Protocol):
     def connection(self) -> Borrowed: ...
 
 
+# The pool's label in the metrics (the write pool, SQLAlchemy's, is "write").
+POOL = "read"
 # How long after a checkout timed out the pool still reports itself saturated.
 SATURATION_MEMORY_S = 2.0
 
@@ -93,6 +97,8 @@ class ReadPool:
             conn, _ = self._idle.pop()
             if not conn.is_closed():
                 self._lent += 1
+                if telemetry.metrics is not None:
+                    self._report(waited_s=0.0)
                 return conn
             self._places += 1
         if self._places > 0:
@@ -105,10 +111,17 @@ class ReadPool:
         # coroutine's step (schema/executor/eager.py), where a task-level timeout would
         # cancel the whole request instead of this one read.
         expiry = loop.call_later(self.wait_timeout, self._expire, waiter)
+        started = loop.time()
+        span = None if telemetry.tracer is None else telemetry.tracer.start_span("pool wait")
+        if telemetry.metrics is not None:
+            self._report()
         try:
             handed = await waiter
         except PoolTimeoutError:
             self._timed_out_at = loop.time()
+            if telemetry.metrics is not None:
+                telemetry.metrics.pool_timeouts.labels(POOL).inc()
+                self._report(waited_s=self._timed_out_at - started)
             raise
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
@@ -118,10 +131,23 @@ class ReadPool:
             raise
         finally:
             expiry.cancel()
+            if span is not None:
+                span.end()
         if handed is None:
-            return await self._open()
+            return await self._open(waited_s=loop.time() - started)
         self._lent += 1
+        if telemetry.metrics is not None:
+            self._report(waited_s=loop.time() - started)
         return handed
+
+    def _report(self, waited_s: float | None = None) -> None:
+        """Into the metrics (when on): connections lent, callers queued, and a wait."""
+        found = telemetry.metrics
+        assert found is not None
+        found.pool_in_use.labels(POOL).set(self._lent)
+        found.pool_waiting.labels(POOL).set(len(self._waiters))
+        if waited_s is not None:
+            found.pool_wait_seconds.labels(POOL).observe(waited_s)
 
     def _expire(self, waiter: asyncio.Future[asyncpg.Connection | None]) -> None:
         if not waiter.done():
@@ -155,6 +181,8 @@ class ReadPool:
 
     def _given_back(self) -> None:
         self._lent -= 1
+        if telemetry.metrics is not None:
+            self._report()
         if self._lent == 0 and self._all_back is not None:
             self._all_back.set()
 
@@ -195,7 +223,7 @@ class ReadPool:
         while self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
-    async def _open(self) -> asyncpg.Connection:
+    async def _open(self, waited_s: float = 0.0) -> asyncpg.Connection:
         """A new connection in a place already taken from `_places`."""
         try:
             conn = await self._connect()
@@ -203,6 +231,8 @@ class ReadPool:
             self._hand_on(None)
             raise
         self._lent += 1
+        if telemetry.metrics is not None:
+            self._report(waited_s=waited_s)
         return conn
 
     def _hand_on(self, conn: asyncpg.Connection | None) -> None:

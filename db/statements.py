@@ -15,6 +15,7 @@ asyncpg connection (which prepares each SQL text once per connection).
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ParamSpec, cast
@@ -24,6 +25,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from db import telemetry
 from db.rows import Row
 from db.statement_counter import record
 
@@ -44,6 +46,8 @@ class Statement:
     names: tuple[str, ...]
     defaults: Mapping[str, Any]
     processors: Mapping[str, Callable[[Any], Any]]
+    # How logs, spans and metrics name it: the builder (`posts.pages_by_author`).
+    shape: str = "sql"
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         arguments = []
@@ -58,7 +62,7 @@ class Statement:
         return arguments
 
 
-def compile_statement(stmt: ClauseElement) -> Statement:
+def compile_statement(stmt: ClauseElement, shape: str = "sql") -> Statement:
     compiled = cast(SQLCompiler, stmt.compile(dialect=DIALECT))
     names = tuple(compiled.positiontup or ())
     # Constants the builder wrote into the statement (an enum member, a LIKE escape)
@@ -76,7 +80,16 @@ def compile_statement(stmt: ClauseElement) -> Statement:
         processor = compiled.binds[name].type.dialect_impl(DIALECT).bind_processor(DIALECT)
         if processor is not None:
             processors[name] = processor
-    return Statement(compiled.string, names, defaults, processors)
+    return Statement(compiled.string, names, defaults, processors, shape)
+
+
+def shape_name(build: Callable[..., Any], args: tuple[Any, ...]) -> str:
+    """`posts.pages_by_author`; a generic builder names what it wraps,
+    `paging.paged(posts.visible)`. Few and fixed: a metric label may carry it."""
+    name = f"{build.__module__.rsplit('.', 1)[-1]}.{build.__name__.lstrip('_')}"
+    if args and callable(args[0]) and hasattr(args[0], "__name__"):
+        name += f"({shape_name(args[0], ())})"
+    return name
 
 
 def shaped(build: Callable[P, ClauseElement]) -> Callable[P, Statement]:
@@ -89,14 +102,24 @@ def shaped(build: Callable[P, ClauseElement]) -> Callable[P, Statement]:
 
     @functools.lru_cache(maxsize=SHAPES_KEPT)
     def statement(*args: Any, **kwargs: Any) -> Statement:
-        return compile_statement(build(*args, **kwargs))
+        return compile_statement(build(*args, **kwargs), shape_name(build, args))
 
     return cast(Callable[P, Statement], functools.wraps(build)(statement))
 
 
 async def fetch(conn: asyncpg.Connection, statement: Statement, **values: Any) -> list[Row]:
-    record(statement.sql)
-    rows: list[Row] = await conn.fetch(statement.sql, *statement.arguments(values))
+    """Every read statement of the request path runs here (both executors' batches)."""
+    log = record(statement.sql)
+    rows: list[Row]
+    if telemetry.tracer is None and telemetry.metrics is None and (log is None or not log.timed):
+        rows = await conn.fetch(statement.sql, *statement.arguments(values))
+        return rows
+    started = time.perf_counter()
+    rows = await conn.fetch(statement.sql, *statement.arguments(values))
+    seconds = time.perf_counter() - started
+    telemetry.statement(statement.shape, seconds, len(rows))
+    if log is not None and log.timed:
+        log.time(statement.shape, seconds, len(rows))
     return rows
 
 

@@ -66,6 +66,18 @@ class Checked:
     verdicts: dict[str | None, GraphQLError | None] = field(default_factory=dict)
     # What the lean executor prepared for each operation name (schema/executor/plan.py).
     lean: dict[str | None, Any] = field(default_factory=dict)
+    # How logs, metrics and traces name it (`Documents.describe`), made on first need.
+    described: dict[str | None, Described] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Described:
+    """A document as an operator sees it: its SHA-256 (the APQ hash of its text), the
+    operation that ran and its type; never the text, whose literals may be values."""
+
+    digest: str
+    operation_type: str | None
+    operation_name: str | None
 
 
 class Documents:
@@ -101,6 +113,27 @@ class Documents:
         else:
             self._keep(query, checked)
         return checked
+
+    def describe(self, query: str, operation_name: str | None) -> Described:
+        """How to name `query`'s operation `operation_name` in logs and metrics (the
+        operation's own name, even when the request named none)."""
+        checked = self.get(query)
+        described = checked.described.get(operation_name)
+        if described is None:
+            operation = None
+            if checked.document is not None:
+                operation = get_operation_ast(checked.document, operation_name)
+            described = Described(
+                sha256(query),
+                None if operation is None else operation.operation.value,
+                operation_name
+                if operation is None or operation.name is None
+                else operation.name.value,
+            )
+            if operation is not None:
+                # Only names the document has: a client cycling through others grows nothing.
+                checked.described[operation_name] = described
+        return described
 
     def request_error(
         self, checked: Checked, operation_name: str | None, variables: Mapping[str, Any] | None

@@ -26,6 +26,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.notify import EVENTS, notify
+from schema import metrics
 
 log = logging.getLogger("storefront.events")
 
@@ -118,20 +119,25 @@ class Subscription:
                 self._waiter = None
         return self._items.popleft()
 
-    def offer(self, item: Item) -> None:
+    def offer(self, item: Item) -> bool:
+        """Queue `item`; False when the subscriber is (or is now) dropped instead."""
         if self.dropped:
-            return
+            return False
         if len(self._items) >= self._size:
             # Behind by a whole queue: dropped, and told so by its connection's close,
             # rather than holding more memory or silently skipping events.
             self.dropped = True
+            if metrics.metrics is not None:
+                metrics.metrics.subscribers_dropped.inc()
+                metrics.metrics.events_dropped.inc(len(self._items) + 1)
             self._items.clear()
             # The close first: the subscriber, woken after, finds its socket closed.
             self._on_overflow()
             self._wake()
-            return
+            return False
         self._items.append(item)
         self._wake()
+        return True
 
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -154,10 +160,16 @@ class Events:
         when the subscriber falls a whole queue behind, and its events end there."""
         subscription = Subscription(self.queue_size, on_overflow)
         self._subscribers.add(subscription)
+        # The gauge taken once, so that metrics switched on or off meanwhile leave it even.
+        gauge = None if metrics.metrics is None else metrics.metrics.subscriptions
+        if gauge is not None:
+            gauge.inc()
         try:
             yield subscription
         finally:
             self._subscribers.discard(subscription)
+            if gauge is not None:
+                gauge.dec()
 
     def deliver(self, payload: str) -> None:
         """The Listener's callback for the events channel."""
@@ -170,7 +182,10 @@ class Events:
         self.dispatch(MISSED)
 
     def dispatch(self, item: Item) -> None:
+        delivered = 0
         for subscriber in tuple(self._subscribers):
-            subscriber.offer(item)
+            delivered += subscriber.offer(item)
             if subscriber.dropped:
                 self._subscribers.discard(subscriber)
+        if metrics.metrics is not None and delivered:
+            metrics.metrics.events_delivered.inc(delivered)

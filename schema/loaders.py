@@ -19,7 +19,7 @@ from aiodataloader import DataLoader
 
 from db.access import Access
 from db.accounts import Viewer
-from db.engine import read
+from db.engine import read, read_batch
 from db.read_pool import ReadPool, Share
 
 R = TypeVar("R")
@@ -64,13 +64,13 @@ class Loaders:
         """Run one db/ read on a connection borrowed for just that statement."""
         return await read(self.pool, fn, *args, **kwargs)
 
-    def _loader(self, batch: Batch) -> DataLoader[Any, Any]:
+    def _loader(self, name: str, batch: Batch) -> DataLoader[Any, Any]:
         # Nothing a loader holds may point back at these Loaders: a cycle would leave
         # the request's rows to the garbage collector instead of freeing them at once.
         pool = self.pool
 
         async def load(keys: list[int]) -> list[Any]:
-            return list(await read(pool, batch, keys))
+            return list(await read_batch(pool, name, batch, keys))
 
         return LevelLoader(load)
 
@@ -85,7 +85,7 @@ class Loaders:
         if loader is None:
             if takes(read, "access"):
                 kwargs["access"] = self.access
-            loader = self._keyed[key] = self._loader(partial(_bound, read, kwargs))
+            loader = self._keyed[key] = self._loader(read.__name__, partial(_bound, read, kwargs))
         return loader
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from db import persisted_queries
 from db.engine import read
 from db.validation import check_text
+from schema import metrics
 from schema.context import Services
 from schema.documents import Documents
 from schema.hashing import sha256
@@ -94,6 +95,7 @@ class PersistedDocuments:
             if wanted is None:
                 return query  # checked against the manifest with every other document
             found = self.trusted.get(wanted)
+            _count("miss" if found is None else "hit")
             if found is None:
                 raise not_found()
             return found
@@ -112,12 +114,15 @@ class PersistedDocuments:
                 async with services.sessionmaker.begin() as session:
                     await persisted_queries.store(session, wanted, query)
                 self._remember(wanted, query)
+                _count("stored")
             return query
         cached = self._cache.get(wanted)
         if cached is not None:
             self._cache.move_to_end(wanted)
+            _count("hit")
             return cached
         stored = await read(services.read_pool, persisted_queries.query_by_hash, wanted)
+        _count("miss" if stored is None else "hit")
         if stored is None:
             raise not_found()
         self._remember(wanted, stored)
@@ -129,6 +134,11 @@ class PersistedDocuments:
         while len(self._cache) > CACHED or self._text > CACHED_TEXT:
             _, dropped = self._cache.popitem(last=False)
             self._text -= len(dropped)
+
+
+def _count(result: str) -> None:
+    if metrics.metrics is not None:
+        metrics.metrics.persisted.labels(result).inc()
 
 
 def _requested_key(extensions: Mapping[str, Any] | None, document_id: str | None) -> str | None:

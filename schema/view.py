@@ -10,7 +10,6 @@ WebSocket, with our limits (schema/websocket.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -30,7 +29,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from db.accounts import Viewer
-from db.statement_counter import StatementLog, counting
+from db.statement_counter import counting
 from schema import Schema
 from schema.client_address import client_address
 from schema.consistency import after_mutation, is_mutation, reads_for, response_headers
@@ -39,6 +38,7 @@ from schema.errors import INTERNAL_MESSAGE, log_unexpected
 from schema.executor.fast_path import FastPath
 from schema.graphiql import page as graphiql_page
 from schema.middleware import request_id_of
+from schema.observe import Exchange, exchange_of, viewer_kind
 from schema.persisted import PersistedDocuments, Refused
 from schema.transport import (
     GRAPHQL_RESPONSE,
@@ -146,23 +146,26 @@ class GraphQLView(GraphQL[Context, None]):
     async def _respond(self, scope: Scope, receive: Receive) -> Reply:
         headers = header_map(scope)
         request_id = request_id_of(scope)
+        exchange = exchange_of(scope) or Exchange(request_id, scope["method"], scope["path"])
         try:
             media_type = response_media_type(headers)
         except BadRequest as problem:
-            return _refusal(problem, "application/json")
+            return _refusal(problem, "application/json", exchange)
         try:
             async with asyncio.timeout(self.request_timeout_s):
                 params = await self._params(scope, receive, headers)
                 context = await self._context(scope, headers, request_id, replica_reads=True)
-                payload, refused = await self._answer(scope["method"], params, context)
+                payload, refused = await self._answer(scope["method"], params, context, exchange)
         except BadRequest as problem:
-            return _refusal(problem, media_type)
+            return _refusal(problem, media_type, exchange)
         except TimeoutError:
             payload, refused = {"data": None, "errors": [self._timed_out(request_id)]}, False
+            exchange.answered(payload)
         except Exception as exc:
             # e.g. the token lookup with the database down: logged safely and throttled.
             log_unexpected(exc, "request", request_id)
             body = error_body(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR", requestId=request_id)
+            exchange.answered(body)
             return json_response(body, status=500, media_type=media_type)
         status = 400 if refused and media_type == GRAPHQL_RESPONSE else 200
         response = json_response(
@@ -171,6 +174,7 @@ class GraphQLView(GraphQL[Context, None]):
         if len(response.body) > self.max_response_bytes:
             message = f"The answer is larger than {self.max_response_bytes} bytes"
             payload = error_body(message, "QUERY_TOO_COMPLEX", limit="responseBytes")
+            exchange.answered(payload)
             return json_response({"data": None, **payload}, media_type=media_type)
         return response
 
@@ -186,11 +190,14 @@ class GraphQLView(GraphQL[Context, None]):
         return params_from_body(await read_body(receive, self.max_body_bytes))
 
     async def _answer(
-        self, method: str, params: Params, context: Context
+        self, method: str, params: Params, context: Context, exchange: Exchange
     ) -> tuple[dict[str, Any], bool]:
         """The response body, and whether the document was refused before it ran."""
+        exchange.viewer = viewer_kind(context.viewer)
         if context.auth_error is not None:
-            return {"data": None, **error_body(context.auth_error, "UNAUTHENTICATED")}, False
+            payload = {"data": None, **error_body(context.auth_error, "UNAUTHENTICATED")}
+            exchange.answered(payload)
+            return payload, False
         query = params.query
         if params.extensions or params.document_id or self.persisted.trusted is not None:
             try:
@@ -198,17 +205,36 @@ class GraphQLView(GraphQL[Context, None]):
                     context.services, params.query, params.extensions, params.document_id
                 )
             except Refused as refusal:
-                return error_body(refusal.message, refusal.code), True
+                refusal_body = error_body(refusal.message, refusal.code)
+                exchange.answered(refusal_body)
+                return refusal_body, True
         if query is None:
             raise BadRequest("The request has no `query`")
-        with self._statement_count() as statements:
+        # Always counted (a list append per statement): the access line and the
+        # metrics report it. STOREFRONT_DEBUG_SQL also times each statement and shows
+        # the client what its query cost (GraphiQL shows `extensions` with the answer).
+        with counting(timed=self.debug_sql) as statements:
             payload, refused = await self._execute(method, query, params, context)
-        if statements is not None:
+        exchange.sql_statements = statements.count
+        self._describe(exchange, query, params.operation_name)
+        exchange.answered(payload)
+        if self.debug_sql:
             payload["extensions"] = {
                 **payload.get("extensions", {}),
                 "sqlStatements": statements.count,
+                "sql": [
+                    {"shape": timing.shape, "ms": timing.ms, "rows": timing.rows}
+                    for timing in statements.timings
+                ],
             }
         return payload, refused
+
+    def _describe(self, exchange: Exchange, query: str, operation_name: str | None) -> None:
+        """The operation's name and type and the document's hash (cached per document)."""
+        described = self.persisted.documents.describe(query, operation_name)
+        exchange.document_hash = described.digest
+        exchange.operation_type = described.operation_type
+        exchange.operation_name = described.operation_name
 
     async def _execute(
         self, method: str, query: str, params: Params, context: Context
@@ -290,10 +316,6 @@ class GraphQLView(GraphQL[Context, None]):
             reads_from=reads_from,
         )
 
-    def _statement_count(self) -> contextlib.AbstractContextManager[StatementLog | None]:
-        """A count of the SQL a request runs, when STOREFRONT_DEBUG_SQL asks for it."""
-        return counting() if self.debug_sql else contextlib.nullcontext()
-
     async def _authenticate(
         self, header: str | None
     ) -> tuple[Viewer | None, str | None, str | None]:
@@ -337,9 +359,11 @@ class GraphQLView(GraphQL[Context, None]):
         return orjson.dumps(data)
 
 
-def _refusal(problem: BadRequest, media_type: str) -> Reply:
+def _refusal(problem: BadRequest, media_type: str, exchange: Exchange) -> Reply:
+    body = error_body(problem.message, problem.code)
+    exchange.answered(body)
     return json_response(
-        error_body(problem.message, problem.code),
+        body,
         status=problem.status,
         media_type=media_type,
         headers=problem.headers,

@@ -89,8 +89,7 @@ async def create_database(server_url: str) -> AsyncIterator[Callable[[], Awaitab
         await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session")
-async def database_url(create_database: Callable[[], Awaitable[str]]) -> str:
+async def _migrated(create_database: Callable[[], Awaitable[str]]) -> str:
     url = await create_database()
     engine = build_engine(Settings(), url)
     try:
@@ -98,6 +97,17 @@ async def database_url(create_database: Callable[[], Awaitable[str]]) -> str:
     finally:
         await engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+async def database_url(create_database: Callable[[], Awaitable[str]]) -> str:
+    return await _migrated(create_database)
+
+
+@pytest.fixture
+async def own_database(create_database: Callable[[], Awaitable[str]]) -> str:
+    """A migrated database of the test's own (for a `serve` in a child process)."""
+    return await _migrated(create_database)
 
 
 @pytest.fixture(scope="session")

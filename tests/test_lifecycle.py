@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -14,8 +13,6 @@ import httpx
 import psutil  # type: ignore[import-untyped]
 import pytest
 
-from db import migrations
-from db.engine import make_engine
 from tests.processes import (
     SLOW_APP,
     Served,
@@ -55,17 +52,11 @@ async def test_a_killed_serves_postgresql_is_stopped_and_started_afresh(
 
 
 @pytest.fixture
-async def slow_env(create_database: Callable[[], Awaitable[str]]) -> dict[str, str]:
+async def slow_env(own_database: str) -> dict[str, str]:
     """tests/slow_app.py's settings: a migrated database of its own, a short grace
     period, and no timeout of ours that would end a slow request before SIGTERM does."""
-    url = await create_database()
-    engine = make_engine(url)
-    try:
-        await migrations.upgrade(engine)
-    finally:
-        await engine.dispose()
     return env(
-        DATABASE_URL=url,
+        DATABASE_URL=own_database,
         STOREFRONT_SHUTDOWN_GRACE_SECONDS=str(GRACE_S),
         STOREFRONT_STATEMENT_TIMEOUT_MS="60000",
         STOREFRONT_REQUEST_TIMEOUT_MS="60000",

@@ -135,3 +135,40 @@ def test_a_pooler_needs_where_to_listen(env: dict[str, str], message: str) -> No
 def test_without_a_pooler_the_listen_connection_uses_database_url() -> None:
     settings = Settings.from_env({"DATABASE_URL": "postgresql://u@p/shop"})
     assert settings.database_direct_url is None
+
+
+@pytest.mark.parametrize(
+    ("environment", "exporter"),
+    [
+        ({}, None),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, "otlp"),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, "otlp"),
+        ({"OTEL_TRACES_EXPORTER": "console"}, "console"),
+        ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c"}, None),
+        ({"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"}, None),
+    ],
+)
+def test_tracing_follows_the_standard_otel_variables(
+    environment: dict[str, str], exporter: str | None
+) -> None:
+    assert Settings.from_env(environment).traces_exporter == exporter
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {"OTEL_TRACES_EXPORTER": "zipkin"},
+        {"STOREFRONT_LOG_FORMAT": "xml"},
+        {"STOREFRONT_METRICS_PORT": "70000"},
+    ],
+)
+def test_wrong_observability_settings_are_refused(environment: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match=next(iter(environment))):
+        Settings.from_env(environment)
+
+
+def test_metrics_are_kept_only_when_served() -> None:
+    assert not Settings().metrics
+    assert Settings.from_env({"STOREFRONT_METRICS": "on"}).metrics
+    assert Settings.from_env({"STOREFRONT_METRICS_PORT": "9100"}).metrics_port == 9100
+    assert Settings.from_env({"STOREFRONT_LOG_FORMAT": "TEXT"}).log_format == "text"

@@ -11,6 +11,7 @@ from db import accounts, throttle
 from db.users import user_in_transaction
 from db.validation import check_email, check_password, check_text, check_username
 from db.writes import violated_constraint
+from schema import metrics
 from schema.context import Info
 from schema.errors import RateLimited
 from schema.mutations.payloads import (
@@ -117,6 +118,8 @@ class AuthMutation:
             if isinstance(attempt, throttle.Reservation) and check_text(input.login) is None:
                 found = await accounts.user_id_by_login(session, input.login)
         if isinstance(attempt, throttle.Throttled):
+            if metrics.metrics is not None:
+                metrics.metrics.throttled.inc()
             raise RateLimited(TOO_MANY_ATTEMPTS, retry_after=attempt.retry_after)
         # Verified even when no user matched, so a miss costs as much as a hit.
         if not await accounts.verify_password(found[1] if found else None, input.password):

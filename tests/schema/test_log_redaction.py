@@ -15,6 +15,7 @@ import pytest
 from app import create_app
 from db import accounts
 from db.accounts import token_digest
+from logs import JsonFormatter, TextFormatter
 from schema import errors
 from schema.errors import DatabaseLogFilter, Throttle
 from schema.mutations import auth
@@ -59,10 +60,14 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 def _everything_logged(records: list[logging.LogRecord]) -> str:
+    """Each record's parts, and the lines both of logs.py's formats make of it (the
+    access lines' fields included)."""
     formatter = logging.Formatter()
+    as_json, as_text = JsonFormatter(), TextFormatter()
     parts = []
     for record in records:
         parts += [str(record.msg), repr(record.args), record.getMessage()]
+        parts += [as_json.format(record), as_text.format(record)]
         if record.exc_info:
             parts.append(formatter.formatException(record.exc_info))
         parts += [record.exc_text or "", record.stack_info or ""]
@@ -103,6 +108,7 @@ async def test_failures_log_no_credentials(
 
     logged_text = _everything_logged(logs.records)
     assert logs.records  # the collision at least
+    assert any(r.name == "storefront.access" for r in logs.records)
     secrets = [EMAIL, PASSWORD, "$argon2", token, token[::-1], second_token]
     secrets += [token_digest(t) for t in (token, token[::-1], second_token)]
     for secret in secrets:

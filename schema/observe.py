@@ -1,0 +1,257 @@
+"""What one HTTP request did, told once it is answered: the access log line, and, when
+switched on, its metrics (hooks) and its span (the parent of its reads' spans).
+
+`Exchange` is the request's record: the middleware opens it, the view fills in what
+only it knows (the operation, the document's hash, the viewer's kind, the SQL it ran,
+the error codes), and the middleware, once the response has gone out, writes the access
+line. It is also the context every log line of the request reads its request and trace
+ids from (logs.py), so a masked error's line names the id the client was given.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import propagate
+from opentelemetry.propagators.textmap import Getter
+from opentelemetry.trace import (
+    Span,
+    SpanKind,
+    Status,
+    StatusCode,
+    Tracer,
+    format_span_id,
+    format_trace_id,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from db.accounts import Viewer
+from schema.middleware import request_id_of
+
+access_log = logging.getLogger("storefront.access")
+
+# W3C trace context: version-traceid-parentid-flags; an all-zero trace id is invalid.
+TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request as the operator sees it; never a variable's value or a header's."""
+
+    request_id: str
+    method: str
+    path: str
+    started: float = field(default_factory=time.perf_counter)
+    trace_id: str | None = None
+    span_id: str | None = None
+    status: int | None = None
+    operation_name: str | None = None
+    operation_type: str | None = None
+    document_hash: str | None = None
+    viewer: str | None = None
+    sql_statements: int | None = None
+    error_codes: tuple[str, ...] = ()
+    # The limits a QUERY_TOO_COMPLEX refusal names (`depth`, `cost`, ...).
+    limits: tuple[str, ...] = ()
+    duration_s: float | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The access line's fields (those known), in a stable order."""
+        found = {
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "duration_ms": None if self.duration_s is None else round(self.duration_s * 1000, 2),
+            "operation_name": self.operation_name,
+            "operation_type": self.operation_type,
+            "document_hash": self.document_hash,
+            "viewer": self.viewer,
+            "sql_statements": self.sql_statements,
+            "error_codes": list(self.error_codes) or None,
+        }
+        return {name: value for name, value in found.items() if value is not None}
+
+    def answered(self, payload: dict[str, Any]) -> None:
+        """Note the error codes of a GraphQL response body."""
+        codes: list[str] = []
+        limits: list[str] = []
+        for error in payload.get("errors") or ():
+            extensions = error.get("extensions") or {}
+            code = extensions.get("code")
+            if isinstance(code, str) and code not in codes:
+                codes.append(code)
+            limit = extensions.get("limit")
+            if code == "QUERY_TOO_COMPLEX" and isinstance(limit, str):
+                limits.append(limit)
+        self.error_codes = tuple(codes)
+        self.limits = tuple(limits)
+
+
+_current: ContextVar[Exchange | None] = ContextVar("exchange", default=None)
+
+
+def viewer_kind(viewer: Viewer | None) -> str:
+    """Who asked, as logs and traces may say it: never who exactly."""
+    if viewer is None:
+        return "anonymous"
+    return "admin" if viewer.is_admin else "user"
+
+
+def current_exchange() -> Exchange | None:
+    """The request the running code serves, if any (log lines read it)."""
+    return _current.get()
+
+
+def exchange_of(scope: Scope) -> Exchange | None:
+    found = (scope.get("state") or {}).get("exchange")
+    return found if isinstance(found, Exchange) else None
+
+
+def _traceparent(scope: Scope) -> str | None:
+    """The trace id of an incoming `traceparent`, so that logs join the caller's trace
+    even when this process does not trace."""
+    for name, value in scope["headers"]:
+        if name == b"traceparent":
+            match = TRACEPARENT.fullmatch(bytes(value).decode("latin-1").strip().lower())
+            if match and match.group(1) != "0" * 32:
+                return match.group(1)
+    return None
+
+
+Hook = Callable[[Exchange], None]
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+class _AsgiHeaders(Getter[RawHeaders]):
+    """The propagators' view of ASGI's raw headers: only the few they ask for are
+    decoded (traceparent, tracestate, baggage), not every header of every request."""
+
+    def get(self, carrier: RawHeaders, key: str) -> list[str] | None:
+        wanted = key.lower().encode("latin-1")
+        found = [bytes(value).decode("latin-1") for name, value in carrier if name == wanted]
+        return found or None
+
+    def keys(self, carrier: RawHeaders) -> list[str]:
+        return [bytes(name).decode("latin-1") for name, _ in carrier]
+
+
+ASGI_HEADERS = _AsgiHeaders()
+
+
+class Observe:
+    """Opens each HTTP request's Exchange and, once its response is sent, logs it.
+
+    Sits inside RequestIds (which names the request). A WebSocket only gets its
+    request id into the log context: its subscriptions are told by their own metrics.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        access: bool = True,
+        hooks: tuple[Hook, ...] = (),
+        tracing: Callable[[], Tracer | None] = lambda: None,
+    ) -> None:
+        """`tracing`: the tracer while the app traces (it is made in the lifespan)."""
+        self.app = app
+        self.access = access
+        self.hooks = hooks
+        self.tracing = tracing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        exchange = Exchange(request_id_of(scope), scope.get("method", "GET"), scope["path"])
+        exchange.trace_id = _traceparent(scope)
+        scope.setdefault("state", {})["exchange"] = exchange
+        token = _current.set(exchange)
+        try:
+            if scope["type"] == "websocket":
+                await self.app(scope, receive, send)
+                return
+
+            async def noting_status(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    exchange.status = message["status"]
+                await send(message)
+
+            try:
+                tracer = self.tracing()
+                if tracer is None:
+                    await self.app(scope, receive, noting_status)
+                else:
+                    await self._traced(tracer, exchange, scope, receive, noting_status)
+            except BaseException:
+                # The server answers 500 (or nothing, when cancelled); the line is
+                # written all the same, with the status the client may have seen.
+                exchange.status = exchange.status or 500
+                raise
+            finally:
+                exchange.duration_s = time.perf_counter() - exchange.started
+                self._told(exchange)
+        finally:
+            _current.reset(token)
+
+    async def _traced(
+        self, tracer: Tracer, exchange: Exchange, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """The request as a server span, a child of the caller's `traceparent` if it sent
+        one; named and described once the view has said what the request was."""
+        with tracer.start_as_current_span(
+            f"{exchange.method} {exchange.path}",
+            context=propagate.extract(scope["headers"], getter=ASGI_HEADERS),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": exchange.method, "url.path": exchange.path},
+        ) as span:
+            context = span.get_span_context()
+            exchange.trace_id = format_trace_id(context.trace_id)
+            exchange.span_id = format_span_id(context.span_id)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                _describe(span, exchange)
+
+    def _told(self, exchange: Exchange) -> None:
+        for hook in self.hooks:
+            hook(exchange)
+        if self.access:
+            access_log.info(
+                "%s %s %s %.1f ms",
+                exchange.method,
+                exchange.path,
+                exchange.status,
+                (exchange.duration_s or 0) * 1000,
+                extra={"exchange_fields": exchange.fields()},
+            )
+
+
+# The codes that mean the service failed, not the caller.
+FAILURES = frozenset({"INTERNAL_SERVER_ERROR", "TIMEOUT"})
+
+
+def _describe(span: Span, exchange: Exchange) -> None:
+    """What the request was, on its span: never a variable's value or the document."""
+    if exchange.operation_type is not None:
+        span.update_name(f"{exchange.operation_type} {exchange.operation_name or ''}".strip())
+    found = {
+        "graphql.operation.name": exchange.operation_name,
+        "graphql.operation.type": exchange.operation_type,
+        "storefront.document.sha256": exchange.document_hash,
+        "storefront.viewer": exchange.viewer,
+        "storefront.request_id": exchange.request_id,
+        "storefront.sql_statements": exchange.sql_statements,
+        "storefront.error_codes": list(exchange.error_codes) or None,
+        "http.response.status_code": exchange.status,
+    }
+    span.set_attributes({name: value for name, value in found.items() if value is not None})
+    failed = FAILURES.intersection(exchange.error_codes)
+    if failed or (exchange.status or 0) >= 500:
+        span.set_status(Status(StatusCode.ERROR, ", ".join(sorted(failed)) or None))

@@ -1,0 +1,171 @@
+"""OpenTelemetry traces: a span per request with a child per batch (both executors),
+the caller's traceparent honoured, never a variable's value; off, no span at all."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import create_app
+from db import telemetry
+from schema.hashing import sha256
+from settings import Settings
+from tests.factories import make_post, make_user
+
+NESTED = """
+query Authors($search: String) {
+  users(first: 10, search: $search) {
+    edges { node { username posts(first: 3) { totalCount edges { node { title } } } } }
+  }
+}
+"""
+SECRET_SEARCH = "ada_secret_search"
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT_ID = "00f067aa0ba902b7"
+
+
+@dataclass
+class Traced:
+    client: httpx.AsyncClient
+    exporter: InMemorySpanExporter
+
+
+async def _traced(settings: Settings) -> AsyncIterator[Traced]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    assert settings.database_url is not None
+    app = create_app(settings, settings.database_url, tracer_provider=provider)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield Traced(client, exporter)
+    assert telemetry.tracer is None  # off again once the app has stopped
+
+
+@pytest.fixture
+async def traced(settings: Settings, engine: object) -> AsyncIterator[Traced]:
+    async for found in _traced(settings):
+        yield found
+
+
+@pytest.fixture(params=[True, False], ids=["lean", "strawberry"])
+async def either_executor(
+    settings: Settings, engine: object, request: pytest.FixtureRequest
+) -> AsyncIterator[Traced]:
+    """Traced, with the lean executor and with Strawberry's (STOREFRONT_FAST_PATH off)."""
+    on = Settings(database_url=settings.database_url, fast_path=request.param)
+    async for found in _traced(on):
+        yield found
+
+
+@pytest.fixture
+async def authors(session: AsyncSession) -> None:
+    for name in ("ann", "bob", "cy"):
+        user = await make_user(session, username=f"{name}_{SECRET_SEARCH}")
+        for n in range(4):
+            await make_post(session, user.id, title=f"{name} {n}")
+
+
+def _request_span(spans: tuple[ReadableSpan, ...]) -> ReadableSpan:
+    [request] = [span for span in spans if span.kind == SpanKind.SERVER]
+    return request
+
+
+async def test_a_nested_query_is_a_request_span_with_a_child_per_batch(
+    either_executor: Traced, authors: None
+) -> None:
+    traced = either_executor
+    response = await traced.client.post(
+        "/graphql", json={"query": NESTED, "variables": {"search": SECRET_SEARCH}}
+    )
+    body = response.json()
+    assert "errors" not in body, body
+    assert len(body["data"]["users"]["edges"]) == 3
+    spans = traced.exporter.get_finished_spans()
+    root = _request_span(spans)
+
+    assert root.name == "query Authors"
+    assert root.parent is None
+    attributes = dict(root.attributes or {})
+    assert attributes["graphql.operation.name"] == "Authors"
+    assert attributes["graphql.operation.type"] == "query"
+    assert attributes["storefront.document.sha256"] == sha256(NESTED)
+    assert attributes["storefront.viewer"] == "anonymous"
+    assert attributes["storefront.request_id"] == response.headers["x-request-id"]
+    assert attributes["storefront.sql_statements"] == 3
+    assert attributes["http.response.status_code"] == 200
+
+    children = [span for span in spans if span.parent is not None]
+    assert all(span.parent.span_id == root.context.span_id for span in children)  # type: ignore[union-attr]
+    batches = {span.name: dict(span.attributes or {}) for span in children}
+    # The users (a root read), their pages of posts and their counts: one batch each,
+    # whatever the number of users.
+    assert set(batches) == {
+        "read users_page",
+        "read post_pages_by_author_ids",
+        "read post_counts_by_author_ids",
+    }
+    pages = batches["read post_pages_by_author_ids"]
+    assert pages["storefront.batch.keys"] == 3
+    assert pages["db.response.returned_rows"] == 12  # 3 + 1 (is there more?) for each
+    assert pages["db.query.summary"] == "posts.pages_by_author"
+    assert isinstance(pages["storefront.statement.ms"], float)
+    assert batches["read post_counts_by_author_ids"]["db.response.returned_rows"] == 3
+    assert "storefront.batch.keys" not in batches["read users_page"]  # a read, not a batch
+    for span in spans:
+        assert SECRET_SEARCH not in json.dumps(dict(span.attributes or {}), default=str)
+        assert SECRET_SEARCH not in span.name
+
+
+async def test_the_callers_traceparent_is_honoured(traced: Traced) -> None:
+    response = await traced.client.post(
+        "/graphql",
+        json={"query": "{ posts { totalCount } }"},
+        headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"},
+    )
+    assert "errors" not in response.json()
+    spans = traced.exporter.get_finished_spans()
+    root = _request_span(spans)
+    assert format_trace_id(root.context.trace_id) == TRACE_ID
+    assert root.parent is not None
+    assert format_span_id(root.parent.span_id) == PARENT_ID
+    assert root.parent.is_remote
+    assert root.name == "query"  # an anonymous operation
+    assert all(format_trace_id(span.context.trace_id) == TRACE_ID for span in spans)
+    assert len(spans) > 1  # the request and its reads
+
+
+async def test_a_mutations_transaction_is_a_span(traced: Traced) -> None:
+    sign_up = """mutation { signUp(input: {username: "tracy", email: "tracy@example.com",
+      password: "a long enough password"}) { token userErrors { code } } }"""
+    body = (await traced.client.post("/graphql", json={"query": sign_up})).json()
+    assert body["data"]["signUp"]["token"], body
+    spans = traced.exporter.get_finished_spans()
+    root = _request_span(spans)
+    assert root.name == "mutation"
+    transactions = [span for span in spans if span.name == "transaction"]
+    for transaction in transactions:
+        assert transaction.parent is not None
+        assert transaction.parent.span_id == root.context.span_id
+    outcomes = [(t.attributes or {})["storefront.transaction.outcome"] for t in transactions]
+    assert outcomes[-1] == "commit", outcomes  # the sign-up's insert
+    assert "tracy@example.com" not in json.dumps(
+        [dict(span.attributes or {}) for span in spans], default=str
+    )
+
+
+async def test_off_no_span_is_made(client: httpx.AsyncClient) -> None:
+    assert telemetry.tracer is None
+    response = await client.post("/graphql", json={"query": "{ posts { totalCount } }"})
+    assert response.status_code == 200
+    assert telemetry.tracer is None
