@@ -26,6 +26,10 @@ DB_NAME = "storefront_bench"
 MARKER = DATA / "seeded.json"
 SEED_OUTPUT = DATA / "seed-output.txt"
 BENCH_ADMIN = ("benchadmin", "bench-admin-password-1")
+# The signed-in variants' viewer: an ordinary user with no posts and no orders, so they see
+# what an anonymous viewer sees. Its name sorts after every seeded one: (c) lists the first
+# 20 users by username, and this one must not be among them.
+BENCH_READER = ("zz_bench_reader", "bench-reader-password-1", "zz_bench_reader@example.com")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +175,21 @@ def ensure_bench_admin(db: BenchDatabase) -> tuple[str, str]:
     if result.returncode != 0 and "taken" not in (result.stdout + result.stderr):
         raise SystemExit(f"cli.py create-admin failed:\n{result.stdout}{result.stderr}")
     return username, password
+
+
+async def reader_rows(db: BenchDatabase, username: str) -> tuple[int, int] | None:
+    """The reader's posts and orders (both must be 0), or None when there is no such user."""
+    conn = await db.connect()
+    try:
+        row = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM posts WHERE author_id = u.id) AS posts, "
+            "(SELECT count(*) FROM orders WHERE user_id = u.id) AS orders "
+            "FROM users u WHERE lower(u.username) = lower($1)",
+            username,
+        )
+    finally:
+        await conn.close()
+    return None if row is None else (int(row["posts"]), int(row["orders"]))
 
 
 @dataclass(frozen=True, slots=True)

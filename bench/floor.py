@@ -1,9 +1,10 @@
-"""The floor: the least a server can do to answer the six bench queries.
+"""The floor: the least a server can do to answer the seven bench queries.
 
 A bare ASGI function (no framework, no GraphQL), uvicorn, an asyncpg pool and orjson. It
 reads the request's `operationName` and `variables`, runs one hand-written SQL statement
 that builds Storefront's exact response JSON inside PostgreSQL, and sends it. The orders
-query checks the bearer token in the same statement (admins only), as a real server must.
+query checks the bearer token in the same statement (admins only), as a real server must;
+the others ignore a token, as they answer the same whoever asks (bench/README.md).
 
     python bench/floor.py --port 18003 --dsn 'postgresql://postgres@/storefront_bench?host=…'
 """
@@ -52,6 +53,17 @@ SELECT json_build_object('user', (
     SELECT {_edges(POST_WITH_TAGS, NEWEST)}
     FROM (SELECT id, title, created_at FROM posts WHERE author_id = u.id AND published
           ORDER BY created_at DESC, id DESC LIMIT 20) p)))
+  FROM users u WHERE lower(u.username) = lower($1)))"""
+
+# (g): (b) with the user's count of published posts, counted (as (e) counts a tag's).
+PROFILE = f"""
+SELECT json_build_object('user', (
+  SELECT json_build_object(
+    'postCount', (SELECT count(*) FROM posts WHERE author_id = u.id AND published),
+    'posts', json_build_object('edges', (
+      SELECT {_edges(POST_WITH_TAGS, NEWEST)}
+      FROM (SELECT id, title, created_at FROM posts WHERE author_id = u.id AND published
+            ORDER BY created_at DESC, id DESC LIMIT 20) p)))
   FROM users u WHERE lower(u.username) = lower($1)))"""
 
 USER_WITH_POSTS = f"""json_build_object(
@@ -121,6 +133,7 @@ HANDLERS: dict[str, Handler] = {
     "Orders": (ORDERS, lambda v, t: [hashlib.sha256((t or "").encode()).hexdigest()]),
     "Tags": (TAGS, lambda v, t: []),
     "Post": (POST, lambda v, t: [int(v["rowId"])]),
+    "Profile": (PROFILE, lambda v, t: [v["username"]]),
 }
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -153,7 +166,7 @@ class Floor:
             sql, params = HANDLERS[request["operationName"]]
             args = params(request.get("variables") or {}, token)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return 400, b'{"errors":[{"message":"not one of the floor\'s six queries"}]}'
+            return 400, b'{"errors":[{"message":"not one of the floor\'s seven queries"}]}'
         data: str | None = await self.pool.fetchval(sql, *args)
         if data is None:
             return 200, b'{"data":null,"errors":[{"message":"forbidden"}]}'

@@ -26,6 +26,14 @@ PGBOUNCER_SERVER_CONNECTIONS = 20
 LOG_IN = """mutation BenchLogIn($login: String!, $password: String!) {
   logIn(input: {login: $login, password: $password}) { token userErrors { message } }
 }"""
+SIGN_UP = """mutation BenchSignUp($username: String!, $email: String!, $password: String!) {
+  signUp(input: {username: $username, email: $email, password: $password}) {
+    token userErrors { message }
+  }
+}"""
+# Sent by the signed-in variants when no Storefront is up to sign in to: the others
+# (PostGraphile, the floor) ignore the token of every query but (d).
+PLACEHOLDER_TOKEN = "bench-reader-token-without-storefront"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +55,18 @@ class Bench:
     seed: database.SeedInfo
     pinning: Pinning
     servers: dict[str, servers.Server] = field(default_factory=dict)
-    token: str | None = None
+    token: str | None = None  # the admin's, for (d)
+    reader_token: str | None = None  # the reader's, for the signed-in variants
     fixtures: Fixtures | None = None
     notes: list[str] = field(default_factory=list)
     pooler: PgBouncer | None = None  # PgBouncer in front of the database, for Storefront
     resources: ExitStack = field(default_factory=ExitStack)  # closed after the servers stop
+
+    def token_for(self, query: Query) -> str | None:
+        """The bearer token `query`'s requests carry (to every server alike), if any."""
+        if query.admin:
+            return self.token
+        return self.reader_token if query.signed_in else None
 
     def stop(self) -> None:
         try:
@@ -70,10 +85,12 @@ def bring_up(
     *,
     workers: int = 1,
     pgbouncer: bool = False,
+    reader: bool = False,
 ) -> Bench:
-    """Database, servers (`baseline` from `baseline_root`), admin token and fixtures.
-    `workers` and `pgbouncer` shape `storefront` alone: `serve --workers N`, and PgBouncer
-    in transaction mode (pinned with PostgreSQL) between it and the database."""
+    """Database, servers (`baseline` from `baseline_root`), admin token and fixtures; with
+    `reader`, the reader's token too (signed-in variants). `workers` and `pgbouncer`
+    shape `storefront` alone: `serve --workers N`, and PgBouncer in transaction mode
+    (pinned with PostgreSQL) between it and the database."""
     if "postgraphile" in names:
         servers.ensure_postgraphile_installed()
     servers.ensure_wrk()
@@ -99,6 +116,8 @@ def bring_up(
             server.start(pinning.server)
             bench.servers[name] = server
         bench.token = admin_token(bench)
+        if reader:
+            bench.reader_token = reader_token(bench)
         bench.fixtures = pick_fixtures(bench)
     except BaseException:
         bench.stop()
@@ -155,6 +174,42 @@ def admin_token(bench: Bench) -> str:
     username = bench.seed.admin[0] if bench.seed.admin else database.ensure_bench_admin(bench.db)[0]
     bench.notes.append(f"admin token for {username!r} minted directly (no working logIn)")
     return asyncio.run(_mint_token(bench.db, username))
+
+
+def reader_token(bench: Bench) -> str:
+    """A bearer token of the bench's reader (database.BENCH_READER), through the API as any
+    user gets one: logIn, or signUp when the user does not exist yet (a fresh seed). The
+    reader must have no posts and no orders, so that signed-in answers equal anonymous ones."""
+    username, password, email = database.BENCH_READER
+    storefront = _a_storefront(bench)
+    if storefront is None:
+        bench.notes.append(
+            "no Storefront to sign in to: the signed-in variants carry a placeholder token"
+        )
+        return PLACEHOLDER_TOKEN
+    token = None
+    if asyncio.run(database.reader_rows(bench.db, username)) is None:
+        variables = {"username": username, "email": email, "password": password}
+        answer = servers.post(storefront.url, {"query": SIGN_UP, "variables": variables})
+        token = ((answer.get("data") or {}).get("signUp") or {}).get("token")
+        if not token:
+            problem = json.dumps(answer.get("errors") or answer.get("data"))[:300]
+            raise SystemExit(f"signUp as {username!r} gave no token: {problem}")
+    else:
+        answer = servers.post(
+            storefront.url,
+            {"query": LOG_IN, "variables": {"login": username, "password": password}},
+        )
+        token = ((answer.get("data") or {}).get("logIn") or {}).get("token")
+        if not token:
+            problem = json.dumps(answer.get("errors") or answer.get("data"))[:300]
+            raise SystemExit(f"logIn as {username!r} gave no token: {problem}")
+    rows = asyncio.run(database.reader_rows(bench.db, username))
+    if rows != (0, 0):
+        raise SystemExit(
+            f"the bench reader {username!r} must have no posts and no orders, has {rows}"
+        )
+    return str(token)
 
 
 async def _mint_token(db: BenchDatabase, username: str) -> str:
@@ -250,26 +305,19 @@ def check_all(bench: Bench, selected: list[Query]) -> dict[tuple[str, str], Chec
                 c.detail = f"{_size(c.canonical)} agrees"
             else:
                 c.detail = "differs: " + _first_difference(reference, c.canonical)
-            results[(c.server, query.key)] = c
+            results[(c.server, query.id)] = c
         _save_answers(query, checks)
     return results
 
 
 def _fetch(bench: Bench, name: str, query: Query) -> Check:
     assert bench.fixtures is not None
-    result = Check(server=name, query=query.key)
-    answer = servers.post(
-        bench.servers[name].url,
-        query.body(name, bench.fixtures),
-        token=bench.token if query.admin else None,
-    )
+    result = Check(server=name, query=query.label)
+    token = bench.token_for(query)
+    answer = servers.post(bench.servers[name].url, query.body(name, bench.fixtures), token=token)
     result.statements = _statement_count(answer.get("extensions"))
     if result.statements is not None:  # the first request may warm caches: count a second
-        again = servers.post(
-            bench.servers[name].url,
-            query.body(name, bench.fixtures),
-            token=bench.token if query.admin else None,
-        )
+        again = servers.post(bench.servers[name].url, query.body(name, bench.fixtures), token=token)
         warm = _statement_count(again.get("extensions"))
         if warm is not None and warm != result.statements:
             result.cold_statements, result.statements = result.statements, warm

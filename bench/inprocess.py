@@ -39,13 +39,22 @@ class InProcessResult:
 
 
 def run(
-    db: BenchDatabase, selected: list[Query], fixtures: Fixtures, token: str | None, n: int
+    db: BenchDatabase,
+    selected: list[Query],
+    fixtures: Fixtures,
+    tokens: dict[str, str | None],
+    n: int,
 ) -> list[InProcessResult]:
-    return asyncio.run(_run(db, selected, fixtures, token, n))
+    """`tokens`: the bearer token per `Query.viewer` ("admin", "reader")."""
+    return asyncio.run(_run(db, selected, fixtures, tokens, n))
 
 
 async def _run(
-    db: BenchDatabase, selected: list[Query], fixtures: Fixtures, token: str | None, n: int
+    db: BenchDatabase,
+    selected: list[Query],
+    fixtures: Fixtures,
+    tokens: dict[str, str | None],
+    n: int,
 ) -> list[InProcessResult]:
     sys.path.insert(0, str(ROOT))
     import app as storefront
@@ -64,10 +73,11 @@ async def _run(
     schema = build_schema()
     lean = FastPath(schema)  # as schema/view.py builds it
     services = Services(read_pool=read_pool, sessionmaker=make_sessionmaker(engine))
-    admin = None
-    if token is not None:
-        async with read_pool.connection() as conn:
-            admin = await viewer_by_token(conn, token)
+    viewers: dict[str, Any] = {}  # Query.viewer -> the Viewer its token stands for
+    async with read_pool.connection() as conn:
+        for viewer, token in tokens.items():
+            if token is not None:
+                viewers[viewer] = await viewer_by_token(conn, token)
     results = []
     try:
         for query in selected:
@@ -77,7 +87,7 @@ async def _run(
 
             def context(query: Query = query) -> Context:
                 return Context(
-                    services=services, viewer=admin if query.admin else None, request_id="bench"
+                    services=services, viewer=viewers.get(query.viewer), request_id="bench"
                 )
 
             async def once(body: dict[str, Any] = body) -> tuple[Any, int]:

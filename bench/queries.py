@@ -1,16 +1,21 @@
-"""The six representative queries: a Storefront document, the PostGraphile 5 document that
+"""The seven representative queries: a Storefront document, the PostGraphile 5 document that
 returns the same data, the floor's request, and a normaliser per response shape.
 
 Every query but (d) runs as an anonymous viewer, who sees published posts only; PostGraphile
 has no visibility rules, so its documents filter on `published: true` themselves. (d) runs as
 an admin, who sees every order. The floor (bench/floor.py) answers the Storefront document by
 its operation name, with hand-written SQL, in Storefront's exact JSON shape.
+
+Each query but (d) also has a signed-in variant (`Query.signed_in_variant`, run.py
+`--signed-in`): the same documents sent with the bearer token of the bench's reader, an
+ordinary user with no posts and no orders, who so sees exactly what an anonymous viewer sees.
+(d) is signed in already (as the admin); as the reader it would answer no orders at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +36,7 @@ class Fixtures:
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    key: str  # "a".."f"
+    key: str  # "a".."g"
     name: str  # the operation name; also what the floor dispatches on
     admin: bool  # sent with the admin's bearer token
     storefront: str
@@ -42,10 +47,25 @@ class Query:
     # data -> a canonical value; relay: Storefront and floor, pg: PostGraphile
     canon_relay: Callable[[JSON], Any]
     canon_pg: Callable[[JSON], Any]
+    signed_in: bool = False  # sent with the bench reader's bearer token (see the docstring)
+
+    @property
+    def id(self) -> str:
+        """Unique among the queries and their signed-in variants: "a", "a+"."""
+        return self.key + ("+" if self.signed_in else "")
 
     @property
     def label(self) -> str:
-        return f"{self.key}-{self.name}"
+        return f"{self.key}-{self.name}" + ("+token" if self.signed_in else "")
+
+    @property
+    def viewer(self) -> str:
+        """Whose token the requests carry: "admin", "reader" or "anonymous" (none)."""
+        return "admin" if self.admin else "reader" if self.signed_in else "anonymous"
+
+    def signed_in_variant(self) -> Query | None:
+        """The same requests with the reader's token; None for (d), signed in already."""
+        return None if self.admin or self.signed_in else replace(self, signed_in=True)
 
     def body(self, server: str, fixtures: Fixtures) -> JSON:
         if server == "postgraphile":
@@ -112,47 +132,65 @@ FEED = Query(
     ],
 )
 
-# (b) a user's page: their 20 newest posts with tags --------------------------------------------
+# (b) a user's page: their 20 newest posts with tags; (g) the same with their post count ---
 
 
-def _user_page_relay(d: JSON) -> Any:
-    user = d["user"]
-    if user is None:
-        return None
-    return [(p["title"], _tag_names(p["tags"])) for p in _edges(user["posts"])]
+def _username(f: Fixtures) -> JSON:
+    return {"username": f.username}
 
 
-def _user_page_pg(d: JSON) -> Any:
-    users = d["allUsers"]["nodes"]
-    if not users:
-        return None
-    return [(p["title"], _pg_tag_names(p)) for p in users[0]["postsByAuthorId"]["nodes"]]
+def _user_page(key: str, name: str, count: bool) -> Query:
+    """(b), or with `count` (g): the user's count of posts the viewer may see (published
+    ones, for PostGraphile's document) first, then the page."""
+    count_sf = "\n    postCount" if count else ""
+    count_pg = (
+        "\n      publishedPosts: postsByAuthorId(condition: {published: true}) { totalCount }"
+        if count
+        else ""
+    )
 
+    def relay(d: JSON) -> Any:
+        user = d["user"]
+        if user is None:
+            return None
+        page = [(p["title"], _tag_names(p["tags"])) for p in _edges(user["posts"])]
+        return (user["postCount"], page) if count else page
 
-USER_PAGE = Query(
-    key="b",
-    name="UserPage",
-    admin=False,
-    storefront="""query UserPage($username: String!) {
-  user(username: $username) {
-    posts(first: 20) { edges { node { title tags { name } } } }
-  }
-}""",
-    postgraphile=f"""query UserPage($username: String!) {{
+    def pg(d: JSON) -> Any:
+        users = d["allUsers"]["nodes"]
+        if not users:
+            return None
+        user = users[0]
+        page = [(p["title"], _pg_tag_names(p)) for p in user["postsByAuthorId"]["nodes"]]
+        return (user["publishedPosts"]["totalCount"], page) if count else page
+
+    return Query(
+        key=key,
+        name=name,
+        admin=False,
+        storefront=f"""query {name}($username: String!) {{
+  user(username: $username) {{{count_sf}
+    posts(first: 20) {{ edges {{ node {{ title tags {{ name }} }} }} }}
+  }}
+}}""",
+        postgraphile=f"""query {name}($username: String!) {{
   allUsers(condition: {{username: $username}}, first: 1) {{
-    nodes {{
+    nodes {{{count_pg}
       postsByAuthorId(first: 20, condition: {{published: true}}, {NEWEST_PG}) {{
         nodes {{ title {TAGS_PG} }}
       }}
     }}
   }}
 }}""",
-    storefront_vars=lambda f: {"username": f.username},
-    postgraphile_vars=lambda f: {"username": f.username},
-    floor_vars=lambda f: {"username": f.username},
-    canon_relay=_user_page_relay,
-    canon_pg=_user_page_pg,
-)
+        storefront_vars=_username,
+        postgraphile_vars=_username,
+        floor_vars=_username,
+        canon_relay=relay,
+        canon_pg=pg,
+    )
+
+
+USER_PAGE = _user_page("b", "UserPage", count=False)
 
 # (c) 20 users, each with their 5 newest posts and the posts' tags -----------------------------
 
@@ -329,5 +367,22 @@ POST = Query(
     canon_pg=_post_pg,
 )
 
-ALL: list[Query] = [FEED, USER_PAGE, USERS, ORDERS, TAGS, POST]
+# (g) one user by username: postCount and the 20 newest posts with tags (see (b)) -----------
+
+PROFILE = _user_page("g", "Profile", count=True)
+
+ALL: list[Query] = [FEED, USER_PAGE, USERS, ORDERS, TAGS, POST, PROFILE]
 BY_KEY = {q.key: q for q in ALL}
+
+
+def select(keys: str, signed_in: bool = False) -> list[Query]:
+    """The queries named by `keys` (letters, in that order), each followed by its signed-in
+    variant when `signed_in` (none for (d), which runs as the admin anyway)."""
+    chosen = []
+    for key in keys:
+        if key not in BY_KEY:
+            raise ValueError(f"no query {key!r}; the queries are {''.join(BY_KEY)}")
+        query = BY_KEY[key]
+        variant = query.signed_in_variant() if signed_in else None
+        chosen += [query] if variant is None else [query, variant]
+    return chosen

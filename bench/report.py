@@ -19,6 +19,10 @@ from bench.load import LoadResult
 
 RESULTS = BENCH / "results"
 FLOOR_STATEMENTS = 1  # by construction: one hand-written statement per request
+# Issue 16's goals, per query and concurrency: Storefront's req/s at least this many times
+# PostGraphile's, its server CPU per request at most this many times the floor's.
+GOAL_RPS_VS_PG = 1.5
+GOAL_CPU_VS_FLOOR = 3.0
 
 
 @dataclass
@@ -189,6 +193,68 @@ class Report:
             lines += ["", f"Geometric mean of the req/s ratio: {means}."]
         return lines
 
+    def _goals(self) -> list[str]:
+        """Storefront's two ratios per query (each signed-in variant on its own row) and
+        concurrency, against the goals, with its statements per request."""
+        mine = [r for r in self.rows if r.server == "storefront"]
+        if not mine:
+            return []
+        concurrencies = sorted({r.concurrency for r in mine})
+        labels = list(dict.fromkeys(r.query for r in mine))
+        cells = {(r.query, r.concurrency): r for r in mine}
+        header = ["query", "SQL/req"]
+        header += [f"req/s ÷ PG, c={c}" for c in concurrencies]
+        header += [f"CPU ÷ floor, c={c}" for c in concurrencies]
+        lines = [
+            "",
+            f"## Storefront against the goals: req/s ÷ PostGraphile ≥ {GOAL_RPS_VS_PG:g}, "
+            f"server CPU/req ÷ floor ≤ {GOAL_CPU_VS_FLOOR:g}",
+            "",
+            "Each cell is Storefront's median run over the other server's, same query and "
+            "concurrency; ✗ marks a miss, `-` a ratio not measured (server left out, failed or "
+            "not timed). `+token` rows are signed in as the bench reader (no posts, no orders).",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|---|---:|" + "---:|" * (2 * len(concurrencies)),
+        ]
+        misses = 0
+        for label in labels:
+            rows = [cells.get((label, c)) for c in concurrencies]
+            rps = [self._ratios(r, "postgraphile")[0] if r else None for r in rows]
+            cpu = [self._ratios(r, "floor")[1] if r else None for r in rows]
+            first = next(r for r in rows if r is not None)
+            row_cells = [label, self.statements(first)]
+            for value in rps:
+                miss = value is not None and value < GOAL_RPS_VS_PG
+                misses += miss
+                row_cells.append(_n(value, 2) + (" ✗" if miss else ""))
+            for value in cpu:
+                miss = value is not None and value > GOAL_CPU_VS_FLOOR
+                misses += miss
+                row_cells.append(_n(value, 2) + (" ✗" if miss else ""))
+            lines.append("| " + " | ".join(row_cells) + " |")
+        lines += ["", f"Goals missed: {misses}." + self._signed_in_statements()]
+        return lines
+
+    def _signed_in_statements(self) -> str:
+        """Whether each signed-in variant ran the statements of the same anonymous query."""
+        by_query = {r.key: r.statements for r in self.rows if r.server == "storefront"}
+        pairs = [(k[:-1], k) for k in by_query if k.endswith("+") and k[:-1] in by_query]
+        if not pairs:
+            return ""
+        differ = [
+            f"{k} {by_query[signed]} against {by_query[k]}"
+            for k, signed in pairs
+            if by_query[signed] != by_query[k]
+        ]
+        if differ:
+            return " Signed in, statements differ from anonymous: " + "; ".join(differ) + "."
+        return (
+            " Signed in, every query ran as many statements as anonymous (SQL/req: what "
+            "execution runs; a token's own lookup, on its first request only, is not in it; "
+            "tests/schema/test_signed_in_statements.py asserts that)."
+        )
+
     def markdown(self) -> str:
         s = self.settings
         lines = [
@@ -239,6 +305,7 @@ class Report:
             if row.load is not None and not row.load.requests:
                 cells[3] += " (no reply in time)"
             lines.append("| " + " | ".join(cells) + " |")
+        lines += self._goals()
         lines += self._baseline_comparison()
         statement_notes = self._statement_notes()
         if statement_notes:

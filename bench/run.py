@@ -1,6 +1,7 @@
 """Storefront's benchmark: Storefront vs PostGraphile 5 vs a hand-written floor, same data.
 
     uv run python bench/run.py [--scale 1] [--duration 10] [--only storefront,postgraphile,floor]
+    uv run python bench/run.py --signed-in   # each query anonymous and signed in (`a-Feed+token`)
     uv run python bench/run.py --only storefront,baseline --baseline main~1  # two commits
     uv run python bench/run.py --only storefront --workers 2 [--pgbouncer]  # scaled out
     uv run python bench/run.py --soak [--minutes 10]      # same as bench/soak.py
@@ -22,10 +23,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` and the app importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import baseline, harness, inprocess, load, servers
+from bench import baseline, harness, inprocess, load, queries, servers
 from bench.database import DATA
 from bench.harness import Pinning
-from bench.queries import BY_KEY, Query
+from bench.queries import Query
 from bench.report import RESULTS, Report, Row, machine_settings, now
 
 
@@ -46,7 +47,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "checked out into bench/.data/baseline-<short sha>; it takes turns with the others",
     )
     parser.add_argument(
-        "--queries", default="abcdef", help="which of the six queries, by letter (abcdef)"
+        "--queries", default="abcdefg", help="which of the seven queries, by letter (abcdefg)"
+    )
+    parser.add_argument(
+        "--signed-in",
+        action="store_true",
+        help="also run each query but (d) signed in, as a user with no posts and no orders\n"
+        "(rows labelled like a-Feed+token; every server gets the same Authorization header)",
     )
     parser.add_argument("--concurrency", default="1,32", help="wrk connections per run (1,32)")
     parser.add_argument(
@@ -112,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.soak:
         from bench import soak
 
-        return soak.main(["--scale", str(args.scale), *args.rest])
+        signed_in = ["--signed-in"] if args.signed_in else []
+        return soak.main(["--scale", str(args.scale), *signed_in, *args.rest])
     if args.place_order:
         return place_order(args)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -125,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.baseline and servers.BASELINE not in names:
         names.append(servers.BASELINE)
     base = baseline.prepare(args.baseline) if args.baseline else None
-    selected = [BY_KEY[k] for k in args.queries if k in BY_KEY]
+    try:
+        selected = queries.select(args.queries, args.signed_in)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     pinning = Pinning.default(not args.no_pin)
 
@@ -140,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         baseline_root=base.root if base else None,
         workers=args.workers,
         pgbouncer=args.pgbouncer,
+        reader=args.signed_in,
     )
     assert bench.fixtures is not None
     report = Report(
@@ -152,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             "concurrencies": concurrencies,
             "servers": names,
             "queries": [q.label for q in selected],
+            "signed_in": args.signed_in,
             "pin_server": pinning.server or "any",
             "pin_db": pinning.db or "any",
             "pin_load": pinning.load or "any",
@@ -177,10 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         checks = harness.check_all(bench, selected)
-        for (name, key), c in checks.items():
-            print(
-                f"check {name:12} {BY_KEY[key].label:10} {c.status:6} {c.detail}", file=sys.stderr
-            )
+        for c in checks.values():
+            print(f"check {c.server:12} {c.query:16} {c.status:6} {c.detail}", file=sys.stderr)
         report.idle_rss_mb = {name: s.rss_bytes() / 2**20 for name, s in bench.servers.items()}
         bodies = DATA / "bodies"
         bodies.mkdir(parents=True, exist_ok=True)
@@ -192,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
                 for name in bench.servers:
                     body_file = bodies / f"{name}-{query.label}.json"
                     body_file.write_text(json.dumps(query.body(name, bench.fixtures)))
-                    check = checks[(name, query.key)]
-                    rows[name] = row = Row(name, query.label, query.key, concurrency, check)
+                    check = checks[(name, query.id)]
+                    rows[name] = row = Row(name, query.label, query.id, concurrency, check)
                     report.rows.append(row)
                     if check.errors and not args.time_failed:
                         row.skipped = check.detail
@@ -211,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                     if runs[name]:
                         row.load = _median(runs[name])
                         print(
-                            f"{name:12} {query.label:10} c={concurrency:<3} "
+                            f"{name:12} {query.label:16} c={concurrency:<3} "
                             f"{row.load.rps:8.0f} req/s  p99 {row.load.p99_ms:7.2f} ms  "
                             f"{row.status}",
                             file=sys.stderr,
@@ -220,7 +231,11 @@ def main(argv: list[str] | None = None) -> int:
         if "storefront" in names and args.inprocess > 0:
             print(f"in-process: {args.inprocess} iterations per query…", file=sys.stderr)
             report.inprocess = inprocess.run(
-                bench.db, selected, bench.fixtures, bench.token, args.inprocess
+                bench.db,
+                selected,
+                bench.fixtures,
+                {"admin": bench.token, "reader": bench.reader_token},
+                args.inprocess,
             )
     finally:
         bench.stop()
@@ -238,7 +253,7 @@ def _measure(
     args: argparse.Namespace,
     cpus: str | None,
 ) -> load.LoadResult:
-    token = bench.token if query.admin else ""
+    token = bench.token_for(query)
     return load.measure(
         bench.servers[name],
         bench.db.postmaster_pid,

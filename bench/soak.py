@@ -1,6 +1,7 @@
-"""Soak test: a mix of the six bench queries (and placeOrder) at concurrency 32 for minutes.
+"""Soak test: a mix of the seven bench queries (and placeOrder) at concurrency 32 for minutes.
 
     uv run python bench/soak.py [--minutes 10] [--interval 30] [--server storefront]
+    uv run python bench/soak.py --signed-in   # each query but (d) also as the bench reader
     uv run python bench/run.py --soak --minutes 1          # the same, through run.py
 
 Every interval prints throughput, p50/p99, errors (a non-200 status or a top-level
@@ -25,7 +26,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and the app impor
 from bench import database, harness, load, servers
 from bench.database import DATA
 from bench.harness import Bench, Pinning
-from bench.queries import ALL
+from bench.queries import BY_KEY, select
 from bench.report import RESULTS, machine_settings, now
 
 PLACE_ORDER = """mutation PlaceOrder($input: PlaceOrderInput!) {
@@ -45,15 +46,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", type=int, default=1, help="seed scale (1)")
     parser.add_argument("--server", default="storefront", choices=servers.SERVER_NAMES)
     parser.add_argument("--no-mutations", action="store_true", help="queries only")
+    parser.add_argument(
+        "--signed-in",
+        action="store_true",
+        help="also each query but (d) signed in as the bench reader (run.py --signed-in)",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
     return parser.parse_args(argv)
 
 
-def build_mix(bench: Bench, server: str, mutations: bool) -> tuple[Path, list[str]]:
-    """The mix file for wrk/mix.lua: the six queries interleaved with placeOrder lines."""
+def build_mix(
+    bench: Bench, server: str, mutations: bool, signed_in: bool = False
+) -> tuple[Path, list[str]]:
+    """The mix file for wrk/mix.lua: the seven queries (and with `signed_in` their signed-in
+    variants) interleaved with placeOrder lines."""
     assert bench.fixtures is not None
     queries = [
-        (bench.token if q.admin else None, q.body(server, bench.fixtures), q.label) for q in ALL
+        (bench.token_for(q), q.body(server, bench.fixtures), q.label)
+        for q in select("".join(BY_KEY), signed_in)
     ]
     orders: list[tuple[str | None, dict[str, Any], str]] = []
     if mutations and server == "storefront":
@@ -88,11 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     pinning = Pinning.default(not args.no_pin)
     started = now()
-    bench = harness.bring_up([args.server], args.scale, pinning)
+    bench = harness.bring_up([args.server], args.scale, pinning, reader=args.signed_in)
     server = bench.servers[args.server]
     intervals: list[dict[str, Any]] = []
     try:
-        mix, labels = build_mix(bench, args.server, not args.no_mutations)
+        mix, labels = build_mix(bench, args.server, not args.no_mutations, args.signed_in)
         if "placeOrder" in labels:
             database.mark_dirty()  # orders written: the next bench run seeds afresh
         print(
