@@ -11,25 +11,34 @@ the report shows how many). It ranks CPU cost, not latency: `bench/run.py` times
 
     uv run python bench/instructions.py --baseline 1688d47            # queries a-f
     uv run python bench/instructions.py --baseline e9e9ae2 --queries bd -n 100
+    uv run python bench/instructions.py --observed                    # tracing+metrics on ÷ off
 
 Each server runs under `valgrind --tool=callgrind --instr-atstart=no`, so starting it
 costs little; per query it is warmed up (`--warmup` requests, uncounted), then counting
 is switched on for `-n` requests sent one at a time over one keep-alive connection, as
 `wrk` sends them, and the per-request total is read from the dump. Both servers are
 measured at once (instruction counts do not mind sharing the CPUs).
+
+`--observed` compares this checkout with itself: `observed` runs with Prometheus metrics
+kept (`STOREFRONT_METRICS=1`) and every request traced, its spans exported over OTLP/HTTP
+by the batch span processor to a sink in this script (so the export's own work, on the
+SDK's thread, is counted too), against `storefront` with neither, as deployed by default.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import http.server
 import json
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench` and the app importable
@@ -39,11 +48,15 @@ from bench import baseline, database, harness, servers
 from bench.queries import BY_KEY, Fixtures, Query
 
 START_TIMEOUT_S = 900.0  # Python's imports under Valgrind, on a busy machine
+OBSERVED_PORT = 18005
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", help="git revision to compare with")
+    parser.add_argument(
+        "--observed", action="store_true", help="tracing and metrics on, against off"
+    )
     parser.add_argument("--queries", default="abcdef")
     parser.add_argument("-n", type=int, default=50, help="counted requests per query")
     parser.add_argument("--warmup", type=int, default=30)
@@ -53,15 +66,23 @@ def main() -> None:
     if valgrind is None:
         raise SystemExit("valgrind is not installed (apt-get install -y valgrind)")
 
+    if args.observed and args.baseline:
+        raise SystemExit("--observed compares this checkout with itself: no --baseline")
     base = baseline.prepare(args.baseline) if args.baseline else None
     db = database.start()
     seed = database.prepare(db, args.scale)
     bench = harness.Bench(db=db, seed=seed, pinning=harness.Pinning(None, None, None))
     names = ["storefront"] + ([servers.BASELINE] if base else [])
+    label = f"this ÷ {base.short}" if base else None
+    if args.observed:
+        names, label = ["observed", "storefront"], "on ÷ off"
     with tempfile.TemporaryDirectory() as folder:
         try:
             for name in names:
-                server = servers.make_server(name, db, base.root if base else None)
+                if name == "observed":
+                    server = _observed(servers.make_server("storefront", db), _sink())
+                else:
+                    server = servers.make_server(name, db, base.root if base else None)
                 out = Path(folder) / f"{name}.%p.out"
                 server.command = [
                     valgrind,
@@ -76,20 +97,53 @@ def main() -> None:
                 list(pool.map(lambda s: s.start(None, START_TIMEOUT_S), bench.servers.values()))
             bench.token = harness.admin_token(bench)
             bench.fixtures = harness.pick_fixtures(bench)
-            _report(bench, [BY_KEY[key] for key in args.queries], args, base)
+            _report(bench, [BY_KEY[key] for key in args.queries], args, label)
         finally:
             bench.stop()
 
 
+def _observed(plain: servers.Server, sink: str) -> servers.Server:
+    """This checkout's Storefront on its own port, with metrics kept and every request
+    traced, its spans exported to `sink`."""
+    command = [*plain.command[: plain.command.index("--port")], "--port", str(OBSERVED_PORT)]
+    env = {
+        **plain.env,
+        "STOREFRONT_METRICS": "1",
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
+        "OTEL_TRACES_SAMPLER": "always_on",
+    }
+    return replace(plain, name="observed", port=OBSERVED_PORT, command=command, env=env)
+
+
+def _sink() -> str:
+    """An OTLP/HTTP collector that takes every export and keeps nothing."""
+
+    class Sink(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            self.send_response(200)
+            self.send_header("content-type", "application/x-protobuf")
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
 def _report(
-    bench: harness.Bench, queries: list[Query], args: argparse.Namespace, base: object
+    bench: harness.Bench, queries: list[Query], args: argparse.Namespace, label: str | None
 ) -> None:
     assert bench.fixtures is not None
     names = list(bench.servers)
     header = " | ".join(f"{name} instr/req | stmts" for name in names)
-    ratio = f" | this ÷ {base.short}" if base is not None else ""  # type: ignore[attr-defined]
+    ratio = f" | {label}" if label else ""
     print(f"| query | {header}{ratio} |")
-    print("|---" * (1 + 2 * len(names) + (1 if base else 0)) + "|")
+    print("|---" * (1 + 2 * len(names) + (1 if label else 0)) + "|")
     for query in queries:
         token = bench.token if query.admin else None
         with ThreadPoolExecutor(len(names)) as pool:
@@ -100,7 +154,7 @@ def _report(
             counted = [job.result() for job in jobs]
         cells = " | ".join(f"{per / 1e6:.3f} M | {stmts}" for per, stmts in counted)
         line = f"| {query.label} | {cells}"
-        if base is not None:
+        if label:
             line += f" | {counted[0][0] / counted[1][0]:.3f}"
         print(line + " |", flush=True)
 

@@ -106,3 +106,16 @@ def items_of(row: DbRow) -> list[Item]:
 def totals_of(row: DbRow) -> OrderTotals:
     """The totals that came with an order row fetched with `TOTALS`."""
     return order_totals(*_SUMS(row))
+
+
+# One each for the two fields that ride on TOTALS, which make only their own value.
+def item_count_of(row: DbRow) -> int:
+    """`totals_of(row).item_count`, for a row fetched with `TOTALS`."""
+    quantity = _SUMS(row)[0]
+    return 0 if quantity is None else int(quantity)
+
+
+def total_of(row: DbRow) -> Decimal:
+    """`totals_of(row).total`, for a row fetched with `TOTALS`."""
+    total = _SUMS(row)[1]
+    return NO_ITEMS.total if total is None else Decimal(total).quantize(CENT)

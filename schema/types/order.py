@@ -15,8 +15,9 @@ from db.order_relations import (
     ITEMS,
     TOTALS,
     OrderTotals,
+    item_count_of,
     items_of,
-    totals_of,
+    total_of,
 )
 from db.rows import DbRow, columns
 from schema.pagination import Connection
@@ -97,13 +98,13 @@ class Order(Node):
     item_count: int = related(
         db_orders.totals_by_order_ids,
         make=_item_count,
-        ride=Ride(TOTALS, lambda row: _item_count(totals_of(row))),
+        ride=Ride(TOTALS, item_count_of),
         description="Sum of quantities.",
     )
     total: Decimal = related(
         db_orders.totals_by_order_ids,
         make=_total,
-        ride=Ride(TOTALS, lambda row: _total(totals_of(row))),
+        ride=Ride(TOTALS, total_of),
         description="Sum of quantity * unitPrice, exact.",
     )
 

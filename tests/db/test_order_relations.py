@@ -15,7 +15,9 @@ from db.order_relations import (
     ITEMS,
     TOTALS,
     OrderTotals,
+    item_count_of,
     items_of,
+    total_of,
     totals_of,
 )
 from db.paging import PageRequest
@@ -48,6 +50,8 @@ async def test_by_ids_brings_what_users_totals_and_items_reads_would(
     assert customer is not None
     assert joined_columns(full_row, CUSTOMER_PREFIX) == dict(customer)
     assert [totals_of(full_row), totals_of(empty_row)] == totals
+    assert [item_count_of(full_row), item_count_of(empty_row)] == [t.item_count for t in totals]
+    assert [total_of(full_row), total_of(empty_row)] == [t.total for t in totals]
     assert totals == [OrderTotals(4, Decimal("2.80")), OrderTotals(0, Decimal("0.00"))]
     assert items_of(full_row) == [
         (
