@@ -8,12 +8,10 @@ also keeps each statement's shape, time and rows.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
-from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
@@ -27,14 +25,16 @@ class Timing:
     rows: int
 
 
-@dataclass
 class StatementLog:
-    statements: list[str] = field(default_factory=list)
-    # The count open around this one, which sees the statements too.
-    outer: StatementLog | None = None
-    # Keep `timings` too; a count inside a timed one is timed as well.
-    timed: bool = False
-    timings: list[Timing] = field(default_factory=list)
+    __slots__ = ("outer", "statements", "timed", "timings")
+
+    def __init__(self, outer: StatementLog | None = None, timed: bool = False) -> None:
+        self.statements: list[str] = []
+        # The count open around this one, which sees the statements too.
+        self.outer = outer
+        # Keep `timings` too; a count inside a timed one is timed as well.
+        self.timed = timed
+        self.timings: list[Timing] = []
 
     @property
     def count(self) -> int:
@@ -105,12 +105,21 @@ def record(statement: str) -> StatementLog | None:
     return current
 
 
-@contextlib.contextmanager
-def counting(*, timed: bool = False) -> Iterator[StatementLog]:
-    outer = _current.get()
-    log = StatementLog(outer=outer, timed=timed or (outer is not None and outer.timed))
-    token = _current.set(log)
-    try:
-        yield log
-    finally:
-        _current.reset(token)
+class counting:
+    """Count the statements run inside the block (and in the tasks it starts).
+
+    A class rather than a generator-based context manager: every request opens one,
+    and contextlib's machinery costs several times these two methods."""
+
+    __slots__ = ("log", "token")
+
+    def __init__(self, *, timed: bool = False) -> None:
+        outer = _current.get()
+        self.log = StatementLog(outer=outer, timed=timed or (outer is not None and outer.timed))
+
+    def __enter__(self) -> StatementLog:
+        self.token = _current.set(self.log)
+        return self.log
+
+    def __exit__(self, *exc: object) -> None:
+        _current.reset(self.token)

@@ -15,7 +15,6 @@ import re
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import propagate
@@ -40,14 +39,11 @@ access_log = logging.getLogger("storefront.access")
 TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
 
 
-@dataclass(slots=True)
 class Exchange:
     """One request as the operator sees it; never a variable's value or a header's."""
 
-    request_id: str
-    method: str
-    path: str
-    started: float = field(default_factory=time.perf_counter)
+    # Class defaults, set on the instance only when known: one is made per request,
+    # and a dataclass's __init__ would set every field every time.
     trace_id: str | None = None
     span_id: str | None = None
     status: int | None = None
@@ -60,6 +56,12 @@ class Exchange:
     # The limits a QUERY_TOO_COMPLEX refusal names (`depth`, `cost`, ...).
     limits: tuple[str, ...] = ()
     duration_s: float | None = None
+
+    def __init__(self, request_id: str, method: str, path: str) -> None:
+        self.request_id = request_id
+        self.method = method
+        self.path = path
+        self.started = time.perf_counter()
 
     def fields(self) -> dict[str, Any]:
         """The access line's fields (those known), in a stable order."""
@@ -222,7 +224,7 @@ class Observe:
     def _told(self, exchange: Exchange) -> None:
         for hook in self.hooks:
             hook(exchange)
-        if self.access:
+        if self.access and access_log.isEnabledFor(logging.INFO):
             access_log.info(
                 "%s %s %s %.1f ms",
                 exchange.method,
