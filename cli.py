@@ -183,6 +183,8 @@ def _serve(settings: Settings, sock: socket.socket, url: str, query: type, worke
     else:
         # Only a check: with DATABASE_URL, serving never changes the database.
         asyncio.run(startup.check_connection(settings, url))
+    if settings.metrics_multiprocess_dir is not None:
+        serving.clear_metrics(settings.metrics_multiprocess_dir)
     app = create_app(settings, url, query=query)
     host, port = sock.getsockname()[:2]
     shown = f"http://{_shown_host(host)}:{port}/graphql"

@@ -93,6 +93,14 @@ def serve(
         raise SystemExit(128 + (server.stopped_by or signal.SIGTERM)) from None
 
 
+def clear_metrics(folder: Path) -> None:
+    """Empty prometheus_client's multiprocess folder of an earlier run's files, as its
+    documentation asks: a gauge summed over live processes would otherwise go on
+    counting a process that is gone, and a counter would start from its old total."""
+    for stale in folder.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
 def serve_metrics(host: str, port: int, multiprocess_dir: Path | None) -> tuple[str, int]:
     """/metrics on a port of its own, from a thread of this process (the one that
     starts the workers, when there are several: it reads their files). Returns the

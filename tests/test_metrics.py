@@ -138,17 +138,21 @@ def _own_page() -> str:
     return generate_latest(REGISTRY).decode()
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 async def test_multiprocess_metrics_on_a_port_of_their_own(
-    own_database: str, tmp_path: Path
+    own_database: str, tmp_path: Path, workers: int
 ) -> None:
     shared = tmp_path / "prometheus"
     shared.mkdir()
+    stale = shared / "counter_99999999.db"  # an earlier run's, which must not count
+    stale.write_bytes(b"")
     settings = env(
         DATABASE_URL=own_database,
         STOREFRONT_METRICS_PORT="0",
         PROMETHEUS_MULTIPROC_DIR=str(shared),
     )
-    async with serving(settings, tmp_path / "served") as served:
+    args = ("--workers", str(workers))
+    async with serving(settings, tmp_path / "served", args=args) as served:
         await served.ready(within_s=60)
         found = re.search(r"metrics: (http://\S+)/metrics", served.out.read_text())
         assert found, served.out.read_text()
@@ -157,13 +161,19 @@ async def test_multiprocess_metrics_on_a_port_of_their_own(
             before = (await http.get(f"{found[1]}/metrics")).text
             for _ in range(3):
                 await http.post(f"{served.url}/graphql", json={"query": FEED})
+            # New connections too, which the kernel spreads over the workers.
+            for _ in range(3 * workers):
+                async with httpx.AsyncClient(timeout=5) as fresh:
+                    await fresh.post(f"{served.url}/graphql", json={"query": FEED})
             await asyncio.sleep(0.1)
             after = (await http.get(f"{found[1]}/metrics")).text
         await served.stop()
-    assert list(shared.glob("*.db")), "no multiprocess files written"
+    assert not stale.exists(), "an earlier run's file was left to count"
+    writers = {path.stem.rsplit("_", 1)[-1] for path in shared.glob("*.db")}
+    assert len(writers) >= workers, f"files of {writers} for {workers} worker(s)"
     feed = {"operation": "Feed", "type": "query", "outcome": "ok"}
     assert (
         value(after, "storefront_requests_total", **feed)
         - value(before, "storefront_requests_total", **feed)
-        == 3
+        == 3 + 3 * workers
     )
