@@ -232,7 +232,8 @@ def create_app(
         except Exception as exc:
             log.warning("readyz: database unreachable: %s", type(exc).__name__)
             return JSONResponse({"ready": False, "reason": "database unreachable"}, 503)
-        if current != head:
+        ahead = current is not None and current not in migrations.known_revisions()
+        if current != head and not ahead:
             reason = f"database at migration {current or 'none'}, code expects {head}"
             return JSONResponse({"ready": False, "reason": reason}, 503)
         listener: Listener = request.app.state.listener
@@ -241,6 +242,11 @@ def create_app(
             reason = "not listening for events (the LISTEN connection is down)"
             return JSONResponse({"ready": False, "reason": reason}, 503)
         answer: dict[str, object] = {"ready": True, "migration": head}
+        if ahead:
+            # A newer release migrated it. Between releases migrations only add (README,
+            # "Rolling out a migration"), so this code still works, and stays in
+            # service until the new instances take over.
+            answer["databaseAhead"] = current
         replicas: Replicas | None = request.app.state.replicas
         if replicas is not None:
             # Reported, never a reason to be taken out of service: with no replica to

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +28,13 @@ def head_revision() -> str:
     if head is None:
         raise RuntimeError("alembic/versions holds no revision")
     return head
+
+
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    """Every revision this code ships, the head and all before it."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return frozenset(revision.revision for revision in script.walk_revisions())
 
 
 async def current_revision(conn: AsyncConnection) -> str | None:

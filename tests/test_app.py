@@ -43,6 +43,38 @@ async def test_readyz_is_503_while_a_migration_is_missing(create_database: objec
             assert (await client.get("/readyz")).status_code == 200
 
 
+async def test_readyz_stays_ready_when_a_newer_release_migrated_the_database(
+    create_database: object,
+) -> None:
+    """A rolling deploy: the new release's `migrate` ran; the old instances keep serving
+    (its migrations only added), where one that is behind is not ready."""
+    url = await create_database()  # type: ignore[operator]
+    app = create_app(Settings(database_url=url), url)
+    async with app.router.lifespan_context(app):
+        engine: AsyncEngine = app.state.engine
+        await migrations.upgrade(engine)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            async with engine.begin() as conn:
+                await conn.execute(text("UPDATE alembic_version SET version_num = 'f00dfeedbeef'"))
+            response = await client.get("/readyz")
+            assert response.status_code == 200, response.text
+            assert response.json() == {
+                "ready": True,
+                "migration": migrations.head_revision(),
+                "databaseAhead": "f00dfeedbeef",
+            }
+            # Behind, at a revision this code knows but not its head: not ready.
+            first = min(migrations.known_revisions() - {migrations.head_revision()})
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text("UPDATE alembic_version SET version_num = :v"), {"v": first}
+                )
+            response = await client.get("/readyz")
+            assert response.status_code == 503
+            assert f"database at migration {first}" in response.json()["reason"]
+
+
 async def test_readyz_is_503_when_the_database_is_unreachable() -> None:
     url = "postgresql+asyncpg://nobody:nothing@127.0.0.1:1/none"
     app = create_app(Settings(database_url=url), url)
