@@ -6,6 +6,12 @@ asyncpg's own pool, which has them, cost about 20 µs of Python per checkout her
 (a proxy per checkout, a queue, a task to shield each release): a sixth of a
 post-by-id request's CPU. Here a checkout is a list operation when a connection
 is free; a freed connection goes straight to the longest waiter.
+
+One module, past the 400 lines the others keep to: a request's `Share`, and each
+`Borrowed` connection, give connections back through the pool's own accounting (the
+places left, the waiters, the lent count), so that a freed connection reaches the
+longest waiter and a dropped one frees its place. Split apart, that accounting would
+be a public interface for one caller.
 """
 
 from __future__ import annotations
