@@ -36,7 +36,15 @@ def order_totals(item_count: Any, total: Any) -> OrderTotals:
     """From SQL sums (NULL when the order has no items)."""
     if item_count is None:
         return NO_ITEMS
-    return OrderTotals(item_count=int(item_count), total=Decimal(total).quantize(CENT))
+    return OrderTotals(item_count=_quantity(item_count), total=_money(total))
+
+
+def _quantity(summed: Any) -> int:
+    return 0 if summed is None else int(summed)
+
+
+def _money(summed: Any) -> Decimal:
+    return NO_ITEMS.total if summed is None else Decimal(summed).quantize(CENT)
 
 
 def _with_totals(stmt: Select[Any], order: FromClause) -> Select[Any]:
@@ -111,11 +119,9 @@ def totals_of(row: DbRow) -> OrderTotals:
 # One each for the two fields that ride on TOTALS, which make only their own value.
 def item_count_of(row: DbRow) -> int:
     """`totals_of(row).item_count`, for a row fetched with `TOTALS`."""
-    quantity = _SUMS(row)[0]
-    return 0 if quantity is None else int(quantity)
+    return _quantity(_SUMS(row)[0])
 
 
 def total_of(row: DbRow) -> Decimal:
     """`totals_of(row).total`, for a row fetched with `TOTALS`."""
-    total = _SUMS(row)[1]
-    return NO_ITEMS.total if total is None else Decimal(total).quantize(CENT)
+    return _money(_SUMS(row)[1])
