@@ -20,6 +20,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.types import ASGIApp
 
 from db import embedded, migrations, telemetry
 from db.engine import Pooler, make_engine, make_read_pool, make_sessionmaker
@@ -33,9 +34,9 @@ from schema import metrics as api_metrics
 from schema.compression import Gzip
 from schema.context import Services
 from schema.cors import Cors
+from schema.direct import DirectRoute
 from schema.events import Events
 from schema.hashing import sha256
-from schema.middleware import RequestIds
 from schema.observe import Observe
 from schema.persisted import load_manifest
 from schema.query import Query
@@ -155,7 +156,7 @@ def create_app(
     )
 
     if tracer_provider is None and settings.traces_exporter is not None:
-        tracer_provider = build_tracer_provider(settings.traces_exporter)
+        tracer_provider = build_tracer_provider(settings.traces_exporter, settings.traces_ratio)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -259,7 +260,7 @@ def create_app(
 
     routes: list[BaseRoute] = [
         # Every method reaches the view, which answers any but GET and POST with a
-        # GraphQL error body and 405.
+        # GraphQL error body and 405 (over HTTP through DirectRoute, before the router).
         Route("/graphql", view),
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
@@ -272,7 +273,7 @@ def create_app(
         routes.append(Mount(graphiql.ASSETS_PATH, app=graphiql.Assets()))
     return Starlette(
         routes=routes,
-        middleware=http_middleware(settings),
+        middleware=http_middleware(settings, graphql=view),
         lifespan=lifespan,
     )
 
@@ -281,21 +282,27 @@ def _tracer() -> Tracer | None:
     return telemetry.tracer
 
 
-def build_tracer_provider(exporter: str) -> TracerProvider:
+def build_tracer_provider(exporter: str, ratio: float | None = None) -> TracerProvider:
     """Spans batched to the exporter `exporter` names (`otlp`: OTLP over HTTP, set up by
-    the SDK from OTEL_EXPORTER_OTLP_*; `console`: standard output). The sampler, the
-    service name and the resource are the SDK's own OTEL_* settings."""
+    the SDK from OTEL_EXPORTER_OTLP_*; `console`: standard output). The service name and
+    the resource are the SDK's own OTEL_* settings; so is the sampler, unless `ratio`
+    asks for Storefront's default: a caller's decision when it sent one, else a new
+    trace recorded with that probability (Settings.traces_ratio, applied by Observe)."""
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace.export import (
         BatchSpanProcessor,
         ConsoleSpanExporter,
         SpanExporter,
     )
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
 
     resource = Resource.create()
     if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
         resource = resource.merge(Resource({SERVICE_NAME: "storefront"}))
-    provider = TracerProvider(resource=resource)
+    # With a ratio, Observe picks which new traces to start (schema/observe.py); the
+    # SDK records those, and follows a caller's decision.
+    sampler = None if ratio is None else ParentBased(ALWAYS_ON)
+    provider = TracerProvider(resource=resource, sampler=sampler)
     span_exporter: SpanExporter
     if exporter == "console":
         span_exporter = ConsoleSpanExporter()
@@ -314,18 +321,26 @@ GZIP_MINIMUM_BYTES = 1024
 GZIP_LEVEL = 1
 
 
-def http_middleware(settings: Settings) -> list[Middleware]:
-    """Around every route, outermost first. Request ids outermost, so that every
-    response carries `x-request-id`, a CORS preflight answered by `Cors` included; then
-    what the request did, told once it is answered (schema/observe.py)."""
+def http_middleware(settings: Settings, graphql: ASGIApp | None = None) -> list[Middleware]:
+    """Around every route, outermost first. `Observe` outermost: it names the request,
+    so that every response carries `x-request-id`, a CORS preflight answered by `Cors`
+    included, and tells what the request did once it is answered (schema/observe.py).
+    Innermost, `graphql` (the view) takes its HTTP requests before Starlette's router
+    does (schema/direct.py)."""
     hooks = (api_metrics.observe,) if settings.metrics else ()
-    middleware = [
-        Middleware(RequestIds),
-        Middleware(Observe, access=settings.access_log, hooks=hooks, tracing=_tracer),
-    ]
+    observe = Middleware(
+        Observe,
+        access=settings.access_log,
+        hooks=hooks,
+        tracing=_tracer,
+        ratio=settings.traces_ratio,
+    )
+    middleware = [observe]
     if settings.cors_origins:
         middleware.append(Middleware(Cors, origins=settings.cors_origins))
     middleware.append(Middleware(Gzip, minimum_size=GZIP_MINIMUM_BYTES, level=GZIP_LEVEL))
+    if graphql is not None:
+        middleware.append(Middleware(DirectRoute, path="/graphql", endpoint=graphql))
     return middleware
 
 

@@ -40,6 +40,10 @@ LOG_FORMATS = ("json", "text")
 # The OpenTelemetry SDK reads its own OTEL_* variables (endpoint, headers, sampler,
 # service name); these decide only whether Storefront traces at all.
 OTEL_EXPORTERS = ("otlp", "console")
+# Recording a span costs far more than a request's own work on a small read (bench/
+# README.md, "Observed"): unless OTEL_TRACES_SAMPLER says otherwise, a new trace is
+# recorded one time in this many, and a caller's sampled `traceparent` always.
+DEFAULT_TRACES_RATIO = 0.01
 
 
 class ConfigError(Exception):
@@ -99,6 +103,9 @@ class Settings:
     metrics_multiprocess_dir: Path | None = None
     # Which span exporter the OTEL_* variables ask for; None: no tracing at all.
     traces_exporter: str | None = None
+    # The share of new traces recorded when OTEL_TRACES_SAMPLER is unset (Storefront's
+    # default: parent-based, this ratio at the root); None: the SDK reads its sampler.
+    traces_ratio: float | None = DEFAULT_TRACES_RATIO
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -158,6 +165,7 @@ class Settings:
             metrics_port=_port(env, "STOREFRONT_METRICS_PORT"),
             metrics_multiprocess_dir=_path(env, "PROMETHEUS_MULTIPROC_DIR"),
             traces_exporter=_traces_exporter(env),
+            traces_ratio=_traces_ratio(env),
         )
 
     @property
@@ -359,6 +367,23 @@ def _port(env: Mapping[str, str], name: str) -> int | None:
     if port > 65535:
         raise ConfigError(f"{name}={raw!r} is not a port number (0 to 65535)")
     return port
+
+
+def _traces_ratio(env: Mapping[str, str]) -> float | None:
+    """Storefront's default sampler's ratio: OTEL_TRACES_SAMPLER_ARG if given, else
+    DEFAULT_TRACES_RATIO; None when OTEL_TRACES_SAMPLER names a sampler for the SDK."""
+    if (env.get("OTEL_TRACES_SAMPLER") or "").strip():
+        return None
+    raw = (env.get("OTEL_TRACES_SAMPLER_ARG") or "").strip()
+    if not raw:
+        return DEFAULT_TRACES_RATIO
+    try:
+        ratio = float(raw)
+    except ValueError:
+        ratio = -1.0
+    if not 0.0 <= ratio <= 1.0:
+        raise ConfigError(f"OTEL_TRACES_SAMPLER_ARG={raw!r} is not a ratio from 0 to 1")
+    return ratio
 
 
 def _traces_exporter(env: Mapping[str, str]) -> str | None:

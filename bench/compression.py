@@ -44,7 +44,7 @@ from starlette.routing import Route
 import app as storefront
 from db import demo_data
 from schema.compression import Gzip
-from schema.middleware import RequestIds
+from schema.observe import Observe
 from schema.transport import json_response
 from settings import Settings
 
@@ -97,7 +97,7 @@ class Variant:
 def variants() -> list[Variant]:
     shipped = storefront.http_middleware(Settings())
     without = [m for m in shipped if m.cls is not Gzip]
-    assert [m.cls for m in without] == [RequestIds], "http_middleware changed: update the bench"
+    assert [m.cls for m in without] == [Observe], "http_middleware changed: update the bench"
     minimum = storefront.GZIP_MINIMUM_BYTES
     starlette = Middleware(GZipMiddleware, minimum_size=minimum, compresslevel=1)
     found = [

@@ -57,6 +57,17 @@ def main() -> None:
     parser.add_argument(
         "--observed", action="store_true", help="tracing and metrics on, against off"
     )
+    parser.add_argument(
+        "--observe",
+        choices=("both", "metrics", "tracing"),
+        default="both",
+        help="with --observed: what is switched on (default: both)",
+    )
+    parser.add_argument(
+        "--sampler",
+        help="with --observed: OTEL_TRACES_SAMPLER, e.g. always_on (default: the app's own)",
+    )
+    parser.add_argument("--sampler-arg", help="with --observed: OTEL_TRACES_SAMPLER_ARG")
     parser.add_argument("--queries", default="abcdef")
     parser.add_argument("-n", type=int, default=50, help="counted requests per query")
     parser.add_argument("--warmup", type=int, default=30)
@@ -80,7 +91,8 @@ def main() -> None:
         try:
             for name in names:
                 if name == "observed":
-                    server = _observed(servers.make_server("storefront", db), _sink())
+                    plain = servers.make_server("storefront", db)
+                    server = _observed(plain, _sink(), args)
                 else:
                     server = servers.make_server(name, db, base.root if base else None)
                 out = Path(folder) / f"{name}.%p.out"
@@ -102,17 +114,21 @@ def main() -> None:
             bench.stop()
 
 
-def _observed(plain: servers.Server, sink: str) -> servers.Server:
-    """This checkout's Storefront on its own port, with metrics kept and every request
-    traced, its spans exported to `sink`."""
+def _observed(plain: servers.Server, sink: str, args: argparse.Namespace) -> servers.Server:
+    """This checkout's Storefront on its own port, with metrics kept and/or requests
+    traced (`--observe`), its spans exported to `sink`, sampled as `--sampler` says."""
     command = [*plain.command[: plain.command.index("--port")], "--port", str(OBSERVED_PORT)]
-    env = {
-        **plain.env,
-        "STOREFRONT_METRICS": "1",
-        "OTEL_TRACES_EXPORTER": "otlp",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
-        "OTEL_TRACES_SAMPLER": "always_on",
-    }
+    env = dict(plain.env)
+    for name in ("OTEL_TRACES_EXPORTER", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"):
+        env.pop(name, None)
+    if args.observe in ("both", "metrics"):
+        env["STOREFRONT_METRICS"] = "1"
+    if args.observe in ("both", "tracing"):
+        env.update(OTEL_TRACES_EXPORTER="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=sink)
+        if args.sampler:
+            env["OTEL_TRACES_SAMPLER"] = args.sampler
+        if args.sampler_arg:
+            env["OTEL_TRACES_SAMPLER_ARG"] = args.sampler_arg
     return replace(plain, name="observed", port=OBSERVED_PORT, command=command, env=env)
 
 

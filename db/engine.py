@@ -108,6 +108,7 @@ def make_engine(
         )
     engine = create_async_engine(
         url,
+        poolclass=telemetry.WatchedQueuePool,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout_s,
@@ -247,7 +248,7 @@ async def read(
     runs once more on a fresh one. With tracing on, the read is a span named for `fn`.
     """
     active = telemetry.tracer
-    if active is None:
+    if active is None or not telemetry.recording():
         return await _read(pool, fn, args, kwargs)
     with telemetry.read_span(active, getattr(fn, "__name__", "read"), None):
         return await _read(pool, fn, args, kwargs)
@@ -263,9 +264,9 @@ async def read_batch(
     number of keys (the lean executor's and Strawberry's batches alike come here)."""
     found = telemetry.metrics
     if found is not None:
-        found.batch_keys.labels(name).observe(len(keys))
+        found.batch_sizes.append(((name,), len(keys)))
     active = telemetry.tracer
-    if active is None:
+    if active is None or not telemetry.recording():
         return await _read(pool, batch, (keys,), {})
     with telemetry.read_span(active, name, len(keys)):
         return await _read(pool, batch, (keys,), {})

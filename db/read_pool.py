@@ -26,6 +26,7 @@ from typing import Protocol
 import asyncpg
 
 from db import telemetry
+from db.tally import child
 
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
 
@@ -53,7 +54,7 @@ class Lender(Protocol):
 
 
 # The pool's label in the metrics (the write pool, SQLAlchemy's, is "write").
-POOL = "read"
+POOL = telemetry.READ_POOL
 # How long after a checkout timed out the pool still reports itself saturated.
 SATURATION_MEMORY_S = 2.0
 
@@ -91,6 +92,7 @@ class ReadPool:
         self._pruning: asyncio.TimerHandle | None = None
         self._closing: set[asyncio.Task[None]] = set()
         self._closed = False
+        telemetry.watch_pool(self)
         self._lent = 0  # connections acquired and not yet given back
         self._all_back: asyncio.Event | None = None  # set when _lent drops to 0, once closed
 
@@ -104,7 +106,7 @@ class ReadPool:
             if not conn.is_closed():
                 self._lent += 1
                 if telemetry.metrics is not None:
-                    self._report(waited_s=0.0)
+                    telemetry.metrics.pool_waits.append(telemetry.IDLE_CONNECTION)
                 return conn
             self._places += 1
         if self._places > 0:
@@ -118,16 +120,16 @@ class ReadPool:
         # cancel the whole request instead of this one read.
         expiry = loop.call_later(self.wait_timeout, self._expire, waiter)
         started = loop.time()
-        span = None if telemetry.tracer is None else telemetry.tracer.start_span("pool wait")
-        if telemetry.metrics is not None:
-            self._report()
+        span = None
+        if telemetry.tracer is not None and telemetry.recording():
+            span = telemetry.tracer.start_span("pool wait")
         try:
             handed = await waiter
         except PoolTimeoutError:
             self._timed_out_at = loop.time()
             if telemetry.metrics is not None:
-                telemetry.metrics.pool_timeouts.labels(POOL).inc()
-                self._report(waited_s=self._timed_out_at - started)
+                child(telemetry.metrics.pool_timeouts, POOL).inc()
+                self._waited(self._timed_out_at - started)
             raise
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
@@ -143,17 +145,26 @@ class ReadPool:
             return await self._open(waited_s=loop.time() - started)
         self._lent += 1
         if telemetry.metrics is not None:
-            self._report(waited_s=loop.time() - started)
+            self._waited(loop.time() - started)
         return handed
 
-    def _report(self, waited_s: float | None = None) -> None:
-        """Into the metrics (when on): connections lent, callers queued, and a wait."""
+    def _waited(self, seconds: float) -> None:
+        """Into the metrics (when on): how long a checkout waited."""
         found = telemetry.metrics
         assert found is not None
-        found.pool_in_use.labels(POOL).set(self._lent)
-        found.pool_waiting.labels(POOL).set(len(self._waiters))
-        if waited_s is not None:
-            found.pool_wait_seconds.labels(POOL).observe(waited_s)
+        found.pool_waits.append((telemetry.READ_LABELS, seconds))
+
+    @property
+    def lent(self) -> int:
+        return self._lent
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def _expire(self, waiter: asyncio.Future[asyncpg.Connection | None]) -> None:
         if not waiter.done():
@@ -187,8 +198,6 @@ class ReadPool:
 
     def _given_back(self) -> None:
         self._lent -= 1
-        if telemetry.metrics is not None:
-            self._report()
         if self._lent == 0 and self._all_back is not None:
             self._all_back.set()
 
@@ -238,7 +247,7 @@ class ReadPool:
             raise
         self._lent += 1
         if telemetry.metrics is not None:
-            self._report(waited_s=waited_s)
+            self._waited(waited_s)
         return conn
 
     def _hand_on(self, conn: asyncpg.Connection | None) -> None:

@@ -10,18 +10,28 @@ service's executors are observed in those two places.
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
+import weakref
 from collections.abc import Iterator
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry.trace import SpanKind, Tracer, get_current_span
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import Connection, event
+from sqlalchemy.exc import TimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, PoolProxiedConnection
+
+from db.tally import Pending, Tally, child
 
 # None: no tracing (no span is made, not even a non-recording one).
 tracer: Tracer | None = None
 metrics: DbMetrics | None = None
+# The hot path's counts and observations, on their way to `metrics` (db/tally.py).
+tally = Tally()
 
 # Statement and wait times are mostly under a few milliseconds.
 FAST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -30,13 +40,25 @@ KEY_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000)
 
 @dataclass(frozen=True, slots=True)
 class DbMetrics:
-    statements: Counter
     statement_seconds: Histogram
     batch_keys: Histogram
     pool_in_use: Gauge
     pool_waiting: Gauge
     pool_wait_seconds: Histogram
     pool_timeouts: Counter
+    # What the request path appends to (db/tally.py): ((label values), value).
+    statement_times: Pending
+    batch_sizes: Pending
+    pool_waits: Pending
+
+    @classmethod
+    def make(cls, **metrics: Any) -> DbMetrics:
+        return cls(
+            **metrics,
+            statement_times=tally.pending(metrics["statement_seconds"]),
+            batch_sizes=tally.pending(metrics["batch_keys"]),
+            pool_waits=tally.pending(metrics["pool_wait_seconds"]),
+        )
 
 
 _made: DbMetrics | None = None
@@ -48,15 +70,12 @@ def enable_metrics() -> DbMetrics:
     PROMETHEUS_MULTIPROC_DIR is set)."""
     global _made, metrics
     if _made is None:
-        _made = DbMetrics(
-            statements=Counter(
-                "storefront_sql_statements",
-                "SQL statements run on the read pool, by statement shape",
-                ["shape"],
-            ),
+        _made = DbMetrics.make(
             statement_seconds=Histogram(
                 "storefront_sql_statement_duration_seconds",
-                "Time of one read statement, from sending it to its last row",
+                "Time of one read statement, from sending it to its last row, by shape "
+                "(its _count: the statements of each shape)",
+                ["shape"],
                 buckets=FAST_BUCKETS,
             ),
             batch_keys=Histogram(
@@ -73,29 +92,34 @@ def enable_metrics() -> DbMetrics:
             ),
             pool_waiting=Gauge(
                 "storefront_db_pool_waiting",
-                "Callers queued for a connection of the read pool",
+                "Callers queued for a connection, by pool",
                 ["pool"],
                 multiprocess_mode="livesum",
             ),
             pool_wait_seconds=Histogram(
                 "storefront_db_pool_wait_seconds",
-                "How long a read waited for a connection of the read pool (0 when one was idle)",
+                "How long a checkout waited for a connection (0 when one was idle), by pool",
                 ["pool"],
                 buckets=FAST_BUCKETS,
             ),
             pool_timeouts=Counter(
                 "storefront_db_pool_timeouts",
-                "Reads that waited STOREFRONT_POOL_TIMEOUT_MS and got no connection",
+                "Checkouts that waited STOREFRONT_POOL_TIMEOUT_MS and got no connection, by pool",
                 ["pool"],
             ),
         )
+        tally.every_flush(_sample_pools)
     metrics = _made
+    with contextlib.suppress(RuntimeError):  # no running loop: flushed at scrapes only
+        tally.start()
     return _made
 
 
 def disable() -> None:
-    """Back to nothing observed (the app's shutdown; tests)."""
+    """Back to nothing observed (the app's shutdown; tests), what was counted handed on."""
     global tracer, metrics
+    tally.stop()
+    tally.flush()
     tracer = None
     metrics = None
 
@@ -103,6 +127,66 @@ def disable() -> None:
 def set_tracer(found: Tracer | None) -> None:
     global tracer
     tracer = found
+
+
+# Whether the running request is traced (its span records): set by whoever starts the
+# request's span (schema/observe.py). A context variable, since asking OpenTelemetry
+# (the current span, then whether it records) costs each read of an unsampled request
+# about 60 Python opcodes.
+_recording: ContextVar[bool] = ContextVar("storefront_recording", default=False)
+
+
+# Whether the running request is traced: an unsampled request makes no span for its
+# reads, its pool waits or its transactions. The variable's own `get` (a C call).
+recording = _recording.get
+
+
+def start_recording() -> Token[bool]:
+    """The running request's span records, from here until `stop_recording`."""
+    return _recording.set(True)
+
+
+def stop_recording(token: Token[bool]) -> None:
+    _recording.reset(token)
+
+
+class Watched(Protocol):
+    """A read pool, as its gauges see it."""
+
+    @property
+    def lent(self) -> int: ...
+    @property
+    def waiting(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
+
+
+# The read pools (the primary's and the replicas'), whose gauges (connections lent,
+# callers queued, summed over the pools) are read off them at each flush of the tally
+# (every second) and at a scrape, rather than set on every checkout.
+_pools: weakref.WeakSet[Watched] = weakref.WeakSet()
+READ_POOL = "read"
+READ_LABELS = (READ_POOL,)
+IDLE_CONNECTION = (READ_LABELS, 0.0)  # a checkout that found a connection free
+WRITE_LABELS = ("write",)
+
+
+def watch_pool(pool: Watched) -> None:
+    _pools.add(pool)
+
+
+def _sample_pools() -> None:
+    found = metrics
+    if found is not None:
+        live = [pool for pool in list(_pools) if not pool.closed]
+        child(found.pool_in_use, READ_POOL).set(sum(pool.lent for pool in live))
+        child(found.pool_waiting, READ_POOL).set(sum(pool.waiting for pool in live))
+
+
+def before_scrape() -> None:
+    """Make this process's metrics exact for a scrape: what the tally holds handed on,
+    and the pools' gauges read off them. On the event loop's thread."""
+    tally.flush()
 
 
 @contextlib.contextmanager
@@ -117,7 +201,7 @@ def read_span(active: Tracer, name: str, keys: int | None) -> Iterator[None]:
 
 def statement(shape: str, seconds: float, rows: int) -> None:
     """One statement ran: into the read's span and the metrics, whichever are on."""
-    if tracer is not None:
+    if tracer is not None and _recording.get():
         span = get_current_span()
         if span.is_recording():
             span.set_attributes(
@@ -129,12 +213,38 @@ def statement(shape: str, seconds: float, rows: int) -> None:
             )
     found = metrics
     if found is not None:
-        found.statements.labels(shape).inc()
-        found.statement_seconds.observe(seconds)
+        found.statement_times.append(((shape,), seconds))
 
 
-WRITE_POOL = "write"
+WRITE_POOL = WRITE_LABELS[0]
 _SPAN = "storefront.transaction"
+
+
+class WatchedQueuePool(AsyncAdaptedQueuePool):
+    """The write pool (SQLAlchemy's), its callers waiting for a connection counted and
+    timed, as the read pool's are: SQLAlchemy has an event after a checkout but none
+    before, so this wraps `connect`, the public way into a pool."""
+
+    def connect(self) -> PoolProxiedConnection:
+        found = metrics
+        if found is None:
+            return super().connect()
+        waiting = child(found.pool_waiting, WRITE_POOL)
+        started = time.perf_counter()
+        waiting.inc()
+        try:
+            return super().connect()
+        except TimeoutError:
+            child(found.pool_timeouts, WRITE_POOL).inc()
+            raise
+        finally:
+            waiting.dec()
+            found.pool_waits.append((WRITE_LABELS, time.perf_counter() - started))
+
+
+# SQLAlchemy names a pool's logger after its class, and logs "Pool disposed" and the
+# like at INFO: as quiet as SQLAlchemy's own loggers, which say only warnings.
+logging.getLogger(f"{__name__}.{WatchedQueuePool.__name__}").setLevel(logging.WARNING)
 
 
 def watch_writes(engine: AsyncEngine) -> None:
@@ -153,16 +263,16 @@ def watch_writes(engine: AsyncEngine) -> None:
 
 def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
     if metrics is not None:
-        metrics.pool_in_use.labels(WRITE_POOL).inc()
+        child(metrics.pool_in_use, WRITE_POOL).inc()
 
 
 def _checked_in(dbapi_connection: Any, record: Any) -> None:
     if metrics is not None:
-        metrics.pool_in_use.labels(WRITE_POOL).dec()
+        child(metrics.pool_in_use, WRITE_POOL).dec()
 
 
 def _begin(conn: Connection) -> None:
-    if tracer is not None:
+    if tracer is not None and recording():
         # SQLAlchemy's greenlet runs in the caller's context: the span's parent is the
         # request's (or the mutation's) span.
         conn.info[_SPAN] = tracer.start_span(

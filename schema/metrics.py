@@ -8,10 +8,12 @@ which `/metrics` in any worker reads together (`MultiProcessCollector`).
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -27,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from db import telemetry
+from db.tally import Pending, child
 from schema.observe import Exchange
 
 metrics: RequestMetrics | None = None
@@ -53,6 +56,20 @@ class RequestMetrics:
     throttled: Counter
     refused: Counter
     persisted: Counter
+    # What each request appends to (db/tally.py): ((label values), amount or value).
+    answered: Pending
+    latencies: Pending
+    statement_counts: Pending
+
+    @classmethod
+    def make(cls, **metrics: Any) -> RequestMetrics:
+        tally = telemetry.tally
+        return cls(
+            **metrics,
+            answered=tally.pending(metrics["requests"]),
+            latencies=tally.pending(metrics["latency"]),
+            statement_counts=tally.pending(metrics["statements"]),
+        )
 
 
 class OperationNames:
@@ -60,18 +77,18 @@ class OperationNames:
 
     def __init__(self, limit: int = MAX_OPERATION_NAMES) -> None:
         self.limit = limit
-        self._seen: set[str] = set()
+        self.seen: set[str] = set()  # the names that are their own label
         self._lock = threading.Lock()
 
     def label(self, name: str | None) -> str:
         if name is None:
             return ANONYMOUS
-        if name in self._seen:
+        if name in self.seen:
             return name
         with self._lock:
-            if len(self._seen) >= self.limit:
+            if len(self.seen) >= self.limit:
                 return OTHER
-            self._seen.add(name)
+            self.seen.add(name)
         return name
 
 
@@ -84,7 +101,7 @@ def enable() -> RequestMetrics:
     global _made, metrics
     telemetry.enable_metrics()
     if _made is None:
-        _made = RequestMetrics(
+        _made = RequestMetrics.make(
             requests=Counter(
                 "storefront_requests",
                 "GraphQL requests over HTTP by operation, type and outcome (`ok`, or the "
@@ -150,17 +167,18 @@ def observe(exchange: Exchange) -> None:
     if found is None or exchange.path != "/graphql" or exchange.method not in ("GET", "POST"):
         return
     kind = exchange.operation_type or "none"
-    operation = names.label(exchange.operation_name)
+    name = exchange.operation_name
+    operation = names.label(name) if name is None or name not in names.seen else name
     if exchange.error_codes:
         outcome = exchange.error_codes[0]
     else:
         outcome = "ok" if (exchange.status or 500) < 400 else f"http_{exchange.status}"
-    found.requests.labels(operation, kind, outcome).inc()
-    found.latency.labels(operation, kind).observe(exchange.duration_s or 0.0)
+    found.answered.append(((operation, kind, outcome), 1.0))
+    found.latencies.append(((operation, kind), exchange.duration_s or 0.0))
     if exchange.sql_statements is not None:
-        found.statements.labels(kind).observe(exchange.sql_statements)
+        found.statement_counts.append(((kind,), exchange.sql_statements))
     for limit in exchange.limits:
-        found.refused.labels(limit).inc()
+        child(found.refused, limit).inc()
 
 
 def registry(multiprocess_dir: Path | None) -> CollectorRegistry:
@@ -172,12 +190,27 @@ def registry(multiprocess_dir: Path | None) -> CollectorRegistry:
     return combined
 
 
-def endpoint(multiprocess_dir: Path | None) -> Callable[[Request], Response]:
-    """GET /metrics in Prometheus' text format (a plain function: Starlette runs it on
-    its thread pool, away from the event loop, since the multiprocess files are read)."""
+def endpoint(multiprocess_dir: Path | None) -> Callable[[Request], Awaitable[Response]]:
+    """GET /metrics in Prometheus' text format: this process's metrics made exact first
+    (on the event loop), then read on a thread, since the multiprocess files are read."""
     source = registry(multiprocess_dir)
 
-    def metrics_page(request: Request) -> Response:
-        return Response(generate_latest(source), media_type=CONTENT_TYPE_LATEST)
+    async def metrics_page(request: Request) -> Response:
+        telemetry.before_scrape()
+        page = await asyncio.to_thread(generate_latest, source)
+        return Response(page, media_type=CONTENT_TYPE_LATEST)
 
     return metrics_page
+
+
+def count_refusals(errors: Iterable[Mapping[str, Any]]) -> None:
+    """QUERY_TOO_COMPLEX errors sent over the WebSocket, by the limit each names (over
+    HTTP, `observe` counts them from the request's Exchange)."""
+    found = metrics
+    if found is None:
+        return
+    for error in errors:
+        extensions = error.get("extensions") or {}
+        limit = extensions.get("limit")
+        if extensions.get("code") == "QUERY_TOO_COMPLEX" and isinstance(limit, str):
+            child(found.refused, limit).inc()

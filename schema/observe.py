@@ -15,9 +15,11 @@ import re
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
+from random import random
 from typing import Any
 
 from opentelemetry import propagate
+from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import (
     Span,
@@ -30,8 +32,9 @@ from opentelemetry.trace import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from db import telemetry
 from db.accounts import Viewer
-from schema.middleware import request_id_of
+from schema.middleware import given_request_id, new_request_id
 
 access_log = logging.getLogger("storefront.access")
 
@@ -115,14 +118,12 @@ def exchange_of(scope: Scope) -> Exchange | None:
     return found if isinstance(found, Exchange) else None
 
 
-def _traceparent(scope: Scope) -> str | None:
+def _trace_id(value: bytes) -> str | None:
     """The trace id of an incoming `traceparent`, so that logs join the caller's trace
     even when this process does not trace."""
-    for name, value in scope["headers"]:
-        if name == b"traceparent":
-            match = TRACEPARENT.fullmatch(bytes(value).decode("latin-1").strip().lower())
-            if match and match.group(1) != "0" * 32:
-                return match.group(1)
+    match = TRACEPARENT.fullmatch(bytes(value).decode("latin-1").strip().lower())
+    if match and match.group(1) != "0" * 32:
+        return match.group(1)
     return None
 
 
@@ -144,13 +145,20 @@ class _AsgiHeaders(Getter[RawHeaders]):
 
 
 ASGI_HEADERS = _AsgiHeaders()
+# A request with no `traceparent` starts a trace of its own: its headers are not
+# handed to the propagators at all.
+NO_PARENT = Context()
 
 
 class Observe:
-    """Opens each HTTP request's Exchange and, once its response is sent, logs it.
+    """The outermost middleware: names each request, opens its Exchange, and once its
+    response is sent, tells it (the access line, the metrics hooks, its span).
 
-    Sits inside RequestIds (which names the request). A WebSocket only gets its
-    request id into the log context: its subscriptions are told by their own metrics.
+    The request id is the caller's `X-Request-ID` (printable, trimmed) or a new one; it
+    goes back on every response, errors and CORS preflights included. One layer does
+    it all, so a request costs one scan of its headers and one wrapper around `send`.
+    A WebSocket only gets its id (on the accept) and the log context: its
+    subscriptions are told by their own metrics.
     """
 
     def __init__(
@@ -160,37 +168,67 @@ class Observe:
         access: bool = True,
         hooks: tuple[Hook, ...] = (),
         tracing: Callable[[], Tracer | None] = lambda: None,
+        ratio: float | None = None,
     ) -> None:
-        """`tracing`: the tracer while the app traces (it is made in the lifespan)."""
+        """`tracing`: the tracer while the app traces (it is made in the lifespan).
+        `ratio`: the share of requests without a `traceparent` that are traced; the
+        rest make no span at all (the SDK's own sampler is asked only for the others,
+        since starting even an unrecorded span costs a small read about 6 %). None:
+        the SDK's sampler decides for every request."""
         self.app = app
         self.access = access
         self.hooks = hooks
         self.tracing = tracing
+        self.ratio = ratio
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        exchange = Exchange(request_id_of(scope), scope.get("method", "GET"), scope["path"])
-        exchange.trace_id = _traceparent(scope)
-        scope.setdefault("state", {})["exchange"] = exchange
+        request_id = trace_id = None
+        traced_by_caller = False
+        for name, value in scope["headers"]:
+            if name == b"x-request-id" and request_id is None:
+                request_id = given_request_id(value)
+            elif name == b"traceparent" and trace_id is None:
+                traced_by_caller = True
+                trace_id = _trace_id(value)
+        request_id = request_id or new_request_id()
+        exchange = Exchange(request_id, scope.get("method", "GET"), scope["path"])
+        exchange.trace_id = trace_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["exchange"] = exchange
+        header = (b"x-request-id", request_id.encode())
+
+        async def answering(message: Message) -> None:
+            kind = message["type"]
+            if kind == "http.response.start":
+                exchange.status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+            elif kind == "websocket.accept":
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+            await send(message)
+
         token = _current.set(exchange)
         try:
             if scope["type"] == "websocket":
-                await self.app(scope, receive, send)
+                await self.app(scope, receive, answering)
                 return
-
-            async def noting_status(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    exchange.status = message["status"]
-                await send(message)
-
             try:
                 tracer = self.tracing()
-                if tracer is None:
-                    await self.app(scope, receive, noting_status)
+                ratio = self.ratio
+                if tracer is None or (
+                    not traced_by_caller and ratio is not None and random() >= ratio
+                ):
+                    await self.app(scope, receive, answering)
                 else:
-                    await self._traced(tracer, exchange, scope, receive, noting_status)
+                    parent = (
+                        propagate.extract(scope["headers"], getter=ASGI_HEADERS)
+                        if traced_by_caller
+                        else NO_PARENT
+                    )
+                    await self._traced(tracer, parent, exchange, scope, receive, answering)
             except BaseException:
                 # The server answers 500 (or nothing, when cancelled); the line is
                 # written all the same, with the status the client may have seen.
@@ -203,22 +241,34 @@ class Observe:
             _current.reset(token)
 
     async def _traced(
-        self, tracer: Tracer, exchange: Exchange, scope: Scope, receive: Receive, send: Send
+        self,
+        tracer: Tracer,
+        parent: Context,
+        exchange: Exchange,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
     ) -> None:
         """The request as a server span, a child of the caller's `traceparent` if it sent
         one; named and described once the view has said what the request was."""
         with tracer.start_as_current_span(
             f"{exchange.method} {exchange.path}",
-            context=propagate.extract(scope["headers"], getter=ASGI_HEADERS),
+            context=parent,
             kind=SpanKind.SERVER,
             attributes={"http.request.method": exchange.method, "url.path": exchange.path},
         ) as span:
+            if not span.is_recording():
+                # Not sampled: logs keep the caller's trace id, if it sent one.
+                await self.app(scope, receive, send)
+                return
             context = span.get_span_context()
             exchange.trace_id = format_trace_id(context.trace_id)
             exchange.span_id = format_span_id(context.span_id)
+            recording = telemetry.start_recording()
             try:
                 await self.app(scope, receive, send)
             finally:
+                telemetry.stop_recording(recording)
                 _describe(span, exchange)
 
     def _told(self, exchange: Exchange) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 from db import persisted_queries
 from db.engine import read
+from db.tally import child
 from db.validation import check_text
 from schema import metrics
 from schema.context import Services
@@ -138,7 +139,7 @@ class PersistedDocuments:
 
 def _count(result: str) -> None:
     if metrics.metrics is not None:
-        metrics.metrics.persisted.labels(result).inc()
+        child(metrics.metrics.persisted, result).inc()
 
 
 def _requested_key(extensions: Mapping[str, Any] | None, document_id: str | None) -> str | None:

@@ -145,8 +145,10 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def _respond(self, scope: Scope, receive: Receive) -> Reply:
         headers = header_map(scope)
-        request_id = request_id_of(scope)
-        exchange = exchange_of(scope) or Exchange(request_id, scope["method"], scope["path"])
+        exchange = exchange_of(scope) or Exchange(
+            request_id_of(scope), scope["method"], scope["path"]
+        )
+        request_id = exchange.request_id
         try:
             media_type = response_media_type(headers)
         except BadRequest as problem:

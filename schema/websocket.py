@@ -34,10 +34,11 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message, SubscribeMessage
 
 from db.accounts import Viewer
 from db.sign_ins import auth_subject
+from schema import metrics as api_metrics
 from schema.context import Context
 from schema.errors import coded_error
 from schema.events import QUEUE_SIZE
@@ -160,6 +161,12 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
             )
             return
         await super().handle_subscribe(message)
+
+    async def send_message(self, message: Message) -> None:
+        if message["type"] == "error":
+            # Refused documents (QUERY_TOO_COMPLEX) count by limit, as over HTTP.
+            api_metrics.count_refusals(message.get("payload") or ())
+        await super().send_message(message)
 
     async def handle_connection_init(self, message: Any) -> None:
         acknowledged = self.connection_acknowledged

@@ -4,6 +4,7 @@ traffic (in this process, and from a `serve` in multiprocess mode on a port of i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,8 +14,11 @@ import pytest
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
 from app import create_app
+from db.read_pool import ReadPool
 from db.throttle import LoginLimits
 from schema import metrics as api_metrics
 from schema.events import Events, PostPublished
@@ -43,9 +47,9 @@ def value(page: str, name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-async def metered(
+async def metered_app(
     settings: Settings, database_url: str, engine: object
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> AsyncIterator[Starlette]:
     on = Settings(
         database_url=database_url,
         metrics_on_main_port=True,
@@ -53,10 +57,30 @@ async def metered(
     )
     app = create_app(on, database_url)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+        yield app
     assert api_metrics.metrics is None  # off again once the app has stopped
+
+
+@pytest.fixture
+async def metered(metered_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=metered_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+async def test_the_pool_gauges_are_read_at_the_scrape(
+    metered_app: Starlette, metered: httpx.AsyncClient
+) -> None:
+    """The gauges are set from the pool (not on every checkout): a scrape sees the
+    connections lent at that moment, and the queue."""
+    read_pool: ReadPool = metered_app.state.read_pool
+    assert "errors" not in (await metered.post("/graphql", json={"query": FEED})).json()
+    async with read_pool.connection(), read_pool.connection():
+        held = await scrape(metered)
+    after = await scrape(metered)
+    assert value(held, "storefront_db_pool_connections_in_use", pool="read") == 2
+    assert value(after, "storefront_db_pool_connections_in_use", pool="read") == 0
+    assert value(after, "storefront_db_pool_waiting", pool="read") == 0
 
 
 async def scrape(client: httpx.AsyncClient) -> str:
@@ -107,8 +131,11 @@ async def test_counters_move_with_traffic(
     assert moved("storefront_request_sql_statements_sum", type="query") == 5
     assert moved("storefront_loader_batch_keys_count", read="post_counts_by_author_ids") == 1
     assert moved("storefront_loader_batch_keys_sum", read="post_counts_by_author_ids") == 1
-    assert moved("storefront_sql_statements_total", shape="counts.by_author") == 1
+    assert moved("storefront_sql_statement_duration_seconds_count", shape="counts.by_author") == 1
     assert moved("storefront_db_pool_wait_seconds_count", pool="read") >= 4
+    # The sign-in attempts' transactions, on SQLAlchemy's pool.
+    assert moved("storefront_db_pool_wait_seconds_count", pool="write") >= 1
+    assert value(after, "storefront_db_pool_waiting", pool="write") == 0
     assert moved("storefront_documents_refused_total", limit="depth") == 1
     assert moved("storefront_persisted_documents_total", result="miss") == 1
     assert moved("storefront_sign_ins_throttled_total") == 1
@@ -165,15 +192,42 @@ async def test_multiprocess_metrics_on_a_port_of_their_own(
             for _ in range(3 * workers):
                 async with httpx.AsyncClient(timeout=5) as fresh:
                     await fresh.post(f"{served.url}/graphql", json={"query": FEED})
-            await asyncio.sleep(0.1)
-            after = (await http.get(f"{found[1]}/metrics")).text
+            # Each process hands its counts on within a second (db/tally.py).
+            feed = {"operation": "Feed", "type": "query", "outcome": "ok"}
+            expected = value(before, "storefront_requests_total", **feed) + 3 + 3 * workers
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                after = (await http.get(f"{found[1]}/metrics")).text
+                counted = value(after, "storefront_requests_total", **feed)
+                if counted >= expected or asyncio.get_running_loop().time() > deadline:
+                    break
+                await asyncio.sleep(0.2)
         await served.stop()
     assert not stale.exists(), "an earlier run's file was left to count"
     writers = {path.stem.rsplit("_", 1)[-1] for path in shared.glob("*.db")}
     assert len(writers) >= workers, f"files of {writers} for {workers} worker(s)"
-    feed = {"operation": "Feed", "type": "query", "outcome": "ok"}
     assert (
         value(after, "storefront_requests_total", **feed)
         - value(before, "storefront_requests_total", **feed)
         == 3 + 3 * workers
     )
+
+
+def test_a_subscription_refused_over_the_websocket_counts_by_limit(
+    settings: Settings, database_url: str, engine: object
+) -> None:
+    deep = "subscription { postPublished { " + "author { posts(first: 1) { edges { node { " * 4
+    deep += "id" + " } } } }" * 4 + " } }"
+    on = dataclasses.replace(settings, database_url=database_url, metrics_on_main_port=True)
+    with TestClient(create_app(on, database_url)) as client:
+        before = client.get("/metrics").text
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init"})
+            assert ws.receive_json()["type"] == "connection_ack"
+            ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": deep}})
+            message = ws.receive_json()
+        after = client.get("/metrics").text
+    assert message["type"] == "error"
+    assert message["payload"][0]["extensions"]["limit"] == "depth"
+    name = "storefront_documents_refused_total"
+    assert value(after, name, limit="depth") - value(before, name, limit="depth") == 1

@@ -14,7 +14,7 @@ from db.engine import Pooler, make_engine, make_read_pool
 from schema.context import Services
 from schema.events import Events
 from schema.websocket import SocketLimits
-from settings import ConfigError, Settings
+from settings import DEFAULT_TRACES_RATIO, ConfigError, Settings
 
 
 def test_an_empty_environment_is_every_default() -> None:
@@ -160,11 +160,28 @@ def test_tracing_follows_the_standard_otel_variables(
         {"OTEL_TRACES_EXPORTER": "zipkin"},
         {"STOREFRONT_LOG_FORMAT": "xml"},
         {"STOREFRONT_METRICS_PORT": "70000"},
+        {"OTEL_TRACES_SAMPLER_ARG": "1.5"},
+        {"OTEL_TRACES_SAMPLER_ARG": "often"},
     ],
 )
 def test_wrong_observability_settings_are_refused(environment: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match=next(iter(environment))):
         Settings.from_env(environment)
+
+
+@pytest.mark.parametrize(
+    ("environment", "ratio"),
+    [
+        ({}, DEFAULT_TRACES_RATIO),
+        ({"OTEL_TRACES_SAMPLER_ARG": "0.25"}, 0.25),
+        ({"OTEL_TRACES_SAMPLER": "parentbased_always_on"}, None),
+        ({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.5"}, None),
+    ],
+)
+def test_traces_are_sampled_by_ratio_unless_a_sampler_is_named(
+    environment: dict[str, str], ratio: float | None
+) -> None:
+    assert Settings.from_env(environment).traces_ratio == ratio
 
 
 def test_metrics_are_kept_only_when_served() -> None:

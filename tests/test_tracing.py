@@ -4,21 +4,24 @@ the caller's traceparent honoured, never a variable's value; off, no span at all
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import create_app
+import logs
+from app import build_tracer_provider, create_app
 from db import telemetry
 from schema.hashing import sha256
-from settings import Settings
+from settings import DEFAULT_TRACES_RATIO, Settings
 from tests.factories import make_post, make_user
 
 NESTED = """
@@ -29,6 +32,7 @@ query Authors($search: String) {
 }
 """
 SECRET_SEARCH = "ada_secret_search"
+TYPENAME = {"query": "{ __typename }"}
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
 
@@ -39,12 +43,16 @@ class Traced:
     exporter: InMemorySpanExporter
 
 
-async def _traced(settings: Settings) -> AsyncIterator[Traced]:
+async def _traced(settings: Settings, ratio: float = 1.0) -> AsyncIterator[Traced]:
+    """The app tracing into memory, as build_tracer_provider sets it up by default
+    (Observe starts `ratio` of new traces, the SDK follows a caller's decision)."""
     exporter = InMemorySpanExporter()
-    provider = TracerProvider()
+    provider = TracerProvider(sampler=ParentBased(ALWAYS_ON))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     assert settings.database_url is not None
-    app = create_app(settings, settings.database_url, tracer_provider=provider)
+    app = create_app(
+        replace(settings, traces_ratio=ratio), settings.database_url, tracer_provider=provider
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -55,6 +63,19 @@ async def _traced(settings: Settings) -> AsyncIterator[Traced]:
 @pytest.fixture
 async def traced(settings: Settings, engine: object) -> AsyncIterator[Traced]:
     async for found in _traced(settings):
+        yield found
+
+
+@pytest.fixture
+async def sampled_never(settings: Settings, engine: object) -> AsyncIterator[Traced]:
+    """Storefront's default sampling, with a ratio that records no new trace."""
+    async for found in _traced(settings, ratio=0.0):
+        yield found
+
+
+@pytest.fixture
+async def sampled_half(settings: Settings, engine: object) -> AsyncIterator[Traced]:
+    async for found in _traced(settings, ratio=0.5):
         yield found
 
 
@@ -127,13 +148,18 @@ async def test_a_nested_query_is_a_request_span_with_a_child_per_batch(
         assert SECRET_SEARCH not in span.name
 
 
-async def test_the_callers_traceparent_is_honoured(traced: Traced) -> None:
+async def _count_posts(traced: Traced, trace_id: str = TRACE_ID, flags: str = "01") -> None:
+    """A small query, as part of the caller's trace `trace_id` (flags 01: sampled)."""
     response = await traced.client.post(
         "/graphql",
         json={"query": "{ posts { totalCount } }"},
-        headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"},
+        headers={"traceparent": f"00-{trace_id}-{PARENT_ID}-{flags}"},
     )
     assert "errors" not in response.json()
+
+
+async def test_the_callers_traceparent_is_honoured(traced: Traced) -> None:
+    await _count_posts(traced)
     spans = traced.exporter.get_finished_spans()
     root = _request_span(spans)
     assert format_trace_id(root.context.trace_id) == TRACE_ID
@@ -169,3 +195,52 @@ async def test_off_no_span_is_made(client: httpx.AsyncClient) -> None:
     response = await client.post("/graphql", json={"query": "{ posts { totalCount } }"})
     assert response.status_code == 200
     assert telemetry.tracer is None
+
+
+async def test_an_unsampled_request_makes_no_span_and_logs_no_trace_id(
+    sampled_never: Traced, authors: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="storefront.access")
+    caplog.handler.setFormatter(logs.JsonFormatter())
+    response = await sampled_never.client.post(
+        "/graphql", json={"query": NESTED, "variables": {"search": SECRET_SEARCH}}
+    )
+    assert len(response.json()["data"]["users"]["edges"]) == 3
+    # Neither the request nor its three reads: nothing is recorded, nothing exported.
+    assert sampled_never.exporter.get_finished_spans() == ()
+    [line] = [json.loads(text) for text in caplog.text.splitlines() if "storefront.access" in text]
+    assert line["status"] == 200
+    assert line["request_id"] == response.headers["x-request-id"]
+    assert "trace_id" not in line  # no id of a trace nobody can find
+
+
+async def test_a_callers_sampled_trace_is_recorded_whatever_the_ratio(
+    sampled_never: Traced,
+) -> None:
+    await _count_posts(sampled_never)
+    spans = sampled_never.exporter.get_finished_spans()
+    assert len(spans) > 1  # the request and its reads
+    assert {format_trace_id(span.context.trace_id) for span in spans} == {TRACE_ID}
+    # The caller did not sample this one: neither do we.
+    await _count_posts(sampled_never, "5" * 32, flags="00")
+    assert len(sampled_never.exporter.get_finished_spans()) == len(spans)
+
+
+async def test_the_ratio_is_the_share_of_new_traces_recorded(sampled_half: Traced) -> None:
+    for _ in range(200):
+        assert (await sampled_half.client.post("/graphql", json=TYPENAME)).status_code == 200
+    recorded = [s for s in sampled_half.exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
+    # Binomial(200, 0.5): outside 60-140 about once in 10^8 runs.
+    assert 60 <= len(recorded) <= 140, len(recorded)
+
+
+def test_by_default_a_share_of_new_traces_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    ratio = Settings.from_env({"OTEL_TRACES_EXPORTER": "console"}).traces_ratio
+    assert ratio == DEFAULT_TRACES_RATIO
+    provider = build_tracer_provider("console", ratio)
+    # Observe picks the new traces; the SDK records those and follows a caller's choice.
+    assert provider.sampler.get_description().startswith("ParentBased{root:AlwaysOnSampler")
+    # OTEL_TRACES_SAMPLER set: the SDK's own reading of it, for every request.
+    assert Settings.from_env({"OTEL_TRACES_SAMPLER": "always_on"}).traces_ratio is None
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
+    assert build_tracer_provider("console", None).sampler.get_description() == "AlwaysOffSampler"

@@ -195,7 +195,12 @@ class Run:
                 return
             for out, value in zip(group.outputs, completed, strict=True):
                 out[key] = value
-            self._grow(len(key), completed, text)
+            # `_grow`, inline: this is every leaf field's path.
+            self.size += len(completed) * (len(key) + 8)
+            if text:
+                self.size += sum(map(len, filter(None, completed)))
+            if self.size > self.path.max_response_bytes:
+                raise ResponseTooLarge
             return
         selections = tuple(n.selection_set for n in nodes if n.selection_set is not None)
         completer = Completer(selections, next_level)

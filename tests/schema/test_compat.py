@@ -251,11 +251,14 @@ LIBRARIES = {"strawberry", "graphql", "sqlalchemy", "asyncpg", "aiodataloader", 
 
 def _project_modules() -> list[Path]:
     """The project's own Python files: not tests, nor anything under a hidden folder
-    (.venv, bench/.data's worktrees), nor vendored files."""
+    (.venv, bench/.data's worktrees), nor vendored files (any node_modules: the
+    bench's PostGraphile has Node's own Python scripts)."""
     found = []
     for path in sorted(ROOT.rglob("*.py")):
         parts = path.relative_to(ROOT).parts
-        if parts[0] in {"tests", "static", "node_modules"} or any(p.startswith(".") for p in parts):
+        if parts[0] in {"tests", "static"} or any(
+            p.startswith(".") or p == "node_modules" for p in parts
+        ):
             continue
         found.append(path)
     return found
