@@ -12,6 +12,8 @@ the report shows how many). It ranks CPU cost, not latency: `bench/run.py` times
     uv run python bench/instructions.py --baseline 1688d47            # queries a-f
     uv run python bench/instructions.py --baseline e9e9ae2 --queries bd -n 100
     uv run python bench/instructions.py --observed                    # tracing+metrics on ÷ off
+    uv run python bench/instructions.py --observed --sampler-arg 0    # what every request pays
+    uv run python bench/instructions.py --observed --sampler always_on --observe tracing
 
 Each server runs under `valgrind --tool=callgrind --instr-atstart=no`, so starting it
 costs little; per query it is warmed up (`--warmup` requests, uncounted), then counting
@@ -20,9 +22,13 @@ is switched on for `-n` requests sent one at a time over one keep-alive connecti
 measured at once (instruction counts do not mind sharing the CPUs).
 
 `--observed` compares this checkout with itself: `observed` runs with Prometheus metrics
-kept (`STOREFRONT_METRICS=1`) and every request traced, its spans exported over OTLP/HTTP
-by the batch span processor to a sink in this script (so the export's own work, on the
-SDK's thread, is counted too), against `storefront` with neither, as deployed by default.
+kept (`STOREFRONT_METRICS=1`) and tracing on, sampled as shipped unless `--sampler` /
+`--sampler-arg` say otherwise (OTEL_TRACES_SAMPLER / _ARG), its spans exported over
+OTLP/HTTP by the batch span processor to a sink in this script (so the export's own
+work, on the SDK's thread, is counted too), against `storefront` with neither, as
+deployed by default. `--observe metrics` or `tracing` switches on one of the two. With
+a ratio, which requests are recorded is chance: count many (`-n`), or count what every
+request pays (`--sampler-arg 0`) and what recording one costs (`--sampler always_on`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ prometheus_client takes a lock and makes several Python calls for each observati
 about 130 opcodes for a histogram's, and a small read makes half a dozen (its request,
 latency and statement count; its batch's keys, its wait for a connection, its
 statement's time). That was most of what metrics cost a post-by-id read (bench/
-README.md, "Observed"). Here an observation is one `list.append` of (labels, value) to
+README.md, "Counted again"). Here an observation is one `list.append` of (labels, value) to
 its metric's `Pending` list; `flush` sorts each list and counts it into buckets with
 bisection, C loops both. A scrape reads the same metrics, at most FLUSH_S late where it
 does not flush first (the metrics port's thread, the other workers' files).
