@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 from bisect import bisect_left
 from collections.abc import Callable
 from itertools import groupby, repeat
@@ -31,19 +32,21 @@ from typing import Any, TypeVar
 from prometheus_client import Counter, Gauge, Histogram
 
 FLUSH_S = 1.0
+log = logging.getLogger(__name__)
 
 Labels = tuple[str, ...]
 M = TypeVar("M", Counter, Gauge, Histogram)
 
 # Children by metric and label values. prometheus_client's `labels()` checks its
-# arguments, turns each into a string and takes a lock on every call.
-_children: dict[tuple[int, Labels], Any] = {}
+# arguments, turns each into a string and takes a lock on every call. Keyed by the
+# metric itself, not its id: a metric made again (tests) must not find the old one's.
+_children: dict[tuple[object, Labels], Any] = {}
 
 
 def child(metric: M, *values: str) -> M:
     """`metric.labels(*values)`, made once. Label values must be few (shapes, reads,
     pools, the bounded operation names): each child is kept for the process's life."""
-    key = (id(metric), values)
+    key = (metric, values)
     found = _children.get(key)
     if found is None:
         found = _children[key] = metric.labels(*values)
@@ -93,14 +96,21 @@ class Tally:
         self.flush()
 
     def flush(self) -> None:
-        """Everything appended so far, into prometheus_client's metrics."""
+        """Everything appended so far, into prometheus_client's metrics. A metric that
+        cannot take its batch loses that batch, logged; the others are not held up."""
         for pending in self._pending:
             if pending:
                 items = pending.copy()
                 pending.clear()
-                _hand_on(pending.metric, items)
+                try:
+                    _hand_on(pending.metric, items)
+                except Exception:
+                    log.exception("metrics: %d observations of %s lost", len(items), _name(pending))
         for tick in self._ticks:
-            tick()
+            try:
+                tick()
+            except Exception:
+                log.exception("metrics: a flush's tick failed")
 
 
 def _hand_on(metric: Counter | Histogram, items: list[tuple[Labels, float]]) -> None:
@@ -112,6 +122,10 @@ def _hand_on(metric: Counter | Histogram, items: list[tuple[Labels, float]]) -> 
             _add_to_histogram(target, values)
         else:
             target.inc(sum(values))
+
+
+def _name(pending: Pending) -> str:
+    return str(next(iter(pending.metric.describe())).name)
 
 
 def _add_to_histogram(histogram: Any, values: list[float]) -> None:

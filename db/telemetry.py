@@ -217,17 +217,26 @@ def statement(shape: str, seconds: float, rows: int) -> None:
 
 
 WRITE_POOL = WRITE_LABELS[0]
+NO_WRITE_WAIT = (WRITE_LABELS, 0.0)
 _SPAN = "storefront.transaction"
 
 
 class WatchedQueuePool(AsyncAdaptedQueuePool):
-    """The write pool (SQLAlchemy's), its callers waiting for a connection counted and
+    """The write pool (SQLAlchemy's), its callers queued for a connection counted and
     timed, as the read pool's are: SQLAlchemy has an event after a checkout but none
-    before, so this wraps `connect`, the public way into a pool."""
+    before, so this wraps `connect`, the public way into a pool. A checkout that finds
+    the pool below its limit (`pool_size` + `max_overflow`) is no wait, whatever its
+    ping or a new connection take."""
+
+    def __init__(self, creator: Any, pool_size: int = 5, max_overflow: int = 10, **kw: Any):
+        super().__init__(creator, pool_size=pool_size, max_overflow=max_overflow, **kw)
+        self.limit = None if max_overflow < 0 else pool_size + max_overflow
 
     def connect(self) -> PoolProxiedConnection:
         found = metrics
-        if found is None:
+        if found is None or self.limit is None or self.checkedout() < self.limit:
+            if found is not None:
+                found.pool_waits.append(NO_WRITE_WAIT)
             return super().connect()
         waiting = child(found.pool_waiting, WRITE_POOL)
         started = time.perf_counter()

@@ -39,7 +39,7 @@ from schema.middleware import given_request_id, new_request_id
 access_log = logging.getLogger("storefront.access")
 
 # W3C trace context: version-traceid-parentid-flags; an all-zero trace id is invalid.
-TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
+TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})")
 
 
 class Exchange:
@@ -118,13 +118,13 @@ def exchange_of(scope: Scope) -> Exchange | None:
     return found if isinstance(found, Exchange) else None
 
 
-def _trace_id(value: bytes) -> str | None:
-    """The trace id of an incoming `traceparent`, so that logs join the caller's trace
-    even when this process does not trace."""
+def _callers_trace(value: bytes) -> tuple[str, bool] | None:
+    """The trace id of a valid incoming `traceparent` (so that logs join the caller's
+    trace even when this process does not trace), and whether the caller sampled it."""
     match = TRACEPARENT.fullmatch(bytes(value).decode("latin-1").strip().lower())
-    if match and match.group(1) != "0" * 32:
-        return match.group(1)
-    return None
+    if match is None or match.group(1) == "0" * 32:
+        return None
+    return match.group(1), bool(int(match.group(2), 16) & 1)
 
 
 Hook = Callable[[Exchange], None]
@@ -171,10 +171,10 @@ class Observe:
         ratio: float | None = None,
     ) -> None:
         """`tracing`: the tracer while the app traces (it is made in the lifespan).
-        `ratio`: the share of requests without a `traceparent` that are traced; the
-        rest make no span at all (the SDK's own sampler is asked only for the others,
-        since starting even an unrecorded span costs a small read about 6 %). None:
-        the SDK's sampler decides for every request."""
+        `ratio`: the share of new traces recorded (requests without a valid
+        `traceparent`); the rest make no span at all, since starting even an
+        unrecorded span costs a small read about 6 % (`_parent`). None: the SDK's
+        sampler decides for every request."""
         self.app = app
         self.access = access
         self.hooks = hooks
@@ -186,13 +186,14 @@ class Observe:
             await self.app(scope, receive, send)
             return
         request_id = trace_id = None
-        traced_by_caller = False
+        sampled_by_caller: bool | None = None  # None: no valid traceparent came
         for name, value in scope["headers"]:
             if name == b"x-request-id" and request_id is None:
                 request_id = given_request_id(value)
             elif name == b"traceparent" and trace_id is None:
-                traced_by_caller = True
-                trace_id = _trace_id(value)
+                found = _callers_trace(value)
+                if found is not None:
+                    trace_id, sampled_by_caller = found
         request_id = request_id or new_request_id()
         exchange = Exchange(request_id, scope.get("method", "GET"), scope["path"])
         exchange.trace_id = trace_id
@@ -217,17 +218,10 @@ class Observe:
                 return
             try:
                 tracer = self.tracing()
-                ratio = self.ratio
-                if tracer is None or (
-                    not traced_by_caller and ratio is not None and random() >= ratio
-                ):
+                parent = None if tracer is None else self._parent(scope, sampled_by_caller)
+                if tracer is None or parent is None:
                     await self.app(scope, receive, answering)
                 else:
-                    parent = (
-                        propagate.extract(scope["headers"], getter=ASGI_HEADERS)
-                        if traced_by_caller
-                        else NO_PARENT
-                    )
                     await self._traced(tracer, parent, exchange, scope, receive, answering)
             except BaseException:
                 # The server answers 500 (or nothing, when cancelled); the line is
@@ -239,6 +233,23 @@ class Observe:
                 self._told(exchange)
         finally:
             _current.reset(token)
+
+    def _parent(self, scope: Scope, sampled_by_caller: bool | None) -> Context | None:
+        """The context to start the request's span in, or None to start none.
+
+        With a ratio (Storefront's default sampling), the decision is made here, before
+        the SDK is asked for anything: a caller's valid `traceparent` decides (sampled:
+        a child of its span; not: no span), and a new trace is recorded with
+        probability `ratio`. Without one, every request goes to the SDK's sampler, with
+        whatever the configured propagators (OTEL_PROPAGATORS) find in its headers.
+        """
+        if self.ratio is None:
+            return propagate.extract(scope["headers"], getter=ASGI_HEADERS)
+        if sampled_by_caller is None:
+            return NO_PARENT if random() < self.ratio else None
+        if sampled_by_caller:
+            return propagate.extract(scope["headers"], getter=ASGI_HEADERS)
+        return None
 
     async def _traced(
         self,

@@ -226,6 +226,19 @@ async def test_a_callers_sampled_trace_is_recorded_whatever_the_ratio(
     assert len(sampled_never.exporter.get_finished_spans()) == len(spans)
 
 
+@pytest.mark.parametrize("traceparent", ["garbage", f"00-{'0' * 32}-{PARENT_ID}-01", ""])
+async def test_a_malformed_traceparent_is_a_new_trace_sampled_by_ratio(
+    sampled_never: Traced, traceparent: str
+) -> None:
+    """A client cannot have itself traced (at 1-2 million instructions a request) by
+    sending a traceparent that names no trace."""
+    response = await sampled_never.client.post(
+        "/graphql", json={"query": "{ posts { totalCount } }"}, headers={"traceparent": traceparent}
+    )
+    assert "errors" not in response.json()
+    assert sampled_never.exporter.get_finished_spans() == ()
+
+
 async def test_the_ratio_is_the_share_of_new_traces_recorded(sampled_half: Traced) -> None:
     for _ in range(200):
         assert (await sampled_half.client.post("/graphql", json=TYPENAME)).status_code == 200
