@@ -7,6 +7,8 @@ it runs once per object (or, for leaves, once per level) of every response.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -62,34 +64,38 @@ class Completer:
         self.selections = selections
         self.selection_ids = tuple(id(s) for s in selections)
         self.next_level = next_level
-        self.adders: dict[str, Callable[[Any], dict[str, Any]]] = {}
+        self.groups: dict[str, Group] = {}
+
+    def group(self, object_type: GraphQLObjectType) -> Group:
+        """The next level's group for `object_type` under these selections."""
+        found = self.groups.get(object_type.name)
+        if found is None:
+            key = (object_type.name, self.selection_ids)
+            found = self.next_level.get(key)
+            if found is None:
+                found = self.next_level[key] = Group(object_type, self.selections)
+            self.groups[object_type.name] = found
+        return found
 
     def add(self, object_type: GraphQLObjectType, value: Any) -> dict[str, Any]:
         """A placeholder for `value`'s JSON object, filled in when the next level runs."""
-        return self.adder(object_type)(value)
-
-    def adder(self, object_type: GraphQLObjectType) -> Callable[[Any], dict[str, Any]]:
-        """`add` for one object type, with its group looked up once."""
-        add = self.adders.get(object_type.name)
-        if add is None:
-            key = (object_type.name, self.selection_ids)
-            group = self.next_level.get(key)
-            if group is None:
-                group = self.next_level[key] = Group(object_type, self.selections)
-            add = self.adders[object_type.name] = _adder(group)
-        return add
-
-
-def _adder(group: Group) -> Callable[[Any], dict[str, Any]]:
-    sources, outputs = group.sources.append, group.outputs.append
-
-    def add(value: Any) -> dict[str, Any]:
+        group = self.group(object_type)
         out: dict[str, Any] = {}
-        sources(value)
-        outputs(out)
+        group.sources.append(value)
+        group.outputs.append(out)
         return out
 
-    return add
+    def add_all(self, object_type: GraphQLObjectType, values: list[Any]) -> list[dict[str, Any]]:
+        """`add` for a list with no null in it, in bulk: a page's objects are most of
+        what a level completes, and a call per object was the most of it."""
+        group = self.group(object_type)
+        outs: list[dict[str, Any]] = [{} for _ in values]
+        group.sources.extend(values)
+        group.outputs.extend(outs)
+        return outs
+
+
+_is_none = functools.partial(operator.is_, None)
 
 
 Shape = Callable[[Any, Completer], Any]
@@ -120,7 +126,7 @@ def _object_shape(object_type: GraphQLObjectType, required: bool) -> Shape:
             if required:
                 raise Unanswerable("null in a non-null field")
             return None
-        return completer.adder(object_type)(value)
+        return completer.add(object_type, value)
 
     return complete
 
@@ -131,13 +137,13 @@ def _list_shape(item_type: GraphQLObjectType, required: bool, item_required: boo
             if required:
                 raise Unanswerable("null in a non-null field")
             return None
-        add = completer.adder(item_type)
+        if not isinstance(values, list):
+            values = list(values)
         if item_required:
-            completed = [add(value) for value in values if value is not None]
-            if len(completed) != len(values):
+            if any(map(_is_none, values)):
                 raise Unanswerable("null in a list of non-null items")
-            return completed
-        return [None if value is None else add(value) for value in values]
+            return completer.add_all(item_type, values)
+        return [None if value is None else completer.add(item_type, value) for value in values]
 
     return complete
 
