@@ -54,6 +54,16 @@ from bench import baseline, database, harness, servers
 from bench.queries import BY_KEY, Fixtures, Query
 
 START_TIMEOUT_S = 900.0  # Python's imports under Valgrind, on a busy machine
+# Callgrind runs the server about 50 times slower than it runs natively. The batch span
+# processor exports every 5 s of wall time: about every 5,000 f-Post requests natively,
+# but every 100 under callgrind, so each export's fixed cost (an HTTP POST through
+# `requests`, a few million instructions) would be counted per request 50 times over;
+# with 1 % of requests recorded, nearly every export would carry one request's spans.
+# The observed server waits 50 times longer (OTEL_BSP_SCHEDULE_DELAY), as at native
+# speed: the per-export cost (2.5 ms of CPU natively on this VM for three spans, every
+# 5 s: 0.05 % of a core) is then outside the count, while a full batch (512 spans, as
+# with `--sampler always_on`) still goes at once.
+EXPORT_DELAY_MS = 250_000
 OBSERVED_PORT = 18005
 
 
@@ -130,7 +140,11 @@ def _observed(plain: servers.Server, sink: str, args: argparse.Namespace) -> ser
     if args.observe in ("both", "metrics"):
         env["STOREFRONT_METRICS"] = "1"
     if args.observe in ("both", "tracing"):
-        env.update(OTEL_TRACES_EXPORTER="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=sink)
+        env.update(
+            OTEL_TRACES_EXPORTER="otlp",
+            OTEL_EXPORTER_OTLP_ENDPOINT=sink,
+            OTEL_BSP_SCHEDULE_DELAY=str(EXPORT_DELAY_MS),
+        )
         if args.sampler:
             env["OTEL_TRACES_SAMPLER"] = args.sampler
         if args.sampler_arg:
