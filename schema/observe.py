@@ -10,6 +10,7 @@ ids from (logs.py), so a masked error's line names the id the client was given.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -18,6 +19,7 @@ from contextvars import ContextVar
 from random import random
 from typing import Any
 
+import orjson
 from opentelemetry import propagate
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
@@ -34,7 +36,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db import telemetry
 from db.accounts import Viewer
+from schema.errors import INTERNAL_MESSAGE, log_unexpected
 from schema.middleware import given_request_id, new_request_id
+from schema.transport import error_body
 
 access_log = logging.getLogger("storefront.access")
 
@@ -223,9 +227,19 @@ class Observe:
                     await self.app(scope, receive, answering)
                 else:
                     await self._traced(tracer, parent, exchange, scope, receive, answering)
+            except Exception as exc:
+                if exchange.status is not None:
+                    raise  # the answer has begun: the server can only cut it off
+                # Nothing was sent: the 500 is answered here, naming the request, and
+                # logged with its id. Starlette's ServerErrorMiddleware, outside this
+                # one, would answer with no x-request-id.
+                log_unexpected(exc, f"{exchange.method} {exchange.path}", request_id)
+                with contextlib.suppress(Exception):
+                    await _internal_error(answering, request_id)
+                exchange.status = 500
             except BaseException:
-                # The server answers 500 (or nothing, when cancelled); the line is
-                # written all the same, with the status the client may have seen.
+                # Cancelled: the line is written all the same, with the status the
+                # client may have seen.
                 exchange.status = exchange.status or 500
                 raise
             finally:
@@ -294,6 +308,13 @@ class Observe:
                 (exchange.duration_s or 0) * 1000,
                 extra={"exchange_fields": exchange.fields()},
             )
+
+
+async def _internal_error(send: Send, request_id: str) -> None:
+    body = orjson.dumps(error_body(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR", requestId=request_id))
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 # The codes that mean the service failed, not the caller.

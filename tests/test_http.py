@@ -7,8 +7,12 @@ import asyncio
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from app import create_app
+from app import create_app, http_middleware
 from schema.query import Query
 from settings import Settings
 from tests.conftest import Counted, replace_read
@@ -162,3 +166,24 @@ async def test_a_signed_in_request_looks_its_token_up_once(
 
     lookups = [s for s in log.statements if "FROM auth_tokens JOIN users" in s]
     assert len(lookups) == 1
+
+
+async def test_a_failure_outside_the_view_is_a_500_that_names_the_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Starlette's own 500 would carry no x-request-id: Observe answers it instead."""
+
+    async def broken(request: Request) -> Response:
+        raise RuntimeError("a detail the client must not see")
+
+    app = Starlette(routes=[Route("/broken", broken)], middleware=http_middleware(Settings()))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/broken", headers={"x-request-id": "trace-me"})
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "trace-me"
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "trace-me"}
+    assert "detail" not in response.text
+    [logged] = [r for r in caplog.records if r.exc_info and "trace-me" in r.getMessage()]
+    assert "GET /broken" in logged.getMessage()
