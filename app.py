@@ -54,8 +54,8 @@ def resolve_database_url(settings: Settings) -> str:
 
 
 def build_engine(settings: Settings, url: str) -> AsyncEngine:
-    """The write pool, its statements counted (and, when on, its transactions traced and
-    its connections measured) through SQLAlchemy's events."""
+    """The write pool, its statements counted (and, when on, its transactions traced)
+    through SQLAlchemy's events; its pool class measures its connections."""
     engine = make_engine(url, **_pool_options(settings))
     install_counter(engine)
     telemetry.watch_writes(engine)
@@ -212,8 +212,7 @@ def create_app(
                 await replicas.close(wait_for_lent_s=LENT_BACK_S)
             await read_pool.close(wait_for_lent_s=LENT_BACK_S)
             await engine.dispose()
-            api_metrics.disable()
-            telemetry.disable()
+            api_metrics.disable()  # db/telemetry.py's too: the tracer and the read metrics
             if tracer_provider is not None:
                 # The last spans out, off the loop and briefly: a collector that is down
                 # must not hold up the shutdown's grace period.

@@ -68,6 +68,8 @@ class ReadPool:
     long as a transaction (db/engine.py, Pooler). None: each read is its own.
     """
 
+    label = POOL  # in the metrics
+
     def __init__(
         self,
         connect: Connect,

@@ -129,15 +129,12 @@ def set_tracer(found: Tracer | None) -> None:
     tracer = found
 
 
-# Whether the running request is traced (its span records): set by whoever starts the
-# request's span (schema/observe.py). A context variable, since asking OpenTelemetry
+# Whether the running request is traced (its span records), set by whoever starts the
+# request's span (schema/observe.py): an unsampled request makes no span for its reads,
+# its pool waits or its transactions. A context variable, since asking OpenTelemetry
 # (the current span, then whether it records) costs each read of an unsampled request
-# about 60 Python opcodes.
+# about 60 Python opcodes; `recording` is the variable's own `get` (a C call).
 _recording: ContextVar[bool] = ContextVar("storefront_recording", default=False)
-
-
-# Whether the running request is traced: an unsampled request makes no span for its
-# reads, its pool waits or its transactions. The variable's own `get` (a C call).
 recording = _recording.get
 
 
@@ -151,7 +148,9 @@ def stop_recording(token: Token[bool]) -> None:
 
 
 class Watched(Protocol):
-    """A read pool, as its gauges see it."""
+    """A pool, as its gauges see it."""
+
+    label: str  # `pool` in the metrics: "read" (ours) or "write" (SQLAlchemy's)
 
     @property
     def lent(self) -> int: ...
@@ -161,14 +160,16 @@ class Watched(Protocol):
     def closed(self) -> bool: ...
 
 
-# The read pools (the primary's and the replicas'), whose gauges (connections lent,
-# callers queued, summed over the pools) are read off them at each flush of the tally
-# (every second) and at a scrape, rather than set on every checkout.
+# The pools (the read pools of the primary and the replicas, SQLAlchemy's write pool),
+# whose gauges (connections lent, callers queued, summed by label) are read off them at
+# each flush of the tally (every second) and at a scrape, rather than set on every
+# checkout.
 _pools: weakref.WeakSet[Watched] = weakref.WeakSet()
 READ_POOL = "read"
+WRITE_POOL = "write"
 READ_LABELS = (READ_POOL,)
 IDLE_CONNECTION = (READ_LABELS, 0.0)  # a checkout that found a connection free
-WRITE_LABELS = ("write",)
+WRITE_LABELS = (WRITE_POOL,)
 
 
 def watch_pool(pool: Watched) -> None:
@@ -177,10 +178,13 @@ def watch_pool(pool: Watched) -> None:
 
 def _sample_pools() -> None:
     found = metrics
-    if found is not None:
-        live = [pool for pool in list(_pools) if not pool.closed]
-        child(found.pool_in_use, READ_POOL).set(sum(pool.lent for pool in live))
-        child(found.pool_waiting, READ_POOL).set(sum(pool.waiting for pool in live))
+    if found is None:
+        return
+    live = [pool for pool in list(_pools) if not pool.closed]
+    for label in (READ_POOL, WRITE_POOL):
+        pools = [pool for pool in live if pool.label == label]
+        child(found.pool_in_use, label).set(sum(pool.lent for pool in pools))
+        child(found.pool_waiting, label).set(sum(pool.waiting for pool in pools))
 
 
 def before_scrape() -> None:
@@ -216,7 +220,6 @@ def statement(shape: str, seconds: float, rows: int) -> None:
         found.statement_times.append(((shape,), seconds))
 
 
-WRITE_POOL = WRITE_LABELS[0]
 NO_WRITE_WAIT = (WRITE_LABELS, 0.0)
 _SPAN = "storefront.transaction"
 
@@ -228,9 +231,18 @@ class WatchedQueuePool(AsyncAdaptedQueuePool):
     the pool below its limit (`pool_size` + `max_overflow`) is no wait, whatever its
     ping or a new connection take."""
 
+    label = WRITE_POOL
+    closed = False
+
     def __init__(self, creator: Any, pool_size: int = 5, max_overflow: int = 10, **kw: Any):
         super().__init__(creator, pool_size=pool_size, max_overflow=max_overflow, **kw)
         self.limit = None if max_overflow < 0 else pool_size + max_overflow
+        self.waiting = 0
+        watch_pool(self)
+
+    @property
+    def lent(self) -> int:
+        return self.checkedout()
 
     def connect(self) -> PoolProxiedConnection:
         found = metrics
@@ -238,16 +250,15 @@ class WatchedQueuePool(AsyncAdaptedQueuePool):
             if found is not None:
                 found.pool_waits.append(NO_WRITE_WAIT)
             return super().connect()
-        waiting = child(found.pool_waiting, WRITE_POOL)
         started = time.perf_counter()
-        waiting.inc()
+        self.waiting += 1
         try:
             return super().connect()
         except TimeoutError:
             child(found.pool_timeouts, WRITE_POOL).inc()
             raise
         finally:
-            waiting.dec()
+            self.waiting -= 1
             found.pool_waits.append((WRITE_LABELS, time.perf_counter() - started))
 
 
@@ -257,27 +268,15 @@ logging.getLogger(f"{__name__}.{WatchedQueuePool.__name__}").setLevel(logging.WA
 
 
 def watch_writes(engine: AsyncEngine) -> None:
-    """The write pool's connections in use (metrics) and each transaction as a span
-    (tracing), through SQLAlchemy's events; each listener first checks that its kind
-    of observation is on, so the cost when off is that check per write."""
+    """Each transaction as a span (tracing), through SQLAlchemy's events; the listener
+    first checks that the request is traced, so the cost when off is that check per
+    write. (The write pool's gauges are WatchedQueuePool's.)"""
     sync_engine = engine.sync_engine
     if event.contains(sync_engine, "begin", _begin):
         return
-    event.listen(sync_engine.pool, "checkout", _checked_out)
-    event.listen(sync_engine.pool, "checkin", _checked_in)
     event.listen(sync_engine, "begin", _begin)
     event.listen(sync_engine, "commit", _committed)
     event.listen(sync_engine, "rollback", _rolled_back)
-
-
-def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-    if metrics is not None:
-        child(metrics.pool_in_use, WRITE_POOL).inc()
-
-
-def _checked_in(dbapi_connection: Any, record: Any) -> None:
-    if metrics is not None:
-        child(metrics.pool_in_use, WRITE_POOL).dec()
 
 
 def _begin(conn: Connection) -> None:

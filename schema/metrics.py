@@ -30,7 +30,7 @@ from starlette.responses import Response
 
 from db import telemetry
 from db.tally import Pending, child
-from schema.observe import Exchange
+from schema.observe import Exchange, refused_limits
 
 metrics: RequestMetrics | None = None
 
@@ -167,8 +167,7 @@ def observe(exchange: Exchange) -> None:
     if found is None or exchange.path != "/graphql" or exchange.method not in ("GET", "POST"):
         return
     kind = exchange.operation_type or "none"
-    name = exchange.operation_name
-    operation = names.label(name) if name is None or name not in names.seen else name
+    operation = names.label(exchange.operation_name)
     if exchange.error_codes:
         outcome = exchange.error_codes[0]
     else:
@@ -209,8 +208,5 @@ def count_refusals(errors: Iterable[Mapping[str, Any]]) -> None:
     found = metrics
     if found is None:
         return
-    for error in errors:
-        extensions = error.get("extensions") or {}
-        limit = extensions.get("limit")
-        if extensions.get("code") == "QUERY_TOO_COMPLEX" and isinstance(limit, str):
-            child(found.refused, limit).inc()
+    for limit in refused_limits(errors):
+        child(found.refused, limit).inc()

@@ -14,12 +14,11 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from random import random
 from typing import Any
 
-import orjson
 from opentelemetry import propagate
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
@@ -38,10 +37,12 @@ from db import telemetry
 from db.accounts import Viewer
 from schema.errors import INTERNAL_MESSAGE, log_unexpected
 from schema.middleware import given_request_id, new_request_id
-from schema.transport import error_body
+from schema.transport import error_body, json_response
 
 access_log = logging.getLogger("storefront.access")
 
+# The messages that carry a response's headers, which get x-request-id.
+STARTS = frozenset({"http.response.start", "websocket.accept"})
 # W3C trace context: version-traceid-parentid-flags; an all-zero trace id is invalid.
 TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})")
 
@@ -88,18 +89,25 @@ class Exchange:
 
     def answered(self, payload: dict[str, Any]) -> None:
         """Note the error codes of a GraphQL response body."""
+        errors = payload.get("errors") or ()
         codes: list[str] = []
-        limits: list[str] = []
-        for error in payload.get("errors") or ():
-            extensions = error.get("extensions") or {}
-            code = extensions.get("code")
+        for error in errors:
+            code = (error.get("extensions") or {}).get("code")
             if isinstance(code, str) and code not in codes:
                 codes.append(code)
-            limit = extensions.get("limit")
-            if code == "QUERY_TOO_COMPLEX" and isinstance(limit, str):
-                limits.append(limit)
         self.error_codes = tuple(codes)
-        self.limits = tuple(limits)
+        self.limits = refused_limits(errors)
+
+
+def refused_limits(errors: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The limits QUERY_TOO_COMPLEX errors name (`depth`, `cost`, ...), in order."""
+    limits: list[str] = []
+    for error in errors:
+        extensions = error.get("extensions") or {}
+        limit = extensions.get("limit")
+        if extensions.get("code") == "QUERY_TOO_COMPLEX" and isinstance(limit, str):
+            limits.append(limit)
+    return tuple(limits)
 
 
 _current: ContextVar[Exchange | None] = ContextVar("exchange", default=None)
@@ -210,8 +218,7 @@ class Observe:
             kind = message["type"]
             if kind == "http.response.start":
                 exchange.status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), header]}
-            elif kind == "websocket.accept":
+            if kind in STARTS:
                 message = {**message, "headers": [*message.get("headers", ()), header]}
             await send(message)
 
@@ -234,8 +241,9 @@ class Observe:
                 # logged with its id. Starlette's ServerErrorMiddleware, outside this
                 # one, would answer with no x-request-id.
                 log_unexpected(exc, f"{exchange.method} {exchange.path}", request_id)
+                body = error_body(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR", requestId=request_id)
                 with contextlib.suppress(Exception):
-                    await _internal_error(answering, request_id)
+                    await json_response(body, status=500)(scope, receive, answering)
                 exchange.status = 500
             except BaseException:
                 # Cancelled: the line is written all the same, with the status the
@@ -257,13 +265,11 @@ class Observe:
         probability `ratio`. Without one, every request goes to the SDK's sampler, with
         whatever the configured propagators (OTEL_PROPAGATORS) find in its headers.
         """
-        if self.ratio is None:
-            return propagate.extract(scope["headers"], getter=ASGI_HEADERS)
-        if sampled_by_caller is None:
+        if sampled_by_caller is None and self.ratio is not None:
             return NO_PARENT if random() < self.ratio else None
-        if sampled_by_caller:
-            return propagate.extract(scope["headers"], getter=ASGI_HEADERS)
-        return None
+        if sampled_by_caller is False and self.ratio is not None:
+            return None
+        return propagate.extract(scope["headers"], getter=ASGI_HEADERS)
 
     async def _traced(
         self,
@@ -308,13 +314,6 @@ class Observe:
                 (exchange.duration_s or 0) * 1000,
                 extra={"exchange_fields": exchange.fields()},
             )
-
-
-async def _internal_error(send: Send, request_id: str) -> None:
-    body = orjson.dumps(error_body(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR", requestId=request_id))
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": 500, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 # The codes that mean the service failed, not the caller.
