@@ -22,6 +22,7 @@ The modules, in the order a request meets them:
     resolvers.py  how one field resolves: attribute, resolver, or batch form
     eager.py      awaiting a level's fields together without a task each
     shapes.py     completing values into the answer, made once per type
+    inline.py     objects below which nothing waits, answered without a level
     errors.py     field errors placed at their paths, nulls carried up
     compat.py     the one module that touches a library's private parts
 

@@ -41,10 +41,15 @@ class Prepared:
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
     conditional: bool
+    # The variables @skip/@include read: their values choose the fields.
+    condition_variables: tuple[str, ...] = ()
     collected: dict[tuple[str, tuple[int, ...]], dict[str, list[FieldNode]]] = field(
         default_factory=dict
     )
     arguments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Inline plans (schema/executor/inline.py) by type and selections (and, when
+    # @skip/@include choose, the fields chosen); None where there is none.
+    inline: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
 
 def prepare(checked: Checked, operation_name: str | None) -> Prepared | object | None:
@@ -75,7 +80,12 @@ def _build(checked: Checked, operation_name: str | None) -> Prepared | object | 
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    return Prepared(operation=operation, fragments=fragments, conditional=bool(directives))
+    return Prepared(
+        operation=operation,
+        fragments=fragments,
+        conditional=bool(directives),
+        condition_variables=_condition_variables(document),
+    )
 
 
 def _directives(document: DocumentNode) -> set[str]:
@@ -96,6 +106,23 @@ def _directives(document: DocumentNode) -> set[str]:
         if selection_set is not None:
             stack.extend(selection_set.selections)
     return found
+
+
+def _condition_variables(document: DocumentNode) -> tuple[str, ...]:
+    """The names of the variables that @skip/@include arguments read, sorted."""
+    found: set[str] = set()
+    stack: list[Any] = list(document.definitions)
+    while stack:
+        node = stack.pop()
+        for directive in getattr(node, "directives", None) or ():
+            if directive.name.value in ("skip", "include"):
+                for argument in directive.arguments or ():
+                    if isinstance(argument.value, VariableNode):
+                        found.add(argument.value.name.value)
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is not None:
+            stack.extend(selection_set.selections)
+    return tuple(sorted(found))
 
 
 def uses_variables(node: Any) -> bool:

@@ -7,19 +7,32 @@ import inspect
 from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from graphql import FieldNode, GraphQLField, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType
+from graphql import (
+    FieldNode,
+    GraphQLField,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    SelectionSetNode,
+)
 from graphql.execution import VariableValues, get_argument_values
 
 from schema.errors import ApiError
 from schema.executor.collect import Collector
 from schema.executor.eager import gather_eagerly
 from schema.executor.errors import Failed, Failure
+from schema.executor.inline import Plan, complete_inline, objects_of, plan_for
 from schema.executor.plan import Prepared, uses_variables
 from schema.executor.resolvers import FastInfo, Resolver
 from schema.executor.shapes import Completer, Group, NextLevel, Unanswerable
 
 if TYPE_CHECKING:
     from schema.executor.fast_path import FastPath
+
+
+# Inline plans kept per document when @skip/@include choose the fields; past this many
+# combinations, a run makes its own.
+MAX_CONDITIONAL_PLANS = 64
 
 
 class ResponseTooLarge(Exception):
@@ -38,6 +51,7 @@ class Run:
         self.collect = Collector(prepared, self.variable_values).collect
         self._resolvers = path.resolvers
         self._arguments: dict[int, dict[str, Any]] = {}
+        self._plans: dict[tuple[Any, ...], Plan | None] = {}
         self.levels: list[list[Group]] = []
         self.failures: list[Failure] = []
         # The answer's estimated JSON size so far (ResponseTooLarge past the bound).
@@ -140,9 +154,7 @@ class Run:
         nodes: list[FieldNode],
     ) -> list[Any] | Awaitable[list[Any]]:
         """Every source's value of one field: at once, or as one awaitable for them all."""
-        resolver = self._resolvers.get(id(definition))
-        if resolver is None:
-            resolver = self.path.add_resolver(parent, definition)
+        resolver = self.resolver(parent, definition)
         function = resolver.function
         if function is None:
             name = resolver.attribute
@@ -157,6 +169,32 @@ class Run:
         if any(inspect.isawaitable(result) for result in results):
             return _gather_all(results)
         return results
+
+    def resolver(self, parent: GraphQLObjectType, definition: GraphQLField) -> Resolver:
+        resolver = self._resolvers.get(id(definition))
+        if resolver is None:
+            resolver = self.path.add_resolver(parent, definition)
+        return resolver
+
+    def inline_plan(
+        self, object_type: GraphQLObjectType, selections: tuple[SelectionSetNode, ...]
+    ) -> Plan | None:
+        """How `object_type`'s objects under `selections` are answered without a level of
+        their own, if they can be (schema/executor/inline.py); made once per document,
+        or once per set of fields that @skip/@include leave."""
+        key: tuple[Any, ...] = (object_type.name, *map(id, selections))
+        plans = self.prepared.inline
+        if self.prepared.conditional:
+            # The plan covers every object below, so everything the conditions choose.
+            key = (*key, *(self.variables.get(name) for name in self.prepared.condition_variables))
+            if len(plans) >= MAX_CONDITIONAL_PLANS and key not in plans:
+                # A document with many conditions could ask for a plan per combination.
+                plans = self._plans
+        if key in plans:
+            plan: Plan | None = plans[key]
+            return plan
+        plan = plans[key] = plan_for(self, object_type, selections)
+        return plan
 
     def _kwargs(
         self, definition: GraphQLField, resolver: Resolver, node: FieldNode
@@ -203,6 +241,8 @@ class Run:
                 raise ResponseTooLarge
             return
         selections = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+        if self._completed_inline(group, key, return_type, selections, values):
+            return
         completer = Completer(selections, next_level)
         shape = self.path.shape(return_type)
         try:
@@ -212,6 +252,31 @@ class Run:
             self._complete_each(group, key, return_type, nodes, values, next_level)
             return
         self._grow(len(key), values, False)
+
+    def _completed_inline(
+        self,
+        group: Group,
+        key: str,
+        return_type: GraphQLOutputType,
+        selections: tuple[SelectionSetNode, ...],
+        values: Sequence[Any],
+    ) -> bool:
+        """Whether the field's objects were answered on the spot, with no level below."""
+        found = objects_of(return_type)
+        plan = None if found is None else self.inline_plan(found[0], selections)
+        if plan is None:
+            return False
+        try:
+            completed, size = complete_inline(plan, return_type, values)
+        except Exception:
+            # Something the plan does not answer (a null where none may be, a row
+            # without its riding relation): the walk finds it and reports it.
+            return False
+        for out, value in zip(group.outputs, completed, strict=True):
+            out[key] = value
+        self.size += size
+        self._grow(len(key), values, False)
+        return True
 
     def _complete_each(
         self,

@@ -1,0 +1,85 @@
+"""Objects answered inline (schema/executor/inline.py) are answered exactly as Strawberry
+answers them: on every bench query, anonymous, signed in and as an admin, and on
+documents that lean on what an inline plan must get right (aliases, merged fields,
+__typename, resolvers of the object, nulls, @skip by variable)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bench.queries import ALL, Fixtures
+from schema.context import Services
+from schema.executor import inline, run
+from schema.ids import encode_id
+from tests.schema.test_fast import dataset, same_as_strawberry
+
+CORPUS = [
+    # A page answered inline from its connection down, with the node's own resolver (id)
+    # and the edge's (cursor) beside riding relations.
+    "{ posts(first: 5) { edges { cursor node { __typename id title body published createdAt "
+    "author { id username fullName } tags { __typename name } } } "
+    "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }",
+    # Aliases, a field asked twice, and a fragment: one key each, in the document's order.
+    "query($id: ID!) { post(id: $id) { t: title title ...P author { u: username username } "
+    "tags { n: name name } } } fragment P on Post { title body tags { name } }",
+    # A post that is not there (null, nothing below it built).
+    'query { post(id: "UG9zdDow") { title tags { name } } }',
+    # A plan per run when @skip depends on the variables.
+    "query($skip: Boolean!) { posts(first: 3) { edges { node { title @skip(if: $skip) "
+    "tags @include(if: $skip) { name } } } } }",
+    # Inline below a level that is not: a user's page under the users' list.
+    "{ users(first: 5) { edges { node { username postCount "
+    "posts(first: 2) { edges { cursor node { title author { username } } } } } } } }",
+    # A connection whose objects come from rows without riding relations (nodes by ID).
+    "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Post { title tags { name } "
+    "author { username } } } }",
+]
+
+
+async def _dataset(session: AsyncSession) -> dict[str, Any]:
+    data = await dataset(session)
+    post = data["post"]
+    return {
+        **data,
+        "fixtures": Fixtures("ann", post.id, encode_id("Post", post.id)),
+        "variables": {"id": encode_id("Post", post.id), "ids": data["ids"][:4]},
+    }
+
+
+@pytest.fixture
+def inlined(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many fields each request answered inline (counted where run.py calls it)."""
+    answered: list[int] = []
+    original = inline.complete_inline
+
+    def counted(*args: Any) -> Any:
+        result = original(*args)
+        answered.append(len(result[0]))
+        return result
+
+    monkeypatch.setattr(run, "complete_inline", counted)
+    return answered
+
+
+@pytest.mark.parametrize("query", ALL, ids=lambda q: q.label)
+async def test_bench_queries_inline_as_strawberry_answers(
+    session: AsyncSession, services: Services, inlined: list[int], query: Any
+) -> None:
+    data = await _dataset(session)
+    body = query.body("storefront", data["fixtures"])
+    await same_as_strawberry(services, body["query"], body["variables"], data["viewers"])
+    assert inlined, "no field of the bench query was answered inline"
+
+
+@pytest.mark.parametrize("query", CORPUS)
+async def test_documents_inline_as_strawberry_answers(
+    session: AsyncSession, services: Services, inlined: list[int], query: str
+) -> None:
+    data = await _dataset(session)
+    for skip in (False, True):
+        variables = {**data["variables"], "skip": skip}
+        await same_as_strawberry(services, query, variables, data["viewers"])
+    assert inlined
