@@ -20,9 +20,11 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLField, GraphQLSchema
+from strawberry.relay.types import GlobalID
 from strawberry.schema.schema import Schema
 from strawberry.schema.schema import validate_document as _strawberry_validate
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import _is_leaf_type, _is_optional_leaf_type
 from strawberry.types.arguments import convert_arguments as _convert_arguments
 from strawberry.types.field import StrawberryField
 
@@ -66,13 +68,42 @@ def argument_converter(schema: Schema) -> ArgumentConverter:
     types as their classes, custom scalars parsed), as Strawberry turns them."""
     registry = schema.schema_converter.scalar_registry
     config = schema.config
+    # By field: (GraphQL name, Python name) of each argument when every one is a scalar
+    # or an enum, which Strawberry passes on as graphql-core coerced it; else None.
+    plain: dict[StrawberryField, tuple[tuple[str, str], ...] | None] = {}
 
     def convert(raw: dict[str, Any], field: StrawberryField, info: Any) -> dict[str, Any]:
+        names = plain.get(field, _UNKNOWN)
+        if names is _UNKNOWN:
+            names = plain[field] = _plain_arguments(field, registry, config)
+        if names is not None:
+            return {python: raw[name] for name, python in names if name in raw}
         return _convert_arguments(
             raw, field.arguments, scalar_registry=registry, config=config, info=info
         )
 
     return convert
+
+
+_UNKNOWN: Any = object()
+
+
+def _plain_arguments(
+    field: StrawberryField, registry: Any, config: Any
+) -> tuple[tuple[str, str], ...] | None:
+    """`convert_arguments`' own test of a value it returns unchanged (a scalar or an enum,
+    optional or not, but not a GlobalID), applied to every argument of `field`."""
+    names = []
+    for argument in field.arguments:
+        kind = argument.type
+        leaf = kind is not GlobalID and (
+            _is_leaf_type(kind, registry, skip_classes=(GlobalID,))
+            or _is_optional_leaf_type(kind, registry, skip_classes=(GlobalID,))
+        )
+        if not leaf or argument.python_name is None:
+            return None
+        names.append((config.name_converter.from_argument(argument), argument.python_name))
+    return tuple(names)
 
 
 def graphql_info(info: Any) -> Any:

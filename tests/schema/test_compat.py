@@ -13,12 +13,14 @@ import ast
 import asyncio
 import re
 from collections.abc import Generator
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import pytest
 import strawberry
 from graphql import GraphQLSchema, parse, specified_rules
+from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
 from schema.executor.compat import (
@@ -48,6 +50,12 @@ class Pick:
     by_name: str | None = strawberry.UNSET
 
 
+@strawberry.enum
+class Mood(Enum):
+    GLAD = "glad"
+    SAD = "sad"
+
+
 SEEN_INFO: list[Any] = []
 
 
@@ -63,6 +71,10 @@ class Thing:
     @staticmethod
     def constant() -> int:
         return 7
+
+    @strawberry.field
+    def echo(self, first_word: str, times_over: int | None = None, mood: Mood | None = None) -> str:
+        return first_word
 
     @strawberry.field
     def seen(self, info: strawberry.Info) -> bool:
@@ -145,6 +157,28 @@ def test_argument_converter_builds_what_the_resolver_takes() -> None:
     assert convert({}, _field("Thing", "shout"), None) == {}, (
         "strawberry.types.arguments.convert_arguments invents arguments that were not given"
     )
+
+
+def test_scalar_and_enum_arguments_are_passed_on_as_strawberry_passes_them() -> None:
+    # The converter renames them itself, without Strawberry's convert_arguments; this
+    # holds it to what convert_arguments gives, through _is_leaf_type's verdict.
+    convert = argument_converter(SCHEMA)
+    field = _field("Thing", "echo")
+    registry, config = SCHEMA.schema_converter.scalar_registry, SCHEMA.config
+    for raw in (
+        {"firstWord": "hi", "timesOver": 2, "mood": Mood.SAD},
+        {"firstWord": "hi", "timesOver": None},
+        {"firstWord": "hi"},
+    ):
+        expected = convert_arguments(raw, field.arguments, registry, config, None)
+        assert convert(raw, field, None) == expected, (
+            "strawberry.types.arguments.convert_arguments now changes scalar or enum "
+            "arguments (or _is_leaf_type / _is_optional_leaf_type moved)"
+        )
+    assert convert({"firstWord": "x", "mood": Mood.GLAD}, field, None) == {
+        "first_word": "x",
+        "mood": Mood.GLAD,
+    }
 
 
 def test_graphql_info_is_graphql_cores_behind_strawberrys() -> None:
