@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import bindparam
 
 from db.relations import NO_RELATIONS, Extend, Relations, extend, join_all
-from db.rows import DbRow, all_per_key
+from db.rows import DbRow, Row, all_per_key
 from db.statements import Statement, fetch, shaped
 
 KeyValue = datetime | str | int
@@ -204,6 +204,42 @@ def pages_by_parent(
     stmt = stmt.join(inner, literal_column("true"))
     stmt = join_all(stmt, inner, relations)
     return stmt.order_by(parent.c.ord, *ordering.order_by(reverse=shape.backward, on=inner))
+
+
+def parent_with_page(
+    parent: Select[Any],
+    prefix: str,
+    page_for_parent: PageFor,
+    ordering: Ordering,
+    shape: PageShape,
+    relations: Relations = NO_RELATIONS,
+) -> Select[Any]:
+    """The rows of `parent` (a lookup of at most one row, with an `id` column), each
+    with its own page, in one statement: a root lookup and the first page below it in
+    one round trip instead of two.
+
+    The parent's columns come as `<prefix><column>` beside the page's (with
+    `relations` joined to them); a parent whose page is empty still comes, once, with
+    the page's columns null. Read back with `fetch_parent_with_page`.
+    """
+    found = parent.subquery("parent")
+    inner = page_query(page_for_parent(found.c.id), ordering, shape, extend(relations))
+    page = inner.lateral("parent_page")
+    columns = [column.label(prefix + column.key) for column in found.c]
+    stmt = select(*columns, page).select_from(found).outerjoin(page, literal_column("true"))
+    return stmt.order_by(*ordering.order_by(reverse=shape.backward, on=page))
+
+
+async def fetch_parent_with_page(
+    conn: asyncpg.Connection, statement: Statement, request: PageRequest, **values: Any
+) -> tuple[Row | None, Page]:
+    """Run a `parent_with_page` statement: the parent's row (its columns under the
+    prefix) or None, and its page."""
+    rows = await fetch(conn, statement, **request.values(), **values)
+    if not rows:
+        return None, EMPTY_PAGE
+    page = [row for row in rows if row["id"] is not None]
+    return rows[0], to_page(page, request)
 
 
 async def fetch_pages_by_parent(

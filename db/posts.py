@@ -38,14 +38,20 @@ from db.paging import (
     counted,
     fetch_page,
     fetch_pages_by_parent,
+    fetch_parent_with_page,
     paged,
     pages_by_parent,
+    parent_with_page,
 )
 from db.relations import NO_RELATIONS, Relations, join_all
 from db.rows import Row, count_per_key, one_per_key
 from db.search import contains, search_values
 from db.statements import fetch, fetch_value, shaped
 from db.tags import normalise_name
+from db.users import user_by_username_query
+
+# An author's columns beside their page (`author_with_post_page`).
+AUTHOR_PAGE_PREFIX = "user__"
 
 NEWEST = Ordering("newest", (posts.c.created_at, posts.c.id), descending=True)
 OLDEST = Ordering("oldest", (posts.c.created_at, posts.c.id))
@@ -177,10 +183,17 @@ def _pages_by_author(
     reader: Reader,
     where: FilterShape,
     relations: Relations,
+    by_username: bool = False,
 ) -> Select[Any]:
+    """Each of `:parent_ids`' pages; `by_username`: the author `:username` names and
+    their page (`author_with_post_page`)."""
+
     def page_for(author_id: ColumnElement[int]) -> Select[Any]:
         return _visible(reader, where).where(posts.c.author_id == author_id)
 
+    if by_username:
+        author = user_by_username_query()
+        return parent_with_page(author, AUTHOR_PAGE_PREFIX, page_for, ordering, shape, relations)
     return pages_by_parent(page_for, ordering, shape, relations)
 
 
@@ -197,6 +210,24 @@ async def post_pages_by_author_ids(
     statement = _pages_by_author(request.shape, ordering, access.reader, where.shape, relations)
     values = {**access.values, **where.values()}
     return await fetch_pages_by_parent(conn, statement, author_ids, request, **values)
+
+
+async def author_with_post_page(
+    conn: asyncpg.Connection,
+    username: str,
+    request: PageRequest,
+    *,
+    ordering: Ordering,
+    where: PostFilter,
+    access: Access,
+    relations: Relations = NO_RELATIONS,
+) -> tuple[Row | None, Page]:
+    """The user named `username` (columns under `AUTHOR_PAGE_PREFIX`) and the page of
+    their posts that `post_pages_by_author_ids` would give for the same arguments."""
+    shape = request.shape
+    statement = _pages_by_author(shape, ordering, access.reader, where.shape, relations, True)
+    values = {**access.values, **where.values()}
+    return await fetch_parent_with_page(conn, statement, request, username=username, **values)
 
 
 @shaped

@@ -56,11 +56,16 @@ async def user_in_transaction(conn: AsyncConnection, user_id: int) -> DbRow:
     return (await conn.execute(select(*COLUMNS).where(users.c.id == user_id))).one()
 
 
-@shaped
-def _by_username() -> Select[Any]:
+def user_by_username_query() -> Select[Any]:
+    """The user named `:username`, whatever its case."""
     return select(*COLUMNS).where(
         func.lower(users.c.username) == func.lower(bindparam("username", type_=String))
     )
+
+
+@shaped
+def _by_username() -> Select[Any]:
+    return user_by_username_query()
 
 
 async def user_by_username(conn: asyncpg.Connection, username: str) -> Row | None:

@@ -38,6 +38,17 @@ def selected(info: Any, *path: str) -> frozenset[str]:
     return frozenset(child.name.value for child in _children(fields, fragments))
 
 
+def only_child(info: Any, name: str) -> FieldNode | None:
+    """The one field `name` selected on the resolver field's objects, unless it is
+    selected more than once (aliases may give each its own arguments) or under a
+    directive (whose verdict depends on the run): then None, as when it is absent."""
+    raw = graphql_info(info)
+    found = [c for c in _children(raw.field_nodes, raw.fragments) if c.name.value == name]
+    if len(found) != 1 or found[0].directives:
+        return None
+    return found[0]
+
+
 def _children(
     fields: Iterable[FieldNode], fragments: Mapping[str, FragmentDefinitionNode]
 ) -> Iterator[FieldNode]:

@@ -19,7 +19,7 @@ from schema.errors import BadUserInput, Unauthenticated
 from schema.ids import decode_id, decode_id_of
 from schema.loaders import takes
 from schema.pagination import page_request
-from schema.relationships import Listing, joins_below, node_maker, root_list
+from schema.relationships import Listing, joins_below, node_maker, page_ahead, root_list
 from schema.types.lists import order_list, post_list
 from schema.types.node import Node
 from schema.types.order import Order, OrderConnection
@@ -114,8 +114,27 @@ async def _viewer(root: object, info: Info) -> User | None:
 
 
 async def _user(root: object, info: Info, username: str) -> User | None:
-    row = await info.context.loaders.read(db_users.user_by_username, username)
-    return None if row is None else User.from_row(row)
+    loaders = info.context.loaders
+    ahead = page_ahead(info, User, "posts")
+    if ahead is None:
+        row = await loaders.read(db_users.user_by_username, username)
+        return None if row is None else User.from_row(row)
+    # A user's page (the bench's b and g) in the lookup's own statement: one round trip.
+    listing = ahead.listing
+    row, page = await loaders.read(
+        db_posts.author_with_post_page,
+        username,
+        listing.request,
+        ordering=listing.ordering,
+        access=loaders.access,
+        relations=ahead.relations,
+        **listing.filters,
+    )
+    if row is None:
+        return None
+    user = User.from_row(row, db_posts.AUTHOR_PAGE_PREFIX)
+    ahead.prime(loaders, user.pk, page)
+    return user
 
 
 async def _post(root: object, info: Info, id: strawberry.ID) -> Post | None:

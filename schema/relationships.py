@@ -28,6 +28,7 @@ from functools import partial
 from operator import attrgetter
 from typing import Any, get_args
 
+from graphql import BooleanValueNode, IntValueNode, StringValueNode, VariableNode
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.field import StrawberryField
 from strawberry.types.lazy_type import LazyType
@@ -38,8 +39,9 @@ from db.relations import NO_RELATIONS, Join, Relations
 from db.rows import DbRow
 from schema.batching import batched_field
 from schema.context import Info
-from schema.loaders import takes
-from schema.lookahead import selected
+from schema.executor.compat import graphql_info
+from schema.loaders import Loaders, takes
+from schema.lookahead import only_child, selected
 from schema.pagination import EDGE_NODE, connection_of, per_parent
 
 RELATIONSHIP = "storefront.relationship"
@@ -166,16 +168,99 @@ class Connected(Relationship):
         listing: Listing = self._read_arguments(arguments)
         relations = joins_below(info, self.node, *EDGE_NODE)
         loaders, ordering = info.context.loaders, listing.ordering
-        pages = await loaders.of(
-            self.pages,
-            request=listing.request,
-            ordering=ordering,
-            relations=relations,
-            **listing.filters,
-        ).load_many([parent.pk for parent in parents])
+        pages = await self.loader(loaders, listing, relations).load_many(
+            [parent.pk for parent in parents]
+        )
         count = loaders.of(self.count, **listing.filters).load
         make = node_maker(self.node, relations)
         return per_parent(self.element, parents, pages, ordering, make, count)
+
+    def loader(self, loaders: Loaders, listing: Listing, relations: Relations) -> Any:
+        """The request's loader of pages for `listing`, by parent key; a parent's page
+        read ahead with its parent is primed into it (`page_ahead`)."""
+        return loaders.of(
+            self.pages,
+            request=listing.request,
+            ordering=listing.ordering,
+            relations=relations,
+            **listing.filters,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PageAhead:
+    """The page a connection field below will ask its loader for, read ahead of it."""
+
+    connection: Connected
+    listing: Listing
+    relations: Relations
+
+    def prime(self, loaders: Loaders, parent_pk: int, page: Page) -> None:
+        """Hand `page`, read with its parent, to the loader the field will ask."""
+        self.connection.loader(loaders, self.listing, self.relations).prime(parent_pk, page)
+
+
+def page_ahead(info: Info, cls: type, name: str) -> PageAhead | None:
+    """What `cls`'s connection field `name`, selected once on the objects this field
+    returns, will ask for, so that a lookup can read it in its own statement and prime
+    its loader. None when that cannot be known ahead with certainty: the field is
+    absent, selected twice or under a directive, is checked by `allow`, or takes an
+    argument other than a scalar written out or a variable. The field's own batch
+    then reads it as usual, and reports any problem with its arguments.
+    """
+    node = only_child(info, name)
+    if node is None:
+        return None
+    found = _connection_field(cls, name)
+    if found is None:
+        return None
+    connection, arguments = found
+    given: dict[str, Any] = {}
+    variables = graphql_info(info).variable_values
+    for argument in node.arguments or ():
+        python_name = arguments.get(argument.name.value)
+        value = argument.value
+        if python_name is None:
+            return None
+        if isinstance(value, VariableNode):
+            if value.name.value in variables:
+                given[python_name] = variables[value.name.value]
+        elif isinstance(value, IntValueNode):
+            given[python_name] = int(value.value)
+        elif isinstance(value, StringValueNode | BooleanValueNode):
+            given[python_name] = value.value
+        else:
+            return None
+    try:
+        listing = connection._read_arguments(given)
+    except Exception:  # bad arguments: the field reports them where they are
+        return None
+    relations = joins_below(info, connection.node, name, *EDGE_NODE)
+    return PageAhead(connection, listing, relations)
+
+
+@functools.cache
+def _connection_field(cls: type, name: str) -> tuple[Connected, dict[str, str]] | None:
+    """`cls`'s connection field `name` (by GraphQL name), unchecked by `allow`, and the
+    Python name of each of its arguments that takes a plain scalar, by GraphQL name."""
+    for strawberry_field in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        graphql_name = strawberry_field.graphql_name or to_camel_case(strawberry_field.python_name)
+        if graphql_name != name:
+            continue
+        relationship = relationship_of(strawberry_field)
+        if not isinstance(relationship, Connected) or relationship.allow is not None:
+            return None
+        plain = {}
+        for argument in strawberry_field.arguments:
+            kind = argument.type
+            if isinstance(kind, StrawberryOptional):
+                kind = kind.of_type
+            if kind in (int, str, bool):
+                plain[argument.graphql_name or to_camel_case(argument.python_name)] = (
+                    argument.python_name
+                )
+        return relationship, plain
+    return None
 
 
 class Listed(Connected):

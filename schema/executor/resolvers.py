@@ -18,19 +18,21 @@ from schema.executor.compat import resolver_function, strawberry_field
 
 class FastInfo:
     """What our resolvers read from `info`: the request's context, and the field's
-    nodes and the document's fragments (for schema/lookahead.py)."""
+    nodes, the document's fragments and the run's variables (for schema/lookahead.py)."""
 
-    __slots__ = ("context", "field_nodes", "fragments")
+    __slots__ = ("context", "field_nodes", "fragments", "variable_values")
 
     def __init__(
         self,
         context: Context,
         field_nodes: Sequence[FieldNode] = (),
         fragments: dict[str, FragmentDefinitionNode] | None = None,
+        variable_values: dict[str, Any] | None = None,
     ) -> None:
         self.context = context
         self.field_nodes = field_nodes
         self.fragments = fragments or {}
+        self.variable_values = variable_values or {}
 
 
 @dataclass(frozen=True, slots=True)

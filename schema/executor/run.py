@@ -161,7 +161,8 @@ class Run:
             return [getattr(source, name) for source in sources]
         kwargs = self._kwargs(definition, resolver, nodes[0])
         if resolver.wants_info:
-            kwargs = {**kwargs, "info": FastInfo(self.info.context, nodes, self.prepared.fragments)}
+            info = FastInfo(self.info.context, nodes, self.prepared.fragments, self.variables)
+            kwargs = {**kwargs, "info": info}
         batched = resolver.batched
         if batched is not None:
             return batched(sources, **kwargs)  # type: ignore[no-any-return]

@@ -35,6 +35,12 @@ CORPUS = [
     "{ viewer { username email orders(status: PAID) { totalCount edges { node { total } } } } }",
     "query($name: String!, $f: PostFilter) { user(username: $name) { username "
     "posts(last: 2, filter: $f) { edges { node { title } } pageInfo { hasPreviousPage } } } }",
+    # A user's page read with the user (Query.user's page ahead), forward and back.
+    "query($name: String!) { user(username: $name) { username postCount posts(first: 3) { "
+    "totalCount edges { cursor node { title published tags { name } author { username } } } "
+    "pageInfo { hasNextPage hasPreviousPage endCursor } } } }",
+    "query($name: String!) { user(username: $name) { posts(last: 2) { edges { node { title } } "
+    "pageInfo { hasPreviousPage startCursor } } } }",
     "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id "
     "... on Post { title author { username } } ...U } } fragment U on User { username }",
     "query($skip: Boolean!) { a: posts(first: 1) { edges { node { title } } } "
