@@ -310,6 +310,30 @@ def check_all(bench: Bench, selected: list[Query]) -> dict[tuple[str, str], Chec
     return results
 
 
+def serve_as_deployed(bench: Bench, selected: list[Query]) -> None:
+    """Restart each Storefront server (this checkout's and the baseline) without
+    STOREFRONT_DEBUG_SQL, once the checks have read its statement counts.
+
+    Debug SQL times every statement and writes the timings into every response's
+    `extensions`: a diagnostic that production leaves off, which timed runs must not
+    pay for. Each query is then asked once, so that caches are as warm as the checks
+    left them (documents, the token, prepared statements) before idle RSS is read.
+    """
+    assert bench.fixtures is not None
+    for name in ("storefront", servers.BASELINE):
+        server = bench.servers.get(name)
+        if server is None or "STOREFRONT_DEBUG_SQL" not in server.env:
+            continue
+        server.stop()
+        server.env = {k: v for k, v in server.env.items() if k != "STOREFRONT_DEBUG_SQL"}
+        server.start(bench.pinning.server)
+        for query in selected:
+            body = query.body(name, bench.fixtures)
+            answer = servers.post(server.url, body, token=bench.token_for(query))
+            if "extensions" in answer and "sqlStatements" in answer["extensions"]:
+                raise SystemExit(f"{name} still reports its SQL after the restart")
+
+
 def _fetch(bench: Bench, name: str, query: Query) -> Check:
     assert bench.fixtures is not None
     result = Check(server=name, query=query.label)

@@ -192,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         checks = harness.check_all(bench, selected)
         for c in checks.values():
             print(f"check {c.server:12} {c.query:16} {c.status:6} {c.detail}", file=sys.stderr)
+        harness.serve_as_deployed(bench, selected)
         report.idle_rss_mb = {name: s.rss_bytes() / 2**20 for name, s in bench.servers.items()}
         bodies = DATA / "bodies"
         bodies.mkdir(parents=True, exist_ok=True)

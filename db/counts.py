@@ -84,14 +84,27 @@ async def all_posts(conn: asyncpg.Connection, *, access: Access) -> int:
     return int(await fetch_value(conn, _all_posts(access.reader), **access.values))
 
 
+def _of_authors(reader: Reader, published: bool | None) -> Any:
+    """Of each author's slots, what counts: their posts the reader may see."""
+    return _visible(reader, row_counts.c.key == VIEWER_ID, published)
+
+
 @shaped
 def _by_author(reader: Reader, published: bool | None) -> Select[Any]:
-    counted = _visible(reader, row_counts.c.key == VIEWER_ID, published)
     return (
-        select(row_counts.c.key, func.sum(counted))
+        select(row_counts.c.key, func.sum(_of_authors(reader, published)))
         .where(_of("author"), any_id(row_counts.c.key))
         .group_by(row_counts.c.key)
     )
+
+
+def author_posts(
+    reader: Reader, published: bool | None, author_id: ColumnElement[int]
+) -> ColumnElement[int]:
+    """`posts_by_author_ids`' count for one author, as a column of a statement that has
+    the author's id (a count riding in its author's lookup)."""
+    counted = func.coalesce(func.sum(_of_authors(reader, published)), 0)
+    return select(counted).where(_of("author"), row_counts.c.key == author_id).scalar_subquery()
 
 
 async def posts_by_author_ids(

@@ -50,8 +50,9 @@ from db.statements import fetch, fetch_value, shaped
 from db.tags import normalise_name
 from db.users import user_by_username_query
 
-# An author's columns beside their page (`author_with_post_page`).
+# An author's columns beside their page (`author_with_post_page`), and their count.
 AUTHOR_PAGE_PREFIX = "user__"
+POST_COUNT = "post_count"
 
 NEWEST = Ordering("newest", (posts.c.created_at, posts.c.id), descending=True)
 OLDEST = Ordering("oldest", (posts.c.created_at, posts.c.id))
@@ -102,6 +103,19 @@ class FilterShape:
 
 
 NO_FILTER = PostFilter()
+
+
+@dataclass(frozen=True, slots=True)
+class CountOf:
+    """A count of an author's posts that rides in their lookup: the one
+    `post_counts_by_author_ids` reads from the kept counts (`where` filters on
+    `published` alone, or not at all)."""
+
+    published: bool | None = None
+
+    @classmethod
+    def of(cls, where: PostFilter) -> CountOf | None:
+        return cls(where.published) if where == PostFilter(published=where.published) else None
 
 
 def _conditions(reader: Reader, where: FilterShape) -> list[ColumnElement[bool]]:
@@ -184,15 +198,19 @@ def _pages_by_author(
     where: FilterShape,
     relations: Relations,
     by_username: bool = False,
+    count: CountOf | None = None,
 ) -> Select[Any]:
     """Each of `:parent_ids`' pages; `by_username`: the author `:username` names and
-    their page (`author_with_post_page`)."""
+    their page (`author_with_post_page`), with their `count` if asked."""
 
     def page_for(author_id: ColumnElement[int]) -> Select[Any]:
         return _visible(reader, where).where(posts.c.author_id == author_id)
 
     if by_username:
         author = user_by_username_query()
+        if count is not None:
+            counted = counts.author_posts(reader, count.published, users.c.id)
+            author = author.add_columns(counted.label(POST_COUNT))
         return parent_with_page(author, AUTHOR_PAGE_PREFIX, page_for, ordering, shape, relations)
     return pages_by_parent(page_for, ordering, shape, relations)
 
@@ -221,11 +239,14 @@ async def author_with_post_page(
     where: PostFilter,
     access: Access,
     relations: Relations = NO_RELATIONS,
+    count: CountOf | None = None,
 ) -> tuple[Row | None, Page]:
     """The user named `username` (columns under `AUTHOR_PAGE_PREFIX`) and the page of
-    their posts that `post_pages_by_author_ids` would give for the same arguments."""
-    shape = request.shape
-    statement = _pages_by_author(shape, ordering, access.reader, where.shape, relations, True)
+    their posts that `post_pages_by_author_ids` would give for the same arguments; with
+    `count`, also what `post_counts_by_author_ids` gives them for `count.where()`, in
+    the column `AUTHOR_PAGE_PREFIX + POST_COUNT`."""
+    reader, shape = access.reader, request.shape
+    statement = _pages_by_author(shape, ordering, reader, where.shape, relations, True, count)
     values = {**access.values, **where.values()}
     return await fetch_parent_with_page(conn, statement, request, username=username, **values)
 

@@ -19,7 +19,14 @@ from schema.errors import BadUserInput, Unauthenticated
 from schema.ids import decode_id, decode_id_of
 from schema.loaders import takes
 from schema.pagination import page_request
-from schema.relationships import Listing, joins_below, node_maker, page_ahead, root_list
+from schema.relationships import (
+    Listing,
+    joins_below,
+    node_maker,
+    page_ahead,
+    root_list,
+    value_ahead,
+)
 from schema.types.lists import order_list, post_list
 from schema.types.node import Node
 from schema.types.order import Order, OrderConnection
@@ -119,7 +126,11 @@ async def _user(root: object, info: Info, username: str) -> User | None:
     if ahead is None:
         row = await loaders.read(db_users.user_by_username, username)
         return None if row is None else User.from_row(row)
-    # A user's page (the bench's b and g) in the lookup's own statement: one round trip.
+    # A user's page (the bench's b and g) in the lookup's own statement: one round trip,
+    # with their count of posts too when it is asked for beside it.
+    count = value_ahead(info, User, "postCount")
+    where = None if count is None else count.arguments.get("where")
+    count_of = db_posts.CountOf.of(where) if isinstance(where, db_posts.PostFilter) else None
     listing = ahead.listing
     row, page = await loaders.read(
         db_posts.author_with_post_page,
@@ -128,12 +139,16 @@ async def _user(root: object, info: Info, username: str) -> User | None:
         ordering=listing.ordering,
         access=loaders.access,
         relations=ahead.relations,
+        count=count_of,
         **listing.filters,
     )
     if row is None:
         return None
     user = User.from_row(row, db_posts.AUTHOR_PAGE_PREFIX)
     ahead.prime(loaders, user.pk, page)
+    if count is not None and count_of is not None:
+        # Read under the prefix as the user's other columns are.
+        count.prime(loaders, user.pk, int(row[db_posts.AUTHOR_PAGE_PREFIX + db_posts.POST_COUNT]))
     return user
 
 

@@ -208,13 +208,51 @@ def page_ahead(info: Info, cls: type, name: str) -> PageAhead | None:
     argument other than a scalar written out or a variable. The field's own batch
     then reads it as usual, and reports any problem with its arguments.
     """
+    found = _ahead(info, cls, name, Connected)
+    if found is None:
+        return None
+    connection, listing = found
+    assert isinstance(connection, Connected)
+    relations = joins_below(info, connection.node, name, *EDGE_NODE)
+    return PageAhead(connection, listing, relations)
+
+
+@dataclass(frozen=True, slots=True)
+class ValueAhead:
+    """The arguments a related field below will read its value with, known ahead."""
+
+    related: Related
+    arguments: Mapping[str, Hashable]
+
+    def prime(self, loaders: Loaders, parent_key: Any, value: Any) -> None:
+        """Hand `value`, read with its parent, to the loader the field will ask."""
+        loaders.of(self.related.read, **self.arguments).prime(parent_key, value)
+
+
+def value_ahead(info: Info, cls: type, name: str) -> ValueAhead | None:
+    """`page_ahead` for a related field that reads a value (a count), not a page."""
+    found = _ahead(info, cls, name, Related)
+    if found is None:
+        return None
+    related, arguments = found
+    assert isinstance(related, Related)
+    if related.ride is not None or related.make is None:
+        return None  # it rides already, or makes objects (and joins below them)
+    return ValueAhead(related, arguments)
+
+
+def _ahead(
+    info: Info, cls: type, name: str, kind: type[Relationship]
+) -> tuple[Relationship, Any] | None:
+    """The `kind` relationship behind `cls`'s field `name`, selected once below this
+    field, and what its arguments read as, if they can be read ahead (`page_ahead`)."""
     node = only_child(info, name)
     if node is None:
         return None
-    found = _connection_field(cls, name)
-    if found is None:
+    found = _field_of(cls, name)
+    if found is None or not isinstance(found[0], kind):
         return None
-    connection, arguments = found
+    relationship, arguments = found
     given: dict[str, Any] = {}
     variables = graphql_info(info).variable_values
     for argument in node.arguments or ():
@@ -232,23 +270,22 @@ def page_ahead(info: Info, cls: type, name: str) -> PageAhead | None:
         else:
             return None
     try:
-        listing = connection._read_arguments(given)
+        return relationship, relationship._read_arguments(given)
     except Exception:  # bad arguments: the field reports them where they are
         return None
-    relations = joins_below(info, connection.node, name, *EDGE_NODE)
-    return PageAhead(connection, listing, relations)
 
 
 @functools.cache
-def _connection_field(cls: type, name: str) -> tuple[Connected, dict[str, str]] | None:
-    """`cls`'s connection field `name` (by GraphQL name), unchecked by `allow`, and the
-    Python name of each of its arguments that takes a plain scalar, by GraphQL name."""
+def _field_of(cls: type, name: str) -> tuple[Relationship, dict[str, str]] | None:
+    """The relationship behind `cls`'s field `name` (by GraphQL name), unless `allow`
+    checks it, and the Python name of each of its arguments that takes a plain scalar,
+    by GraphQL name."""
     for strawberry_field in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
         graphql_name = strawberry_field.graphql_name or to_camel_case(strawberry_field.python_name)
         if graphql_name != name:
             continue
         relationship = relationship_of(strawberry_field)
-        if not isinstance(relationship, Connected) or relationship.allow is not None:
+        if relationship is None or relationship.allow is not None:
             return None
         plain = {}
         for argument in strawberry_field.arguments:

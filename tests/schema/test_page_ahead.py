@@ -117,3 +117,33 @@ async def test_a_bad_page_argument_is_reported_on_the_page(
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["path"] == ["user", "posts"]
     assert log.count == 1
+
+
+COUNTED = """query($name: String!, $published: Boolean) {
+  user(username: $name) {
+    postCount(published: $published)
+    posts(first: 2) { edges { node { title } } }
+  }
+}"""
+
+
+async def test_the_count_beside_the_page_rides_too(session: AsyncSession, counted: Counted) -> None:
+    ann = await make_user(session, username="ann")
+    admin = await make_user(session, username="root", is_admin=True)
+    for n in range(5):
+        await make_post(session, ann.id, title=f"p{n}", published=n % 2 == 0)
+    ann_token, admin_token = await make_token(session, ann.id), await make_token(session, admin.id)
+
+    # Published 3, drafts 2: anonymous sees 3, ann and an admin 5; each asked apart.
+    for token, published, expected in [
+        (None, None, 3),
+        (None, False, 0),
+        (ann_token, None, 5),
+        (ann_token, False, 2),
+        (admin_token, True, 3),
+        (admin_token, None, 5),
+    ]:
+        await counted(COUNTED, {"name": "ann"}, token=token)  # a token's first lookup
+        body, log = await counted(COUNTED, {"name": "ann", "published": published}, token=token)
+        assert body["data"]["user"]["postCount"] == expected, (token, published)
+        assert log.count == 1
