@@ -42,6 +42,10 @@ async def test_a_user_and_their_page_are_one_statement(
     assert user["posts"]["pageInfo"]["hasNextPage"] is True
     assert user["posts"]["edges"][0]["node"]["tags"] == [{"name": "x"}]
     assert log.count == 1
+    # The page is correlated to the one lookup, not a second lookup of its own inside
+    # it (the plan that took six times the database time).
+    [statement] = log.statements
+    assert statement.count("lower(users.username)") == 1, statement
 
     # The next page, from the cursor, the same way; and the author sees the draft.
     after = user["posts"]["pageInfo"]["endCursor"]
