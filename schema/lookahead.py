@@ -43,10 +43,45 @@ def only_child(info: Any, name: str) -> FieldNode | None:
     selected more than once (aliases may give each its own arguments) or under a
     directive (whose verdict depends on the run): then None, as when it is absent."""
     raw = graphql_info(info)
-    found = [c for c in _children(raw.field_nodes, raw.fragments) if c.name.value == name]
-    if len(found) != 1 or found[0].directives:
+    found: list[FieldNode] = []
+    conditional = False
+    for field in raw.field_nodes:
+        if field.selection_set is not None:
+            conditional |= _named(field.selection_set, raw.fragments, name, found, set())
+    if conditional or len(found) != 1 or found[0].directives:
         return None
     return found[0]
+
+
+def _named(
+    selection_set: SelectionSetNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    name: str,
+    found: list[FieldNode],
+    visited: set[str],
+) -> bool:
+    """Add the fields `name` of a selection set, fragments followed, to `found`; True
+    if one of them is under a fragment with a directive (selected or not by the run)."""
+    conditional = False
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if selection.name.value == name:
+                found.append(selection)
+            continue
+        if isinstance(selection, InlineFragmentNode):
+            inner = selection.selection_set
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is None or selection.name.value in visited:
+                continue
+            visited.add(selection.name.value)
+            inner = fragment.selection_set
+        else:
+            continue
+        before = len(found)
+        conditional |= _named(inner, fragments, name, found, visited)
+        conditional |= bool(selection.directives) and len(found) > before
+    return conditional
 
 
 def _children(

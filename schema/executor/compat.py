@@ -26,6 +26,7 @@ from strawberry.schema.schema import validate_document as _strawberry_validate
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import _is_leaf_type, _is_optional_leaf_type
 from strawberry.types.arguments import convert_arguments as _convert_arguments
+from strawberry.types.base import StrawberryMaybe
 from strawberry.types.field import StrawberryField
 
 ArgumentConverter = Callable[[dict[str, Any], StrawberryField, Any], dict[str, Any]]
@@ -96,6 +97,8 @@ def _plain_arguments(
     names = []
     for argument in field.arguments:
         kind = argument.type
+        if isinstance(kind, StrawberryMaybe):
+            return None  # convert_arguments wraps its value in Some()
         leaf = kind is not GlobalID and (
             _is_leaf_type(kind, registry, skip_classes=(GlobalID,))
             or _is_optional_leaf_type(kind, registry, skip_classes=(GlobalID,))

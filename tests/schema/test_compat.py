@@ -77,6 +77,10 @@ class Thing:
         return first_word
 
     @strawberry.field
+    def maybe(self, times: strawberry.Maybe[int] = None) -> int:
+        return 1
+
+    @strawberry.field
     def seen(self, info: strawberry.Info) -> bool:
         SEEN_INFO.append(graphql_info(info))
         return True
@@ -179,6 +183,11 @@ def test_scalar_and_enum_arguments_are_passed_on_as_strawberry_passes_them() -> 
         "first_word": "x",
         "mood": Mood.GLAD,
     }
+    # Maybe[int] is an optional scalar to _is_optional_leaf_type, but its value is
+    # wrapped in Some(): it must go through convert_arguments.
+    maybe = _field("Thing", "maybe")
+    expected = convert_arguments({"times": 5}, maybe.arguments, registry, config, None)
+    assert convert({"times": 5}, maybe, None) == expected
 
 
 def test_graphql_info_is_graphql_cores_behind_strawberrys() -> None:

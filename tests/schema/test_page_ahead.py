@@ -92,6 +92,7 @@ async def test_a_user_without_posts_and_no_user(session: AsyncSession, counted: 
         ),
         # A page under a directive, or filtered: read as before.
         ("posts(first: 2) @include(if: true) { edges { node { title } } }", 2),
+        ("... @include(if: true) { posts(first: 2) { edges { node { title } } } }", 2),
         ("posts(first: 2, filter: {published: true}) { edges { node { title } } }", 2),
     ],
 )
