@@ -32,6 +32,7 @@ from db.models import post_tags, posts, tags, users
 from db.paging import (
     Ordering,
     Page,
+    PageFor,
     PageRequest,
     PageShape,
     any_id,
@@ -114,8 +115,11 @@ class CountOf:
     published: bool | None = None
 
     @classmethod
-    def of(cls, where: PostFilter) -> CountOf | None:
-        return cls(where.published) if where == PostFilter(published=where.published) else None
+    def of(cls, where: object) -> CountOf | None:
+        """The count `post_counts_by_author_ids` reads for `where`, if it is one of these."""
+        if isinstance(where, PostFilter) and where == PostFilter(published=where.published):
+            return cls(where.published)
+        return None
 
 
 def _conditions(reader: Reader, where: FilterShape) -> list[ColumnElement[bool]]:
@@ -190,6 +194,15 @@ async def posts_count(conn: asyncpg.Connection, *, where: PostFilter, access: Ac
     return int(await fetch_value(conn, statement, **access.values, **where.values()))
 
 
+def _of_author(reader: Reader, where: FilterShape) -> PageFor:
+    """The posts of the author whose id is given, that the reader may see."""
+
+    def page_for(author_id: ColumnElement[int]) -> Select[Any]:
+        return _visible(reader, where).where(posts.c.author_id == author_id)
+
+    return page_for
+
+
 @shaped
 def _pages_by_author(
     shape: PageShape,
@@ -197,22 +210,8 @@ def _pages_by_author(
     reader: Reader,
     where: FilterShape,
     relations: Relations,
-    by_username: bool = False,
-    count: CountOf | None = None,
 ) -> Select[Any]:
-    """Each of `:parent_ids`' pages; `by_username`: the author `:username` names and
-    their page (`author_with_post_page`), with their `count` if asked."""
-
-    def page_for(author_id: ColumnElement[int]) -> Select[Any]:
-        return _visible(reader, where).where(posts.c.author_id == author_id)
-
-    if by_username:
-        author = user_by_username_query()
-        if count is not None:
-            counted = counts.author_posts(reader, count.published, users.c.id)
-            author = author.add_columns(counted.label(POST_COUNT))
-        return parent_with_page(author, AUTHOR_PAGE_PREFIX, page_for, ordering, shape, relations)
-    return pages_by_parent(page_for, ordering, shape, relations)
+    return pages_by_parent(_of_author(reader, where), ordering, shape, relations)
 
 
 async def post_pages_by_author_ids(
@@ -230,6 +229,23 @@ async def post_pages_by_author_ids(
     return await fetch_pages_by_parent(conn, statement, author_ids, request, **values)
 
 
+@shaped
+def _author_with_page(
+    shape: PageShape,
+    ordering: Ordering,
+    reader: Reader,
+    where: FilterShape,
+    relations: Relations,
+    count: CountOf | None,
+) -> Select[Any]:
+    author = user_by_username_query()
+    if count is not None:
+        counted = counts.author_posts(reader, count.published, users.c.id)
+        author = author.add_columns(counted.label(POST_COUNT))
+    page_for = _of_author(reader, where)
+    return parent_with_page(author, AUTHOR_PAGE_PREFIX, page_for, ordering, shape, relations)
+
+
 async def author_with_post_page(
     conn: asyncpg.Connection,
     username: str,
@@ -245,8 +261,9 @@ async def author_with_post_page(
     their posts that `post_pages_by_author_ids` would give for the same arguments; with
     `count`, also what `post_counts_by_author_ids` gives them for `count.where()`, in
     the column `AUTHOR_PAGE_PREFIX + POST_COUNT`."""
-    reader, shape = access.reader, request.shape
-    statement = _pages_by_author(shape, ordering, reader, where.shape, relations, True, count)
+    statement = _author_with_page(
+        request.shape, ordering, access.reader, where.shape, relations, count
+    )
     values = {**access.values, **where.values()}
     return await fetch_parent_with_page(conn, statement, request, username=username, **values)
 

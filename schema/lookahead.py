@@ -41,70 +41,48 @@ def selected(info: Any, *path: str) -> frozenset[str]:
 def only_child(info: Any, name: str) -> FieldNode | None:
     """The one field `name` selected on the resolver field's objects, unless it is
     selected more than once (aliases may give each its own arguments) or under a
-    directive (whose verdict depends on the run): then None, as when it is absent."""
+    directive, its own or a fragment's (whose verdict depends on the run): then None,
+    as when it is absent."""
     raw = graphql_info(info)
-    found: list[FieldNode] = []
-    conditional = False
-    for field in raw.field_nodes:
-        if field.selection_set is not None:
-            conditional |= _named(field.selection_set, raw.fragments, name, found, set())
-    if conditional or len(found) != 1 or found[0].directives:
+    found = [pair for pair in _marked(raw.field_nodes, raw.fragments) if pair[0].name.value == name]
+    if len(found) != 1:
         return None
-    return found[0]
-
-
-def _named(
-    selection_set: SelectionSetNode,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    name: str,
-    found: list[FieldNode],
-    visited: set[str],
-) -> bool:
-    """Add the fields `name` of a selection set, fragments followed, to `found`; True
-    if one of them is under a fragment with a directive (selected or not by the run)."""
-    conditional = False
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            if selection.name.value == name:
-                found.append(selection)
-            continue
-        if isinstance(selection, InlineFragmentNode):
-            inner = selection.selection_set
-        elif isinstance(selection, FragmentSpreadNode):
-            fragment = fragments.get(selection.name.value)
-            if fragment is None or selection.name.value in visited:
-                continue
-            visited.add(selection.name.value)
-            inner = fragment.selection_set
-        else:
-            continue
-        before = len(found)
-        conditional |= _named(inner, fragments, name, found, visited)
-        conditional |= bool(selection.directives) and len(found) > before
-    return conditional
+    [(child, conditional)] = found
+    return None if conditional or child.directives else child
 
 
 def _children(
     fields: Iterable[FieldNode], fragments: Mapping[str, FragmentDefinitionNode]
 ) -> Iterator[FieldNode]:
+    return (child for child, _ in _marked(fields, fragments))
+
+
+def _marked(
+    fields: Iterable[FieldNode], fragments: Mapping[str, FragmentDefinitionNode]
+) -> Iterator[tuple[FieldNode, bool]]:
+    """The fields selected below `fields`, fragments followed, each with whether a
+    fragment it came through carries a directive."""
     for field in fields:
         if field.selection_set is not None:
-            yield from _flatten(field.selection_set, fragments, set())
+            yield from _flatten(field.selection_set, fragments, set(), False)
 
 
 def _flatten(
     selection_set: SelectionSetNode,
     fragments: Mapping[str, FragmentDefinitionNode],
     visited: set[str],
-) -> Iterator[FieldNode]:
+    conditional: bool,
+) -> Iterator[tuple[FieldNode, bool]]:
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
-            yield selection
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _flatten(selection.selection_set, fragments, visited)
+            yield selection, conditional
+            continue
+        under = conditional or bool(selection.directives)
+        if isinstance(selection, InlineFragmentNode):
+            yield from _flatten(selection.selection_set, fragments, visited, under)
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             fragment = fragments.get(name)
             if fragment is not None and name not in visited:
                 visited.add(name)
-                yield from _flatten(fragment.selection_set, fragments, visited)
+                yield from _flatten(fragment.selection_set, fragments, visited, under)

@@ -129,8 +129,7 @@ async def _user(root: object, info: Info, username: str) -> User | None:
     # A user's page (the bench's b and g) in the lookup's own statement: one round trip,
     # with their count of posts too when it is asked for beside it.
     count = value_ahead(info, User, "postCount")
-    where = None if count is None else count.arguments.get("where")
-    count_of = db_posts.CountOf.of(where) if isinstance(where, db_posts.PostFilter) else None
+    count_of = None if count is None else db_posts.CountOf.of(count.arguments.get("where"))
     listing = ahead.listing
     row, page = await loaders.read(
         db_posts.author_with_post_page,
@@ -147,7 +146,6 @@ async def _user(root: object, info: Info, username: str) -> User | None:
     user = User.from_row(row, db_posts.AUTHOR_PAGE_PREFIX)
     ahead.prime(loaders, user.pk, page)
     if count is not None and count_of is not None:
-        # Read under the prefix as the user's other columns are.
         count.prime(loaders, user.pk, int(row[db_posts.AUTHOR_PAGE_PREFIX + db_posts.POST_COUNT]))
     return user
 

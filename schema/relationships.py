@@ -29,6 +29,7 @@ from operator import attrgetter
 from typing import Any, get_args
 
 from graphql import BooleanValueNode, IntValueNode, StringValueNode, VariableNode
+from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.field import StrawberryField
 from strawberry.types.lazy_type import LazyType
@@ -280,24 +281,18 @@ def _field_of(cls: type, name: str) -> tuple[Relationship, dict[str, str]] | Non
     """The relationship behind `cls`'s field `name` (by GraphQL name), unless `allow`
     checks it, and the Python name of each of its arguments that takes a plain scalar,
     by GraphQL name."""
-    for strawberry_field in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
-        graphql_name = strawberry_field.graphql_name or to_camel_case(strawberry_field.python_name)
-        if graphql_name != name:
-            continue
-        relationship = relationship_of(strawberry_field)
-        if relationship is None or relationship.allow is not None:
-            return None
-        plain = {}
-        for argument in strawberry_field.arguments:
-            kind = argument.type
-            if isinstance(kind, StrawberryOptional):
-                kind = kind.of_type
-            if kind in (int, str, bool):
-                plain[argument.graphql_name or to_camel_case(argument.python_name)] = (
-                    argument.python_name
-                )
-        return relationship, plain
-    return None
+    strawberry_field = _fields(cls).get(name)
+    relationship = None if strawberry_field is None else relationship_of(strawberry_field)
+    if strawberry_field is None or relationship is None or relationship.allow is not None:
+        return None
+    plain = {}
+    for argument in strawberry_field.arguments:
+        kind = argument.type
+        if isinstance(kind, StrawberryOptional):
+            kind = kind.of_type
+        if kind in (int, str, bool):
+            plain[_graphql_name(argument)] = argument.python_name
+    return relationship, plain
 
 
 class Listed(Connected):
@@ -389,13 +384,22 @@ def relationship_of(field: StrawberryField) -> Relationship | None:
 def _rides(cls: type) -> tuple[tuple[str, str, Ride], ...]:
     """(GraphQL name, Python name, ride) of each of `cls`'s fields that can ride along."""
     rides = []
-    for strawberry_field in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+    for graphql_name, strawberry_field in _fields(cls).items():
         relationship = relationship_of(strawberry_field)
         if relationship is not None and relationship.ride is not None:
-            name = strawberry_field.python_name
-            graphql_name = strawberry_field.graphql_name or to_camel_case(name)
-            rides.append((graphql_name, name, relationship.ride))
+            rides.append((graphql_name, strawberry_field.python_name, relationship.ride))
     return tuple(rides)
+
+
+@functools.cache
+def _fields(cls: type) -> dict[str, StrawberryField]:
+    """`cls`'s fields by GraphQL name."""
+    fields = cls.__strawberry_definition__.fields  # type: ignore[attr-defined]
+    return {_graphql_name(field): field for field in fields}
+
+
+def _graphql_name(field: StrawberryField | StrawberryArgument) -> str:
+    return field.graphql_name or to_camel_case(field.python_name)
 
 
 def joins_below(info: Info, cls: type, *path: str) -> Relations:

@@ -171,20 +171,14 @@ def _read(
 
 
 def complete_inline(
-    plan: Plan, return_type: GraphQLOutputType, values: Sequence[Any]
+    plan: Plan, found: tuple[GraphQLObjectType, bool, bool, bool], values: Sequence[Any]
 ) -> tuple[list[Any], int]:
-    """Each parent's value of a field of `return_type` (an object or a list of them)
-    answered with `plan`, built for all parents at once; raises to hand it back."""
-    required = isinstance(return_type, GraphQLNonNull)
-    inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
-    if not isinstance(inner, GraphQLList):
-        present = [value for value in values if value is not None]
-        if required and len(present) != len(values):
-            raise NotInline
-        built, size = plan.build(present)
-        answers = iter(built)
-        return [None if value is None else next(answers) for value in values], size
-    items_required = isinstance(inner.of_type, GraphQLNonNull)
+    """Each parent's value of a field of an object type or a list of one (`found`, as
+    `objects_of` reads its type) answered with `plan`; raises to hand it back."""
+    _, many, required, items_required = found
+    if not many:
+        # The parents' objects built as one list, nulls kept where the field allows them.
+        return plan.build_list(list(values), required)
     completed: list[Any] = []
     size = 0
     for value in values:

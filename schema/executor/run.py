@@ -264,11 +264,13 @@ class Run:
     ) -> bool:
         """Whether the field's objects were answered on the spot, with no level below."""
         found = objects_of(return_type)
-        plan = None if found is None else self.inline_plan(found[0], selections)
+        if found is None:
+            return False
+        plan = self.inline_plan(found[0], selections)
         if plan is None:
             return False
         try:
-            completed, size = complete_inline(plan, return_type, values)
+            completed, size = complete_inline(plan, found, values)
         except Exception:
             # Something the plan does not answer (a null where none may be, a row
             # without its riding relation): the walk finds it and reports it.
