@@ -50,10 +50,14 @@ async def tag_by_name(conn: asyncpg.Connection, name: str) -> Row | None:
 @shaped
 def _by_post_ids() -> Select[Any]:
     return (
-        select(post_tags.c.post_id, tags.c.id, tags.c.name)
-        .join(tags, tags.c.id == post_tags.c.tag_id)
+        # The tag's columns from post_tags' copies (db/models.py), in their index's order.
+        select(
+            post_tags.c.post_id,
+            post_tags.c.tag_id.label("id"),
+            post_tags.c.tag_name.label("name"),
+        )
         .where(any_id(post_tags.c.post_id))
-        .order_by(tags.c.name, tags.c.id)
+        .order_by(post_tags.c.post_id, post_tags.c.tag_name, post_tags.c.tag_id)
     )
 
 

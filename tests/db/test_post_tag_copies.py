@@ -1,11 +1,12 @@
-"""post_tags keep copies of their post's created_at, published and author (for Tag.posts)."""
+"""post_tags keep copies of their post's created_at, published and author (for Tag.posts)
+and of their tag's name (for Post.tags)."""
 
 from __future__ import annotations
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import post_tags, posts
+from db.models import post_tags, posts, tags
 from tests.factories import make_post, make_tag, make_user, minutes
 
 
@@ -54,3 +55,49 @@ async def test_an_unrelated_update_leaves_the_copies_alone(session: AsyncSession
     await session.commit()
 
     assert await _copies(session, post.id) == before
+
+
+async def _names(session: AsyncSession, post_id: int) -> list[str]:
+    stmt = (
+        select(post_tags.c.tag_name)
+        .where(post_tags.c.post_id == post_id)
+        .order_by(post_tags.c.tag_name)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def test_a_new_tagging_copies_its_tag_name(session: AsyncSession) -> None:
+    author = await make_user(session)
+    post = await make_post(session, author.id)
+    tag = await make_tag(session, "named")
+
+    # As a bulk loader would: only the contract's columns.
+    await session.execute(insert(post_tags).values(post_id=post.id, tag_id=tag.id))
+    await session.commit()
+
+    assert await _names(session, post.id) == ["named"]
+
+
+async def test_retagging_a_row_copies_the_new_tag_name(session: AsyncSession) -> None:
+    author = await make_user(session)
+    post = await make_post(session, author.id, tags=["before"])
+    after = await make_tag(session, "after")
+
+    await session.execute(
+        update(post_tags).where(post_tags.c.post_id == post.id).values(tag_id=after.id)
+    )
+    await session.commit()
+
+    assert await _names(session, post.id) == ["after"]
+
+
+async def test_renaming_a_tag_renames_every_copy(session: AsyncSession) -> None:
+    author = await make_user(session)
+    first = await make_post(session, author.id, tags=["old-name", "kept"])
+    second = await make_post(session, author.id, tags=["old-name"])
+
+    await session.execute(update(tags).where(tags.c.name == "old-name").values(name="new-name"))
+    await session.commit()
+
+    assert await _names(session, first.id) == ["kept", "new-name"]
+    assert await _names(session, second.id) == ["new-name"]
