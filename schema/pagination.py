@@ -16,6 +16,7 @@ import strawberry
 from db.paging import KeyValue, Ordering, Page, PageRequest
 from db.rows import DbRow
 from schema.batching import batched_field
+from schema.construct import constructor
 from schema.context import Info
 from schema.errors import BadUserInput
 
@@ -119,6 +120,9 @@ class PageInfo:
         )
 
 
+_new_page_info = constructor(PageInfo)
+
+
 @strawberry.type
 class Edge(Generic[T]):
     node: T
@@ -129,6 +133,9 @@ class Edge(Generic[T]):
     def cursor(self) -> str:
         # Encoded only when asked for: most clients read pageInfo.endCursor alone.
         return encode_cursor(self._ordering, self._ordering.key_of(self._row))
+
+
+_new_edge = constructor(Edge)
 
 
 async def _total_counts(connections: Sequence[Connection[Any]], info: Info) -> list[int]:
@@ -160,8 +167,8 @@ def connection_of(
 ) -> C:
     rows = page.rows
     return cls(
-        edges=[Edge(node=make_node(row), _ordering=ordering, _row=row) for row in rows],
-        page_info=PageInfo(
+        edges=[_new_edge(node=make_node(row), _ordering=ordering, _row=row) for row in rows],
+        page_info=_new_page_info(
             has_next_page=page.has_next,
             has_previous_page=page.has_previous,
             _ordering=ordering,

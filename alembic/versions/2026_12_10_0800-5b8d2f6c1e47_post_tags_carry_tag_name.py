@@ -33,9 +33,7 @@ def upgrade() -> None:
         "post_tags",
         sa.Column("tag_name", sa.String(50), server_default=sa.text("''"), nullable=False),
     )
-    op.execute(
-        "UPDATE post_tags SET tag_name = t.name FROM tags t WHERE t.id = post_tags.tag_id"
-    )
+    op.execute("UPDATE post_tags SET tag_name = t.name FROM tags t WHERE t.id = post_tags.tag_id")
     op.execute(
         """
         CREATE FUNCTION post_tags_copy_tag() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -20,6 +20,7 @@ from db.order_relations import (
     total_of,
 )
 from db.rows import DbRow, columns
+from schema.construct import constructor
 from schema.pagination import Connection
 from schema.relationships import Ride, related
 from schema.types.node import Node, OrderStatus
@@ -41,7 +42,7 @@ class OrderItem:
     @classmethod
     def from_row(cls, row: DbRow) -> OrderItem:
         quantity, unit_price = _ITEM_COLUMNS(row)
-        return cls(
+        return _new_item(
             product=Product.from_row(row, prefix="product__"),
             quantity=quantity,
             unit_price=unit_price,
@@ -52,10 +53,14 @@ class OrderItem:
         return self.quantity * self.unit_price
 
 
+_new_item = constructor(OrderItem)
+_new_product = constructor(Product)
+
+
 def _joined_items(row: DbRow) -> list[OrderItem]:
     return [
-        OrderItem(
-            product=Product(pk=product_id, sku=sku, name=name, price=price, stock=stock),
+        _new_item(
+            product=_new_product(pk=product_id, sku=sku, name=name, price=price, stock=stock),
             quantity=quantity,
             unit_price=unit_price,
         )
@@ -80,7 +85,7 @@ class Order(Node):
     @classmethod
     def from_row(cls, row: DbRow) -> Order:
         pk, customer_pk, status, created_at = _ORDER_COLUMNS(row)
-        return cls(
+        return _new_order(
             pk=pk, customer_pk=customer_pk, status=OrderStatus.of(status), created_at=created_at
         )
 
@@ -107,6 +112,9 @@ class Order(Node):
         ride=Ride(TOTALS, total_of),
         description="Sum of quantity * unitPrice, exact.",
     )
+
+
+_new_order = constructor(Order)
 
 
 @strawberry.type

@@ -10,6 +10,7 @@ from db import tags as db_tags
 from db import users as db_users
 from db.post_relations import AUTHOR, AUTHOR_PREFIX, TAGS, tags_of
 from db.rows import DbRow, columns
+from schema.construct import constructor
 from schema.pagination import Connection
 from schema.relationships import Ride, related
 from schema.types.node import Node
@@ -19,6 +20,9 @@ from schema.types.user import User
 _POST_COLUMNS = columns(
     "id", "author_id", "title", "body", "published", "published_at", "created_at", "updated_at"
 )
+
+# Tags come with every post of most pages (schema/construct.py).
+_new_tag = constructor(Tag)
 
 
 @strawberry.type
@@ -36,7 +40,7 @@ class Post(Node):
         pk, author_pk, title, body, published, published_at, created_at, updated_at = _POST_COLUMNS(
             row
         )
-        return cls(
+        return _new_post(
             pk=pk,
             author_pk=author_pk,
             title=title,
@@ -54,10 +58,13 @@ class Post(Node):
     )
     tags: list[Tag] = related(
         db_tags.tags_by_post_ids,
-        ride=Ride(TAGS, lambda row: [Tag(pk=pk, name=name) for pk, name in tags_of(row)]),
+        ride=Ride(TAGS, lambda row: [_new_tag(pk=pk, name=name) for pk, name in tags_of(row)]),
         longest=db_tags.MAX_TAGS_PER_POST,
         description="Ordered by tag name.",
     )
+
+
+_new_post = constructor(Post)
 
 
 @strawberry.type

@@ -12,6 +12,7 @@ import strawberry
 from db import orders as db_orders
 from db import products as db_products
 from db.rows import DbRow, columns
+from schema.construct import constructor
 from schema.context import Info
 from schema.errors import BadUserInput, Forbidden
 from schema.pagination import Connection
@@ -51,7 +52,7 @@ class Product(Node):
     def from_row(cls, row: DbRow, prefix: str = "") -> Product:
         """From a products row, or from the columns of one joined under `prefix`."""
         pk, sku, name, price, stock = _product_columns(prefix)(row)
-        return cls(pk=pk, sku=sku, name=name, price=price, stock=stock)
+        return _new_product(pk=pk, sku=sku, name=name, price=price, stock=stock)
 
     units_sold: int = related(
         db_products.units_sold_by_product_ids,
@@ -66,6 +67,9 @@ class Product(Node):
         description="Admins only (FORBIDDEN for anyone else): the newest orders that hold "
         f"this product, newest first, at most {MAX_RECENT_ORDERS}.",
     )
+
+
+_new_product = constructor(Product)
 
 
 @strawberry.type

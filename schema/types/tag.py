@@ -8,6 +8,7 @@ import strawberry
 
 from db import posts as db_posts
 from db.rows import DbRow, columns
+from schema.construct import constructor
 from schema.pagination import Connection, page_request
 from schema.relationships import Listing, as_read, connection, related
 from schema.types.node import Node, PostOrder
@@ -34,7 +35,7 @@ class Tag(Node):
     @classmethod
     def from_row(cls, row: DbRow) -> Tag:
         pk, name = _TAG_COLUMNS(row)
-        return cls(pk=pk, name=name)
+        return _new_tag(pk=pk, name=name)
 
     post_count: int = related(
         db_posts.post_counts_by_tag_ids,
@@ -44,6 +45,9 @@ class Tag(Node):
     posts: Annotated[PostConnection, strawberry.lazy("schema.types.post")] = connection(
         db_posts.post_pages_by_tag_ids, db_posts.post_counts_by_tag_ids, arguments=_tagged_list
     )
+
+
+_new_tag = constructor(Tag)
 
 
 @strawberry.type

@@ -12,6 +12,7 @@ import strawberry
 from db import orders as db_orders
 from db import posts as db_posts
 from db.rows import DbRow, columns
+from schema.construct import constructor
 from schema.context import Info
 from schema.errors import Forbidden
 from schema.pagination import Connection
@@ -54,7 +55,7 @@ class User(Node):
     def from_row(cls, row: DbRow, prefix: str = "") -> User:
         """From a users row, or from the columns of one joined under `prefix`."""
         pk, username, full_name, created_at, email = _user_columns(prefix)(row)
-        return cls(
+        return _new_user(
             pk=pk, username=username, full_name=full_name, created_at=created_at, _email=email
         )
 
@@ -78,6 +79,9 @@ class User(Node):
         allow=_themselves_or_admin,
         description="Only the user themself and admins; FORBIDDEN for anyone else.",
     )
+
+
+_new_user = constructor(User)
 
 
 @strawberry.type
