@@ -55,10 +55,18 @@ Allow = Callable[[Sequence[Any], Info], None]
 @dataclass(frozen=True, slots=True)
 class Ride:
     """How a relation comes in its parent's own statement: the `join` adds its columns
-    to the parent's rows, `read` makes the field's value from such a row."""
+    to the parent's rows, `read` makes the field's value from such a row.
+
+    A list of plain objects may also say how to read it as tuples: `values(row)` gives
+    one tuple per object, holding its attributes `fields` in that order (what `read`
+    makes its objects from). An answer that reads nothing else of them is then built
+    from the tuples, without making the objects (schema/executor/inline.py).
+    """
 
     join: Join
     read: Callable[[DbRow], Any]
+    values: Callable[[DbRow], Sequence[tuple[Any, ...]]] | None = None
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ import inspect
 import keyword
 import operator
 from collections.abc import Callable, Sequence
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -39,7 +39,7 @@ from graphql import (
 
 from schema.executor.resolvers import Resolver
 from schema.executor.shapes import SCALAR_PASS_THROUGH, is_text
-from schema.relationships import Related, relationship_of
+from schema.relationships import Related, Ride, relationship_of
 
 if TYPE_CHECKING:
     from schema.executor.run import Run
@@ -56,9 +56,9 @@ class _Never:
     """No value is of this type: a leaf whose values always go through its completer."""
 
 
-# (response key, getter, attribute or None, the type its values need no completing
-# in, completer, whether its values are text)
-Leaf = tuple[str, Callable[[Any], Any], str | None, type, Callable[[Any], Any], bool]
+# (response key, getter, attribute, index in a tuple (`Ride.values`) or None, the type
+# its values need no completing in, completer, whether its values are text)
+Leaf = tuple[str, Callable[[Any], Any], str | int | None, type, Callable[[Any], Any], bool]
 # (response key, getter, riding relation or None, plan, list, non-null, items non-null)
 Nested = tuple[str, Callable[[Any], Any], Any, "Plan", bool, bool, bool]
 
@@ -160,10 +160,12 @@ def _compile(
 
 
 def _read(
-    attribute: str | None, get: Callable[[Any], Any], name: str, constants: dict[str, Any]
+    attribute: str | int | None, get: Callable[[Any], Any], name: str, constants: dict[str, Any]
 ) -> str:
-    """The expression reading a leaf off `item`: the attribute itself when it is a plain
-    identifier, else through its getter."""
+    """The expression reading a leaf off `item`: the tuple's item or the attribute itself
+    when it is a plain identifier, else through its getter."""
+    if isinstance(attribute, int):
+        return f"item[{attribute}]"
     if attribute is not None and attribute.isidentifier() and not keyword.iskeyword(attribute):
         return f"item.{attribute}"
     constants[name] = get
@@ -196,10 +198,15 @@ def complete_inline(
 
 
 def plan_for(
-    run: Run, object_type: GraphQLObjectType, selections: tuple[SelectionSetNode, ...]
+    run: Run,
+    object_type: GraphQLObjectType,
+    selections: tuple[SelectionSetNode, ...],
+    fields: tuple[str, ...] | None = None,
 ) -> Plan | None:
     """The plan for `object_type`'s objects under `selections`, or None when some field
-    below them must be resolved level by level."""
+    below them must be resolved level by level. With `fields`, the plan answers tuples
+    of those attributes (`Ride.values`) instead of objects, and there is none unless
+    every field selected is one of them."""
     keys: list[tuple[str, Any]] = []
     leaves: list[Leaf] = []
     nested: list[Nested] = []
@@ -212,12 +219,22 @@ def plan_for(
         keys.append((key, None))
         definition = object_type.fields[name]
         resolver = run.resolver(object_type, definition)
+        fixed += len(key) + 8
+        below = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+        if fields is not None:
+            if below or resolver.function is not None or resolver.attribute not in fields:
+                return None
+            index = fields.index(resolver.attribute)
+            field_type = definition.type
+            complete = run.path.leaf_completer(field_type)
+            plain = _plain_type(field_type)
+            leaves.append((key, itemgetter(index), index, plain, complete, is_text(field_type)))
+            continue
         read = _reader(resolver, definition)
         if read is None:
             return None
-        get, join = read
-        fixed += len(key) + 8
-        below = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+        get, ride = read
+        join = None if ride is None else ride.join
         if not below:
             if join is not None:
                 return None
@@ -231,7 +248,14 @@ def plan_for(
         if found is None:
             return None
         element, many, required, items_required = found
-        plan = run.inline_plan(element, below)
+        plan = None
+        if ride is not None and ride.values is not None and many:
+            # Answered from the row's tuples when nothing else of the objects is read.
+            plan = run.inline_plan(element, below, ride.fields)
+            if plan is not None:
+                get = ride.values
+        if plan is None:
+            plan = run.inline_plan(element, below)
         if plan is None:
             return None
         nested.append((key, get, join, plan, many, required, items_required))
@@ -240,10 +264,10 @@ def plan_for(
 
 def _reader(
     resolver: Resolver, definition: GraphQLField
-) -> tuple[Callable[[Any], Any], Any] | None:
+) -> tuple[Callable[[Any], Any], Ride | None] | None:
     """How one object's value of the field is read without waiting: (a function of the
     object, None), or for a relation riding in the object's row (a function of the
-    row, its join); None if it cannot be."""
+    row, its `Ride`); None if it cannot be."""
     function = resolver.function
     if function is None:
         return attrgetter(resolver.attribute), None
@@ -254,7 +278,7 @@ def _reader(
         ride = relationship.ride
         if not isinstance(relationship, Related) or ride is None or relationship.allow:
             return None
-        return ride.read, ride.join
+        return ride.read, ride
     if resolver.wants_info or resolver.batched is not None or _waits(function):
         return None
     return function, None

@@ -178,12 +178,16 @@ class Run:
         return resolver
 
     def inline_plan(
-        self, object_type: GraphQLObjectType, selections: tuple[SelectionSetNode, ...]
+        self,
+        object_type: GraphQLObjectType,
+        selections: tuple[SelectionSetNode, ...],
+        fields: tuple[str, ...] | None = None,
     ) -> Plan | None:
-        """How `object_type`'s objects under `selections` are answered without a level of
-        their own, if they can be (schema/executor/inline.py); made once per document,
-        or once per set of fields that @skip/@include leave."""
-        key: tuple[Any, ...] = (object_type.name, *map(id, selections))
+        """How `object_type`'s objects (or tuples of their `fields`) under `selections`
+        are answered without a level of their own, if they can be
+        (schema/executor/inline.py); made once per document, or once per set of fields
+        that @skip/@include leave."""
+        key: tuple[Any, ...] = (object_type.name, fields, *map(id, selections))
         plans = self.prepared.inline
         if self.prepared.conditional:
             # The plan covers every object below, so everything the conditions choose.
@@ -194,7 +198,7 @@ class Run:
         if key in plans:
             plan: Plan | None = plans[key]
             return plan
-        plan = plans[key] = plan_for(self, object_type, selections)
+        plan = plans[key] = plan_for(self, object_type, selections, fields)
         return plan
 
     def _kwargs(

@@ -58,7 +58,12 @@ class Post(Node):
     )
     tags: list[Tag] = related(
         db_tags.tags_by_post_ids,
-        ride=Ride(TAGS, lambda row: [_new_tag(pk=pk, name=name) for pk, name in tags_of(row)]),
+        ride=Ride(
+            TAGS,
+            lambda row: [_new_tag(pk=pk, name=name) for pk, name in tags_of(row)],
+            values=tags_of,
+            fields=("pk", "name"),
+        ),
         longest=db_tags.MAX_TAGS_PER_POST,
         description="Ordered by tag name.",
     )

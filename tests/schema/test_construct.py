@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,13 @@ from schema.types.user import User
 
 WHEN = datetime(2026, 12, 5, tzinfo=UTC)
 ORDERING = Ordering("newest", (posts.c.created_at, posts.c.id), descending=True)
-PRODUCT = {"pk": 4, "sku": "SKU-4", "name": "Lamp", "price": Decimal("9.50"), "stock": 3}
+PRODUCT: dict[str, Any] = {
+    "pk": 4,
+    "sku": "SKU-4",
+    "name": "Lamp",
+    "price": Decimal("9.50"),
+    "stock": 3,
+}
 CASES: list[tuple[type, dict[str, object]]] = [
     (Tag, {"pk": 1, "name": "python"}),
     (
@@ -70,9 +77,9 @@ def test_a_missing_or_unknown_field_is_refused_as_the_class_refuses_it() -> None
     make = constructor(Tag)
 
     with pytest.raises(TypeError, match="name"):
-        make(pk=1)
+        make(pk=1)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="colour"):
-        make(pk=1, name="python", colour="red")
+        make(pk=1, name="python", colour="red")  # type: ignore[call-arg]
 
 
 @dataclass

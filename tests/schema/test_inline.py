@@ -11,10 +11,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.queries import ALL, Fixtures
-from schema.context import Services
+from schema.context import Context, Services
 from schema.executor import inline, run
+from schema.executor.fast_path import FastPath
 from schema.ids import encode_id
-from tests.schema.test_fast import dataset, same_as_strawberry
+from schema.types import post as post_type
+from tests.schema.test_fast import SCHEMA, dataset, same_as_strawberry
 
 CORPUS = [
     # A page answered inline from its connection down, with the node's own resolver (id)
@@ -33,6 +35,10 @@ CORPUS = [
     # Inline below a level that is not: a user's page under the users' list.
     "{ users(first: 5) { edges { node { username postCount "
     "posts(first: 2) { edges { cursor node { title author { username } } } } } } } }",
+    # Tags read off their tuples beside tags that need their objects (id is a resolver),
+    # and tags asked for something no tuple holds (their own posts, a level below).
+    "{ posts(first: 4) { edges { node { a: tags { name } b: tags { id name } "
+    "c: tags { name postCount } } } } }",
     # A connection whose objects come from rows without riding relations (nodes by ID).
     "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Post { title tags { name } "
     "author { username } } } }",
@@ -83,3 +89,34 @@ async def test_documents_inline_as_strawberry_answers(
         variables = {**data["variables"], "skip": skip}
         await same_as_strawberry(services, query, variables, data["viewers"])
     assert inlined
+
+
+@pytest.mark.parametrize(
+    ("selection", "made"),
+    [("tags { name }", False), ("tags { __typename t: name }", False), ("tags { id }", True)],
+)
+async def test_tags_read_off_their_tuples_make_no_objects(
+    session: AsyncSession,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+    selection: str,
+    made: bool,
+) -> None:
+    await _dataset(session)
+    tags_made: list[Any] = []
+    new_tag = post_type._new_tag
+
+    def counted(**fields: Any) -> Any:
+        tags_made.append(fields)
+        return new_tag(**fields)
+
+    monkeypatch.setattr(post_type, "_new_tag", counted)
+    query = f"{{ posts(first: 5) {{ edges {{ node {{ {selection} }} }} }} }}"
+
+    answer = await FastPath(SCHEMA).execute(query, {}, None, Context(services, None, "t"))
+
+    assert answer is not None
+    assert "errors" not in answer.payload
+    edges = answer.payload["data"]["posts"]["edges"]
+    assert sum(len(edge["node"]["tags"]) for edge in edges) > 0
+    assert bool(tags_made) is made
