@@ -77,13 +77,17 @@ class FastPath:
             if prepared is HANDED_OVER:
                 self.handed_over += 1
             return None
-        coerced = get_variable_values(
-            self.gql, prepared.operation.variable_definitions or (), variables or {}
-        )
-        if isinstance(coerced, list):
-            refusals = [coded(error, "BAD_USER_INPUT").formatted for error in coerced]
-            return Answer({"errors": refusals}, refused=True)
-        run = Run(self, prepared, coerced.coerced, FastInfo(context))
+        plain = prepared.plain_variables
+        values = None if plain is None else plain(variables or {})
+        if values is None:
+            coerced = get_variable_values(
+                self.gql, prepared.operation.variable_definitions or (), variables or {}
+            )
+            if isinstance(coerced, list):
+                refusals = [coded(error, "BAD_USER_INPUT").formatted for error in coerced]
+                return Answer({"errors": refusals}, refused=True)
+            values = coerced.coerced
+        run = Run(self, prepared, values, FastInfo(context))
         try:
             data = await run.root(self.gql.query_type)  # type: ignore[arg-type]
         except ResponseTooLarge:

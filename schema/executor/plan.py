@@ -22,6 +22,7 @@ from graphql import (
 )
 
 from schema.documents import Checked
+from schema.executor.variables import Coercion, plain_coercion
 
 log = logging.getLogger("storefront.fast")
 
@@ -50,6 +51,9 @@ class Prepared:
     # Inline plans (schema/executor/inline.py) by type and selections (and, when
     # @skip/@include choose, the fields chosen); None where there is none.
     inline: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # The variables' coercion when they are all plain built-in scalars
+    # (schema/executor/variables.py).
+    plain_variables: Coercion | None = None
 
 
 def prepare(checked: Checked, operation_name: str | None) -> Prepared | object | None:
@@ -85,6 +89,7 @@ def _build(checked: Checked, operation_name: str | None) -> Prepared | object | 
         fragments=fragments,
         conditional=bool(directives),
         condition_variables=_condition_variables(document),
+        plain_variables=plain_coercion(operation.variable_definitions or ()),
     )
 
 
