@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
+_OWN_NAMES = frozenset({"_made_", "_new_", "_init_", "_cls_", "make"})
 T = TypeVar("T")
 
 
@@ -38,13 +39,15 @@ def constructor(cls: Callable[P, T]) -> Callable[P, T]:
     if not plain:
         return cls
     names = [parameter.name for parameter in parameters]
+    if _OWN_NAMES & set(names):
+        return cls  # a field would shadow a name of the function's own
     source = (
         f"def make(*, {', '.join(names)}):\n"
-        "    made = new(cls)\n"
-        f"    init(made, {', '.join(f'{name}={name}' for name in names)})\n"
-        "    return made\n"
+        "    _made_ = _new_(_cls_)\n"
+        f"    _init_(_made_, {', '.join(f'{name}={name}' for name in names)})\n"
+        "    return _made_\n"
     )
-    namespace: dict[str, Any] = {"new": object.__new__, "init": init, "cls": kind}
+    namespace: dict[str, Any] = {"_new_": object.__new__, "_init_": init, "_cls_": kind}
     exec(compile(source, f"<constructor of {kind.__qualname__}>", "exec"), namespace)
     made: Callable[P, T] = namespace["make"]
     made.__qualname__ = f"constructor({kind.__qualname__})"

@@ -88,6 +88,23 @@ class Positional:
 
 
 @dataclass(kw_only=True)
+class Fields:
+    cls: int
+    init: int
+    made: int
+    new: int
+
+
+def test_fields_named_like_the_makers_own_names_are_made_right() -> None:
+    make = constructor(Fields)
+
+    made = make(cls=1, init=2, made=3, new=4)
+
+    assert make is not Fields
+    assert made == Fields(cls=1, init=2, made=3, new=4)
+
+
+@dataclass(kw_only=True)
 class WithDefault:
     a: int
     b: list[int] = field(default_factory=list)
@@ -110,6 +127,12 @@ class WithMetaclass(metaclass=Meta):
         self.a = a
 
 
-@pytest.mark.parametrize("cls", [Positional, WithDefault, WithNew, WithMetaclass, int])
+@dataclass(kw_only=True)
+class Shadowing:
+    _cls_: int
+    _made_: int
+
+
+@pytest.mark.parametrize("cls", [Positional, WithDefault, WithNew, WithMetaclass, Shadowing, int])
 def test_any_other_class_is_left_as_it_is(cls: type) -> None:
     assert constructor(cls) is cls
