@@ -38,18 +38,21 @@ from db.paging import (
     any_id,
     counted,
     fetch_page,
+    fetch_page_with_pages,
     fetch_pages_by_parent,
     fetch_parent_with_page,
+    page_with_pages,
     paged,
     pages_by_parent,
     parent_with_page,
+    row_id,
 )
 from db.relations import NO_RELATIONS, Relations, join_all
 from db.rows import Row, count_per_key, one_per_key
 from db.search import contains, search_values
 from db.statements import fetch, fetch_value, shaped
 from db.tags import normalise_name
-from db.users import user_by_username_query
+from db.users import searched, user_by_username_query, users_page
 
 # An author's columns beside their page (`author_with_post_page`), and their count.
 AUTHOR_PAGE_PREFIX = "user__"
@@ -266,6 +269,66 @@ async def author_with_post_page(
     )
     values = {**access.values, **where.values()}
     return await fetch_parent_with_page(conn, statement, request, username=username, **values)
+
+
+@shaped
+def _users_with_pages(
+    user_shape: PageShape,
+    user_ordering: Ordering,
+    search: bool,
+    shape: PageShape,
+    ordering: Ordering,
+    reader: Reader,
+    where: FilterShape,
+    relations: Relations,
+) -> Select[Any]:
+    page_for = _of_author(reader, where)
+    return page_with_pages(
+        searched(search), user_ordering, user_shape, page_for, ordering, shape, relations
+    )
+
+
+async def users_with_post_pages(
+    conn: asyncpg.Connection,
+    request: PageRequest,
+    below: PageRequest,
+    *,
+    ordering: Ordering,
+    below_ordering: Ordering,
+    search: str | None,
+    where: PostFilter,
+    access: Access,
+    relations: Relations = NO_RELATIONS,
+) -> tuple[Page, list[Page]]:
+    """The page `users_page` gives for `request`, `ordering` and `search`, and each of
+    its users' first page of posts as `post_pages_by_author_ids` gives it for `below`
+    (which starts at the beginning: no cursor), `below_ordering` and the rest. One
+    statement, unless both the users and their posts are searched (each binds its own
+    `:search`): then the two reads, one after the other."""
+    if search and where.search:
+        users = await users_page(conn, request, search=search, ordering=ordering)
+        pages = await post_pages_by_author_ids(
+            conn,
+            [row_id(row) for row in users.rows],
+            below,
+            ordering=below_ordering,
+            where=where,
+            access=access,
+            relations=relations,
+        )
+        return users, pages
+    statement = _users_with_pages(
+        request.shape,
+        ordering,
+        bool(search),
+        below.shape,
+        below_ordering,
+        access.reader,
+        where.shape,
+        relations,
+    )
+    values = {**access.values, **where.values(), **search_values(search)}
+    return await fetch_page_with_pages(conn, statement, request, below, **values)
 
 
 @shaped

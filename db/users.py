@@ -72,7 +72,9 @@ async def user_by_username(conn: asyncpg.Connection, username: str) -> Row | Non
     return await fetch_one(conn, _by_username(), username=username)
 
 
-def _searched(search: bool) -> Select[Any]:
+def searched(search: bool) -> Select[Any]:
+    """Every user, or with `search` those whose username or full name contains
+    `:search` (`db.search.search_values`): unordered, for a page."""
     stmt = select(*COLUMNS)
     if search:
         stmt = stmt.where(or_(contains(users.c.username), contains(users.c.full_name)))
@@ -86,12 +88,12 @@ async def users_page(
     search: str | None,
     ordering: Ordering = BY_USERNAME,
 ) -> Page:
-    statement = paged(_searched, request.shape, ordering, bool(search))
+    statement = paged(searched, request.shape, ordering, bool(search))
     return await fetch_page(conn, statement, request, **search_values(search))
 
 
 async def users_count(conn: asyncpg.Connection, *, search: str | None) -> int:
     if not search:
         return await counts.rows_in(conn, "users")
-    statement = counted(_searched, bool(search))
+    statement = counted(searched, bool(search))
     return int(await fetch_value(conn, statement, **search_values(search)))

@@ -38,13 +38,20 @@ def selected(info: Any, *path: str) -> frozenset[str]:
     return frozenset(child.name.value for child in _children(fields, fragments))
 
 
-def only_child(info: Any, name: str) -> FieldNode | None:
-    """The one field `name` selected on the resolver field's objects, unless it is
-    selected more than once (aliases may give each its own arguments) or under a
-    directive, its own or a fragment's (whose verdict depends on the run): then None,
+def only_child(info: Any, name: str, *path: str) -> FieldNode | None:
+    """The one field `name` selected on the resolver field's objects (or on the objects
+    at `path` below them, as for `selected`), unless it is selected more than once
+    (aliases may give each its own arguments) or under a directive, its own, a
+    fragment's or one on the way down (whose verdict depends on the run): then None,
     as when it is absent."""
     raw = graphql_info(info)
-    found = [pair for pair in _marked(raw.field_nodes, raw.fragments) if pair[0].name.value == name]
+    fields: list[FieldNode] = list(raw.field_nodes)
+    for step in path:
+        on_the_way = [pair for pair in _marked(fields, raw.fragments) if pair[0].name.value == step]
+        if any(conditional or child.directives for child, conditional in on_the_way):
+            return None
+        fields = [child for child, _ in on_the_way]
+    found = [pair for pair in _marked(fields, raw.fragments) if pair[0].name.value == name]
     if len(found) != 1:
         return None
     [(child, conditional)] = found

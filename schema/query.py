@@ -20,6 +20,7 @@ from schema.ids import decode_id, decode_id_of
 from schema.loaders import takes
 from schema.pagination import page_request
 from schema.relationships import (
+    ListAhead,
     Listing,
     joins_below,
     node_maker,
@@ -179,6 +180,8 @@ class Query:
         db_users.users_page,
         db_users.users_count,
         arguments=_users,
+        # The users' first page of posts, asked for alike of each, in the same statement.
+        ahead=ListAhead("posts", db_posts.users_with_post_pages),
         description="Ordered by username.",
     )
     post: Post | None = strawberry.field(resolver=_post)

@@ -152,3 +152,127 @@ async def test_the_count_beside_the_page_rides_too(session: AsyncSession, counte
         body, log = await counted(COUNTED, {"name": "ann", "published": published}, token=token)
         assert body["data"]["user"]["postCount"] == expected, (token, published)
         assert log.count == 1
+
+
+LIST = """query($first: Int, $after: String, $last: Int, $before: String, $search: String,
+      $posts: Int, $postsLast: Int) {
+  users(first: $first, after: $after, last: $last, before: $before, search: $search) {
+    edges { cursor node {
+      username
+      posts(first: $posts, last: $postsLast) {
+        edges { cursor node { title published tags { name } } }
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      }
+    } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"""
+# The same document with the page under a directive: not read ahead, so read as before
+# (the users' page, then one statement for all their pages).
+AS_BEFORE = LIST.replace(
+    "posts(first: $posts, last: $postsLast)",
+    "posts(first: $posts, last: $postsLast) @include(if: true)",
+)
+
+
+async def _authors(session: AsyncSession) -> dict[str, int]:
+    ids = {}
+    for name, posts, drafts in [("ann", 3, 1), ("bob", 0, 0), ("cat", 2, 0), ("dan", 1, 2)]:
+        user = await make_user(session, username=name, full_name=f"{name} writer")
+        ids[name] = user.id
+        for n in range(posts + drafts):
+            await make_post(
+                session,
+                user.id,
+                title=f"{name}{n}",
+                published=n < posts,
+                created_at=minutes(n),
+                tags=["x", f"t{n % 2}"] if n % 3 else [],
+            )
+    admin = await make_user(session, username="zed", is_admin=True)
+    ids["zed"] = admin.id
+    return ids
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"first": 3, "posts": 2},
+        {"first": 10, "posts": 1},
+        {"last": 2, "posts": 2},
+        {"first": 2, "postsLast": 2},
+        {"first": 5, "posts": 5, "search": "a"},
+        {"first": 0, "posts": 2},
+    ],
+)
+async def test_users_and_their_pages_are_one_statement_and_answer_as_before(
+    session: AsyncSession, counted: Counted, variables: dict[str, object]
+) -> None:
+    ids = await _authors(session)
+    tokens = [None, await make_token(session, ids["ann"]), await make_token(session, ids["zed"])]
+
+    for token in tokens:
+        await counted(LIST, variables, token=token)  # a token's first lookup
+        body, log = await counted(LIST, variables, token=token)
+        before, before_log = await counted(AS_BEFORE, variables, token=token)
+
+        assert body == before
+        assert log.count == 1
+        assert before_log.count == (2 if body["data"]["users"]["edges"] else 1)
+
+
+async def test_the_next_and_previous_pages_of_users_are_one_statement(
+    session: AsyncSession, counted: Counted
+) -> None:
+    await _authors(session)
+    first, _ = await counted(LIST, {"first": 2, "posts": 1})
+    after = first["data"]["users"]["pageInfo"]["endCursor"]
+
+    body, log = await counted(LIST, {"first": 2, "after": after, "posts": 1})
+    users = [edge["node"]["username"] for edge in body["data"]["users"]["edges"]]
+    assert users == ["cat", "dan"]
+    assert [
+        e["node"]["title"] for e in body["data"]["users"]["edges"][0]["node"]["posts"]["edges"]
+    ] == ["cat1"]
+    assert log.count == 1
+
+    before = body["data"]["users"]["pageInfo"]["startCursor"]
+    back, log = await counted(LIST, {"last": 1, "before": before, "posts": 1})
+    assert [edge["node"]["username"] for edge in back["data"]["users"]["edges"]] == ["bob"]
+    assert back["data"]["users"]["pageInfo"]["hasNextPage"] is True
+    assert log.count == 1
+
+
+@pytest.mark.parametrize(
+    ("selection", "statements"),
+    [
+        # A cursor below: every user's page would start at it.
+        ("posts(first: 1, after: $after) { edges { node { title } } }", 2),
+        # Two pages of each: each from its own loader.
+        (
+            "a: posts(first: 1) { edges { node { title } } } "
+            "b: posts(first: 2) { edges { node { title } } }",
+            3,
+        ),
+        # A filter object is not read ahead; nor a page under a directive.
+        ("posts(first: 1, filter: {published: true}) { edges { node { title } } }", 2),
+        ("... @skip(if: false) { posts(first: 1) { edges { node { title } } } }", 2),
+    ],
+)
+async def test_what_cannot_be_read_ahead_below_a_list_is_read_as_before(
+    session: AsyncSession, counted: Counted, selection: str, statements: int
+) -> None:
+    await _authors(session)
+    # A cursor after every post (the oldest key there is): each page below is empty.
+    oldest, _ = await counted("{ posts(last: 1) { pageInfo { startCursor } } }")
+    after = oldest["data"]["posts"]["pageInfo"]["startCursor"]
+    declared = "($after: String)" if "$after" in selection else ""
+    query = (
+        f"query{declared} {{ users(first: 3) {{ edges {{ node {{ username {selection} }} }} }} }}"
+    )
+
+    body, log = await counted(query, {"after": after} if declared else None)
+
+    users = body["data"]["users"]["edges"]
+    assert [edge["node"]["username"] for edge in users] == ["ann", "bob", "cat"]
+    assert log.count == statements
