@@ -300,10 +300,13 @@ def page_with_pages(
         ]
 
     parent_rows = select(*row(0, {c.key: c for c in own})).select_from(found)
+    # Not the parent fetched past the page's end (it only tells whether there is more).
+    kept = found.c[PARENT_PLACE] <= literal_column(str(int(parent_shape.rows) - 1))
     page_rows = (
         select(*row(1, {c.key: c for c in inner.c}))
         .select_from(found)
         .join(inner, literal_column("true"))
+        .where(kept)
     )
     both = union_all(parent_rows, page_rows).subquery("page_with_pages")
     return select(both).order_by(
