@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from operator import attrgetter
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -33,7 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import bindparam
 
 from db.relations import NO_RELATIONS, Extend, Relations, extend, join_all
-from db.rows import DbRow, Row, all_per_key
+from db.rows import DbRow, Row, all_per_key, row_id
 from db.statements import Statement, fetch, shaped
 
 KeyValue = datetime | str | int
@@ -248,9 +247,6 @@ async def fetch_parent_with_page(
     page = [row for row in rows if row["id"] is not None]
     return rows[0], to_page(page, request)
 
-
-# A row's primary key, from a read's row or a write's.
-row_id = attrgetter("id")
 
 # The columns `page_with_pages` adds: which kind a row is, its parent's place in the page.
 ROW_KIND, PARENT_PLACE = "page_row_kind", "page_parent_place"

@@ -45,10 +45,9 @@ from db.paging import (
     paged,
     pages_by_parent,
     parent_with_page,
-    row_id,
 )
 from db.relations import NO_RELATIONS, Relations, join_all
-from db.rows import Row, count_per_key, one_per_key
+from db.rows import Row, count_per_key, one_per_key, row_id
 from db.search import contains, search_values
 from db.statements import fetch, fetch_value, shaped
 from db.tags import normalise_name

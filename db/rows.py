@@ -54,6 +54,9 @@ def columns(*names: str, prefix: str = "") -> Callable[[Any], tuple[Any, ...]]:
 # columns at once, with `columns`.
 DbRow: TypeAlias = Row | SqlAlchemyRow[*tuple[Any, ...]]
 
+# A row's primary key, from a read's row or a write's.
+row_id = attrgetter("id")
+
 
 # A batch read answers its keys in their order (the DataLoader contract), with None,
 # an empty list or 0 for a key no row matched.

@@ -46,16 +46,12 @@ def only_child(info: Any, name: str, *path: str) -> FieldNode | None:
     as when it is absent."""
     raw = graphql_info(info)
     fields: list[FieldNode] = list(raw.field_nodes)
-    for step in path:
-        on_the_way = [pair for pair in _marked(fields, raw.fragments) if pair[0].name.value == step]
-        if any(conditional or child.directives for child, conditional in on_the_way):
+    for step in (*path, name):
+        found = [pair for pair in _marked(fields, raw.fragments) if pair[0].name.value == step]
+        if any(conditional or child.directives for child, conditional in found):
             return None
-        fields = [child for child, _ in on_the_way]
-    found = [pair for pair in _marked(fields, raw.fragments) if pair[0].name.value == name]
-    if len(found) != 1:
-        return None
-    [(child, conditional)] = found
-    return None if conditional or child.directives else child
+        fields = [child for child, _ in found]
+    return fields[0] if len(fields) == 1 else None
 
 
 def _children(

@@ -35,9 +35,9 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.lazy_type import LazyType
 from strawberry.utils.str_converters import to_camel_case
 
-from db.paging import Ordering, Page, PageRequest, row_id
+from db.paging import Ordering, Page, PageRequest
 from db.relations import NO_RELATIONS, Join, Relations
-from db.rows import DbRow
+from db.rows import DbRow, row_id
 from schema.batching import batched_field
 from schema.context import Info
 from schema.executor.compat import graphql_info
