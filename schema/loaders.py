@@ -10,30 +10,53 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
 import asyncpg
-from aiodataloader import DataLoader
+from aiodataloader import DataLoader, Loader, dispatch_queue_batch
 
 from db.access import Access
 from db.accounts import Viewer
 from db.engine import read, read_batch
 from db.read_pool import ReadPool, Share
+from schema.executor.compat import loader_queue, take_loader_queue
 
 R = TypeVar("R")
 Batch = Callable[[asyncpg.Connection, Sequence[int]], Awaitable[Sequence[Any]]]
 
 
 class LevelLoader(DataLoader[Any, Any]):
-    """aiodataloader's DataLoader, whose load_many awaits its keys' futures in turn.
+    """aiodataloader's DataLoader, whose batch the lean executor may run in its own
+    task (Loaders.claim), and whose load_many awaits its keys' futures in turn.
+
+    The stock loader schedules a task whose only work is to start the batch's task:
+    two tasks and two turns of the event loop before the statement is sent, and two
+    more before the awaiting resolver goes on. The lean executor instead claims a
+    level's batches once the level has queued them, and runs them at once
+    (schema/executor/eager.py). Batches nobody claims (Strawberry's executor's, or a
+    load after a resolver's first wait) are dispatched as the stock loader would, two
+    turns after their first load, in one task each rather than two.
 
     The stock load_many gathers one future per key (a wrapper and a callback each);
     the lean executor asks for a whole level's keys at once, hundreds of them. The
     futures are the same (cache and batching unchanged); once the batch has filled
     them, every await after the first returns at once.
     """
+
+    def do_resolve_reject(self, key: Any, future: asyncio.Future[Any]) -> None:
+        queue = loader_queue(self)
+        queue.append(Loader(key=key, future=future))
+        if len(queue) == 1:
+            # Unclaimed, dispatched when aiodataloader would dispatch it (two turns
+            # of the event loop on), so that it batches the same loads.
+            self.loop.call_soon(self.loop.call_soon, self._dispatch)
+
+    def _dispatch(self) -> None:
+        queue = take_loader_queue(self)
+        if queue:  # else claimed
+            self.loop.create_task(dispatch_queue_batch(self, queue))
 
     def load_many(self, keys: Iterable[Any]) -> Awaitable[list[Any]]:  # type: ignore[override]
         return _each([self.load(key) for key in keys])
@@ -58,13 +81,25 @@ class Loaders:
         self.access = (
             Access(viewer_id=viewer.user_id, is_admin=viewer.is_admin) if viewer else Access()
         )
-        self._keyed: dict[Hashable, DataLoader[Any, Any]] = {}
+        self._keyed: dict[Hashable, LevelLoader] = {}
 
     async def read(self, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
         """Run one db/ read on a connection borrowed for just that statement."""
         return await read(self.pool, fn, *args, **kwargs)
 
-    def _loader(self, name: str, batch: Batch) -> DataLoader[Any, Any]:
+    def claim(self) -> tuple[list[Coroutine[Any, Any, None]], set[int]]:
+        """The batches the request's loaders hold, taken for the caller to run (the
+        lean executor, schema/executor/eager.py), and the ids of the futures they fill."""
+        batches = []
+        filled: set[int] = set()
+        for loader in self._keyed.values():
+            queue = take_loader_queue(loader)
+            if queue:
+                batches.append(dispatch_queue_batch(loader, queue))
+                filled.update(id(queued.future) for queued in queue)
+        return batches, filled
+
+    def _loader(self, name: str, batch: Batch) -> LevelLoader:
         # Nothing a loader holds may point back at these Loaders: a cycle would leave
         # the request's rows to the garbage collector instead of freeing them at once.
         pool = self.pool

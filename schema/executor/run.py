@@ -4,7 +4,7 @@ every object of its group, its values completed into the answer."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -90,9 +90,13 @@ class Run:
                 else:
                     pending.append(self._later(group, key, definition, nodes, values, next_level))
         # Together, so that every batch of the level joins its loader's queue
-        # before any is dispatched.
-        await gather_eagerly(pending)
+        # before any is dispatched; then the batches run in this task.
+        await gather_eagerly(pending, self._claim)
         return list(next_level.values())
+
+    def _claim(self) -> tuple[list[Coroutine[Any, Any, None]], set[int]]:
+        # The context's loaders of the moment: a mutation's resolver starts new ones.
+        return self.info.context.loaders.claim()
 
     async def _later(
         self,
