@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, cast
 
 import asyncpg
+from sqlalchemy import ARRAY
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeEngine
 
 from db import telemetry
 from db.rows import Row
@@ -77,10 +79,19 @@ def compile_statement(stmt: ClauseElement, shape: str = "sql") -> Statement:
     # public TypeEngine API, as SQLAlchemy asks it when it executes a statement.
     processors = {}
     for name in names:
-        processor = compiled.binds[name].type.dialect_impl(DIALECT).bind_processor(DIALECT)
+        kind = compiled.binds[name].type
+        if isinstance(kind, ARRAY) and _bound_as_is(kind.item_type):
+            # Its processor only copies the keys into a new list; asyncpg takes any
+            # sequence (a batch's keys: every loader's statement).
+            continue
+        processor = kind.dialect_impl(DIALECT).bind_processor(DIALECT)
         if processor is not None:
             processors[name] = processor
     return Statement(compiled.string, names, defaults, processors, shape)
+
+
+def _bound_as_is(kind: TypeEngine[Any]) -> bool:
+    return kind.dialect_impl(DIALECT).bind_processor(DIALECT) is None
 
 
 def shape_name(build: Callable[..., Any], args: tuple[Any, ...]) -> str:

@@ -28,8 +28,20 @@ def selected(info: Any, *path: str) -> frozenset[str]:
     `selected(info)` for a field returning an object (or list of them),
     `selected(info, "edges", "node")` for a connection's nodes. `info` is
     Strawberry's (its graphql-core info) or the lean executor's, which carry the
-    same `field_nodes` and `fragments`.
+    same `field_nodes` and `fragments`, and keeps the answer for the document's
+    next runs.
     """
+    memo: dict[Any, Any] | None = getattr(info, "memo", None)
+    if memo is None:
+        return _selected(info, path)
+    key = ("selected", *map(id, info.field_nodes), *path)
+    found: frozenset[str] | None = memo.get(key)
+    if found is None:
+        found = memo[key] = _selected(info, path)
+    return found
+
+
+def _selected(info: Any, path: tuple[str, ...]) -> frozenset[str]:
     raw = graphql_info(info)
     fragments: Mapping[str, FragmentDefinitionNode] = raw.fragments
     fields: list[FieldNode] = list(raw.field_nodes)

@@ -54,6 +54,9 @@ class Prepared:
     # The variables' coercion when they are all plain built-in scalars
     # (schema/executor/variables.py).
     plain_variables: Coercion | None = None
+    # What schema/lookahead.py read from the document's fields, which is the same
+    # for every run (it evaluates no @skip/@include), by field nodes and path.
+    lookahead: dict[Any, Any] = field(default_factory=dict)
 
 
 def prepare(checked: Checked, operation_name: str | None) -> Prepared | object | None:

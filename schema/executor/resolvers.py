@@ -18,9 +18,10 @@ from schema.executor.compat import resolver_function, strawberry_field
 
 class FastInfo:
     """What our resolvers read from `info`: the request's context, and the field's
-    nodes, the document's fragments and the run's variables (for schema/lookahead.py)."""
+    nodes, the document's fragments and the run's variables (for schema/lookahead.py),
+    with the document's `memo` of what lookahead read from them."""
 
-    __slots__ = ("context", "field_nodes", "fragments", "variable_values")
+    __slots__ = ("context", "field_nodes", "fragments", "memo", "variable_values")
 
     def __init__(
         self,
@@ -28,11 +29,13 @@ class FastInfo:
         field_nodes: Sequence[FieldNode] = (),
         fragments: dict[str, FragmentDefinitionNode] | None = None,
         variable_values: dict[str, Any] | None = None,
+        memo: dict[Any, Any] | None = None,
     ) -> None:
         self.context = context
         self.field_nodes = field_nodes
         self.fragments = fragments or {}
         self.variable_values = variable_values or {}
+        self.memo = memo
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,7 +165,13 @@ class Run:
             return [getattr(source, name) for source in sources]
         kwargs = self._kwargs(definition, resolver, nodes[0])
         if resolver.wants_info:
-            info = FastInfo(self.info.context, nodes, self.prepared.fragments, self.variables)
+            info = FastInfo(
+                self.info.context,
+                nodes,
+                self.prepared.fragments,
+                self.variables,
+                self.prepared.lookahead,
+            )
             kwargs = {**kwargs, "info": info}
         batched = resolver.batched
         if batched is not None:

@@ -66,16 +66,21 @@ def _typed() -> Select[Any]:
         bindparam("status", type_=models.Order.__table__.c.status.type).label("status"),
         bindparam("ids", type_=ARRAY(BigInteger)).label("ids"),
         bindparam("flag", type_=Boolean).label("flag"),
+        bindparam("statuses", type_=ARRAY(models.Order.__table__.c.status.type)).label("statuses"),
     )
 
 
 async def test_values_go_through_their_types_bind_processors(read_pool: ReadPool) -> None:
-    values = {"status": models.OrderStatus.PAID, "ids": [1, 2], "flag": 1}
-    assert _typed().arguments(values) == ["paid", [1, 2], True]
+    statuses = (models.OrderStatus.PAID, models.OrderStatus.SHIPPED)
+    # Keys (any sequence) go to asyncpg as they are: only an array's items may need
+    # their type's processing (an enum member to its label).
+    values = {"status": models.OrderStatus.PAID, "ids": (1, 2), "flag": 1, "statuses": statuses}
+    assert _typed().arguments(values) == ["paid", (1, 2), True, ["paid", "shipped"]]
     async with read_pool.connection() as conn:
         row = await fetch_one(conn, _typed(), **values)
     assert row is not None
     assert (row.status, row.ids, row.flag) == ("paid", [1, 2], True)
+    assert row.statuses == ["paid", "shipped"]
 
 
 async def test_a_missing_value_is_named(read_pool: ReadPool) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
+from graphql import FieldNode, FragmentDefinitionNode, OperationDefinitionNode, parse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from schema.executor.resolvers import FastInfo
 from schema.ids import encode_id
+from schema.lookahead import selected
 from tests.conftest import Counted
 from tests.factories import make_order, make_post, make_product, make_token, make_user
 
@@ -129,3 +134,27 @@ async def test_orders_with_customer_and_totals_are_one_statement(
     # the token, then the orders with their customers and totals; the second request's
     # token is already known to the process (db/sign_ins.py): only the order
     assert (log.count, by_id_log.count) == (2, 1)
+
+
+def test_the_lean_executors_lookahead_is_read_once_per_document() -> None:
+    document = parse(
+        "query { a: post(id: 1) { title ...More } b: post(id: 2) { body } }"
+        " fragment More on Post { author { username } tags { name } }"
+    )
+    operation = document.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    a, b = (cast(FieldNode, s) for s in operation.selection_set.selections)
+    memo: dict[Any, Any] = {}
+
+    def info(node: FieldNode, memo: dict[Any, Any] | None) -> FastInfo:
+        return FastInfo(cast(Any, None), [node], fragments, {}, memo)
+
+    first = selected(info(a, memo), "author")
+    assert first == selected(info(a, None), "author") == {"username"}
+    assert selected(info(a, memo), "author") is first  # from the memo
+    assert selected(info(a, memo)) == {"title", "author", "tags"}
+    assert selected(info(b, memo)) == {"body"}  # another field, its own entry
+    assert len(memo) == 3
