@@ -18,7 +18,7 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from opentelemetry.trace import SpanKind, Tracer, get_current_span
+from opentelemetry.trace import Span, SpanKind, Tracer, get_current_span
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import Connection, event
 from sqlalchemy.exc import TimeoutError
@@ -221,7 +221,11 @@ def statement(shape: str, seconds: float, rows: int) -> None:
 
 
 NO_WRITE_WAIT = (WRITE_LABELS, 0.0)
-_SPAN = "storefront.transaction"
+# Each open transaction's span, by its Connection, not in `conn.info`: a transaction cut
+# off midway (its task cancelled) rolls back on a connection SQLAlchemy has invalidated,
+# whose `info` it refuses to read (PendingRollbackError, which would replace the
+# cancellation and turn the request's TIMEOUT into an internal error).
+_spans: weakref.WeakKeyDictionary[Connection, Span] = weakref.WeakKeyDictionary()
 
 
 class WatchedQueuePool(AsyncAdaptedQueuePool):
@@ -283,13 +287,13 @@ def _begin(conn: Connection) -> None:
     if tracer is not None and recording():
         # SQLAlchemy's greenlet runs in the caller's context: the span's parent is the
         # request's (or the mutation's) span.
-        conn.info[_SPAN] = tracer.start_span(
+        _spans[conn] = tracer.start_span(
             "transaction", kind=SpanKind.CLIENT, attributes={"db.system.name": "postgresql"}
         )
 
 
 def _ended(conn: Connection, outcome: str) -> None:
-    span = conn.info.pop(_SPAN, None)
+    span = _spans.pop(conn, None)
     if span is not None:
         span.set_attribute("storefront.transaction.outcome", outcome)
         span.end()

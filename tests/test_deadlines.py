@@ -16,9 +16,10 @@ from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import create_app
+from schema.ids import encode_id
 from settings import Settings
 from tests.conftest import codes
-from tests.factories import make_post, make_user
+from tests.factories import make_post, make_product, make_token, make_user, snapshot
 from tests.slow import SlowQuery
 
 Client = Callable[..., Any]
@@ -88,6 +89,41 @@ async def test_the_request_deadline_answers_timeout_and_stops_the_statement(
         }
         assert elapsed < 2
         await _none_left(database_url)
+
+
+async def test_a_mutation_cut_off_by_the_request_deadline_answers_timeout_and_writes_nothing(
+    settings: Settings, database_url: str, session: AsyncSession
+) -> None:
+    """Cancelled midway through its transaction (its statement waits on a lock), the
+    mutation rolls back on a connection SQLAlchemy has given up on: the answer is
+    still TIMEOUT, as for a read, never an internal error."""
+    user = await make_user(session)
+    token = await make_token(session, user.id)
+    product = await make_product(session, stock=5)
+    line = {"productId": encode_id("Product", product.id), "quantity": 1}
+    before = await snapshot(session)
+    short = dataclasses.replace(settings, request_timeout_s=0.5)
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    holder = await asyncpg.connect(dsn)
+    try:
+        async with _client(short, database_url) as client:
+            await holder.execute("BEGIN; LOCK TABLE products IN ACCESS EXCLUSIVE MODE")
+            response = await client.post(
+                "/graphql",
+                headers={"authorization": f"Bearer {token}"},
+                json={
+                    "query": "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) {"
+                    " order { id } userErrors { code } } }",
+                    "variables": {"i": {"items": [line]}},
+                },
+            )
+            await holder.execute("ROLLBACK")
+    finally:
+        await holder.close()
+    body = response.json()
+    assert codes(body) == ["TIMEOUT"], body
+    assert body["data"] is None
+    assert await snapshot(session) == before
 
 
 async def test_a_saturated_pool_fails_the_excess_fast(
