@@ -156,6 +156,14 @@ def _check_exported(files: Mapping[Path, str]) -> int:
 
 def cmd_serve(settings: Settings, args: argparse.Namespace, query: type = Query) -> None:
     """`serve`, of the API, or with another root query type (tests add slow fields)."""
+    workers = args.workers or settings.workers
+    if workers > 1 and settings.metrics and settings.metrics_multiprocess_dir is None:
+        # Each worker counts in its own memory: /metrics on a port of its own would show
+        # none of it, and on the API's port one worker's at random.
+        raise ConfigError(
+            f"metrics with {workers} workers needs PROMETHEUS_MULTIPROC_DIR: an empty"
+            " folder where the workers keep the metrics /metrics reads together"
+        )
     sock = startup.bind(args.host, args.port)
     try:
         url = startup.database_url(settings)
@@ -163,7 +171,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, query: type = Query)
         sock.close()
         raise
     try:
-        _serve(settings, sock, url, query, workers=args.workers or settings.workers)
+        _serve(settings, sock, url, query, workers=workers)
     finally:
         sock.close()
         if settings.embedded:

@@ -233,6 +233,18 @@ async def test_bad_configuration_is_one_line() -> None:
             serve,
             "needs DATABASE_DIRECT_URL",
         ),
+        # Each worker keeps its own metrics: without the shared folder a scrape would
+        # see none of them (a port of its own) or one worker's at random (the API's).
+        (
+            {"DATABASE_URL": UNREACHABLE, "STOREFRONT_METRICS_PORT": "0"},
+            [*serve, "--workers", "2"],
+            "needs PROMETHEUS_MULTIPROC_DIR",
+        ),
+        (
+            {"DATABASE_URL": UNREACHABLE, "STOREFRONT_METRICS": "1", "STOREFRONT_WORKERS": "2"},
+            serve,
+            "needs PROMETHEUS_MULTIPROC_DIR",
+        ),
     ]
     results = await asyncio.gather(
         *(cli(*command, env=_env(**settings)) for settings, command, _ in cases)
