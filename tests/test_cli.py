@@ -208,6 +208,12 @@ async def test_create_admin_reads_a_piped_password(migrated_url: str) -> None:
     assert_one_error_line(nothing, "no password")
 
 
+def test_the_readme_shows_a_first_start_migrating_to_the_newest_revision() -> None:
+    """The Quick start's sample output is what a newcomer compares theirs with."""
+    readme = (ROOT / "README.md").read_text()
+    assert f"\nembedded database migrated to {migrations.head_revision()}\n" in readme
+
+
 async def test_export_schema_to_standard_output() -> None:
     result = await cli("export-schema", "--output", "-", env=_env())
     assert result.returncode == 0, result
