@@ -69,6 +69,9 @@ def _unreachable(error: BaseException) -> bool:
         | asyncpg.AdminShutdownError
         | asyncpg.CrashShutdownError
         | asyncpg.TooManyConnectionsError
+        # A statement that met the server's goodbye before asyncpg read it ("cannot
+        # switch to state ..."): db/read_pool.py's DROPPED takes it for a lost connection.
+        | asyncpg.InternalClientError
         # "connection is closed" (the read pool's PoolClosedError too); SQLAlchemy's
         # wrapper of asyncpg's.
         | sa_exc.InterfaceError,

@@ -152,6 +152,22 @@ async def test_a_lost_database_is_one_line_per_interval(
     assert "4 more like it since the last such line" in logs.records[-1].getMessage()
 
 
+def test_a_read_that_meets_the_servers_goodbye_is_the_lost_database(
+    logs: pytest.LogCaptureFixture, clock: Clock
+) -> None:
+    """A statement sent as the server shuts down fails in asyncpg's protocol state
+    (InternalClientError): db/read_pool.py takes the connection for dropped, and the log
+    takes it for the lost database, throttled, not for a bug with its traceback."""
+    goodbye = asyncpg.InternalClientError(
+        "cannot switch to state 12; another operation (2) is in progress"
+    )
+    for request_id in ("r1", "r2"):
+        errors.log_unexpected(goodbye, "posts", request_id)
+    [line] = [r for r in logs.records if r.levelno >= logging.ERROR]
+    assert "database unreachable (InternalClientError) at posts (request r1)" in line.getMessage()
+    assert line.exc_info is None
+
+
 def test_the_filter_strips_database_errors_from_other_loggers_records() -> None:
     try:
         raise asyncpg.UniqueViolationError(f"Key (email)=({EMAIL}) already exists")
