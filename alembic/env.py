@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -30,9 +31,18 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Any constant of our own: the advisory lock that one migration run holds at a time.
+MIGRATION_LOCK = 0x5F0E7A11
+
+
 def do_run_migrations(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata)
     with context.begin_transaction():
+        # Two runs at once (a migrate per deploying instance) would both find the same
+        # revision and create the same tables; the second would fail on the first's.
+        # Held to the commit, the lock makes the second wait and then read the revision
+        # the first left, with nothing left to do.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

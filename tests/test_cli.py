@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from db import migrations
 from db.accounts import verify_password
@@ -118,6 +118,34 @@ async def test_migrate_brings_a_fresh_database_to_head(fresh_url: str) -> None:
     assert migrations.head_revision() in result.stdout
     assert await _revision(fresh_url) == migrations.head_revision()
     assert_one_error_line(await cli("migrate", "--down", "nowhere", env=env), "nowhere")
+
+
+async def test_two_migrates_at_once_both_bring_the_database_to_head(fresh_url: str) -> None:
+    """Two deployments running `migrate` together (an init step per instance): the second
+    waits for the first's transaction, then finds nothing left to do. To start them at
+    the same moment, both are held at the (empty) revision table until both wait."""
+    dsn = make_url(fresh_url).set(drivername="postgresql").render_as_string(False)
+    holder = await asyncpg.connect(dsn)
+    try:
+        await holder.execute(
+            "CREATE TABLE alembic_version (version_num varchar(32) NOT NULL,"
+            " CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+        )
+        await holder.execute("BEGIN; LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
+        env = _env(DATABASE_URL=fresh_url, STOREFRONT_STATEMENT_TIMEOUT_MS="120000")
+        runs = asyncio.gather(cli("migrate", env=env), cli("migrate", env=env))
+        waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted"
+        for _ in range(600):
+            if await holder.fetchval(waiting) == 2 or runs.done():
+                break
+            await asyncio.sleep(0.1)
+        await holder.execute("ROLLBACK")
+        results = await runs
+    finally:
+        await holder.close()
+    for result in results:
+        assert result.returncode == 0, result
+    assert await _revision(fresh_url) == migrations.head_revision()
 
 
 async def test_seed_refuses_a_second_time_unless_told_to_replace(migrated_url: str) -> None:
