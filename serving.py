@@ -43,6 +43,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from schema import metrics as api_metrics
+from schema.observe import mark_stopping
 
 log = logging.getLogger("storefront.serving")
 
@@ -85,7 +86,11 @@ def serve(
         timeout_graceful_shutdown=grace_s,
         ws_max_size=max_message_bytes + 64 * 1024,
     )
-    server = Server(config, grace_s=grace_s, abandon=abandon)
+    # Requests cancelled at the end of the grace period are then answered by the app
+    # itself (schema/observe.py), naming the request, instead of by uvicorn's bare 500.
+    server = Server(
+        config, grace_s=grace_s, abandon=abandon, on_stop=lambda: mark_stopping(app.state)
+    )
     settle_garbage_collector()
     try:
         server.run(sockets=[sock])
@@ -136,10 +141,17 @@ class Server(uvicorn.Server):
     """uvicorn's Server, its grace period counted from the signal and enforced."""
 
     def __init__(
-        self, config: uvicorn.Config, *, grace_s: float, abandon: Callable[[], None]
+        self,
+        config: uvicorn.Config,
+        *,
+        grace_s: float,
+        abandon: Callable[[], None],
+        on_stop: Callable[[], None] = lambda: None,
     ) -> None:
+        """`on_stop`: called at the first stop signal, before uvicorn acts on it."""
         super().__init__(config)
         self.grace_s = grace_s
+        self._on_stop = on_stop
         self.stopped_by: int | None = None  # the first signal the main thread handled
         self._deadline = math.inf
         self._watchdog = Watchdog(grace_s, abandon)
@@ -171,6 +183,7 @@ class Server(uvicorn.Server):
             raise ShutdownOverdue
         if self.stopped_by is None:
             self.stopped_by = sig
+            self._on_stop()
             self._deadline = time.monotonic() + self.grace_s
             self._watchdog.signalled()
         super().handle_exit(sig, frame)

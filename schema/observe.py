@@ -10,6 +10,7 @@ ids from (logs.py), so a masked error's line names the id the client was given.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -40,6 +41,23 @@ from schema.middleware import given_request_id, new_request_id
 from schema.transport import error_body, json_response
 
 access_log = logging.getLogger("storefront.access")
+log = logging.getLogger("storefront.http")
+
+# Set on the app's state once a stop signal came (serving.py): a request cancelled from
+# then on was cut off at the end of the grace period.
+STOPPING = "storefront_stopping"
+SHUTDOWN_MESSAGE = "The server is shutting down and cut the request off"
+
+
+def mark_stopping(state: Any) -> None:
+    """The server got its stop signal (`state`: the app's `app.state`)."""
+    setattr(state, STOPPING, True)
+
+
+def _stopping(scope: Scope) -> bool:
+    app = scope.get("app")
+    return bool(getattr(getattr(app, "state", None), STOPPING, False))
+
 
 # The messages that carry a response's headers, which get x-request-id.
 STARTS = frozenset({"http.response.start", "websocket.accept"})
@@ -245,6 +263,22 @@ class Observe:
                 with contextlib.suppress(Exception):
                     await json_response(body, status=500)(scope, receive, answering)
                 exchange.status = 500
+            except asyncio.CancelledError:
+                if exchange.status is not None or not _stopping(scope):
+                    exchange.status = exchange.status or 500
+                    raise
+                # Still running when the shutdown's grace period ended (uvicorn cancels
+                # it): answered here, naming the request, rather than with uvicorn's
+                # plain-text 500 and a traceback logged without the request's id. The
+                # task ends with this answer, so the cancellation is spent here.
+                current = asyncio.current_task()
+                if current is not None:
+                    current.uncancel()
+                log.warning("request %s cut off by the shutdown", request_id)
+                body = error_body(SHUTDOWN_MESSAGE, "TIMEOUT", requestId=request_id)
+                with contextlib.suppress(Exception):
+                    await json_response(body, status=503)(scope, receive, answering)
+                exchange.status = 503
             except BaseException:
                 # Cancelled: the line is written all the same, with the status the
                 # client may have seen.
