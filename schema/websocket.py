@@ -52,6 +52,8 @@ log = logging.getLogger("storefront.websocket")
 # A process at its connection cap answers 1013, the WebSocket code for "try again
 # later", which clients retry.
 CLOSE_TOO_LARGE = 4413
+# graphql-transport-ws's code for a message it cannot take.
+CLOSE_INVALID_MESSAGE = 4400
 CLOSE_TOO_SLOW = 4503
 # The token the connection signed in with was revoked (logOut, on any instance): as
 # Strawberry closes a connection_init whose token is refused.
@@ -99,6 +101,11 @@ class TextWebSocketAdapter(ASGIWebSocketAdapter):
                     if not ignore_parsing_errors:
                         raise NonJsonMessageReceived from None
                     continue
+                if not _is_message(message):
+                    # Strawberry's handler would fail on it (an error in the server, the
+                    # socket dropped with no code); the protocol closes with 4400.
+                    await self.ws.close(CLOSE_INVALID_MESSAGE, "Invalid message")
+                    return
                 problem = _subscribe_problem(message)
                 if problem is None:
                     yield message
@@ -118,6 +125,20 @@ class TextWebSocketAdapter(ASGIWebSocketAdapter):
             await self.ws.send_text(encode(dict(message)).decode())
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
+
+
+def _is_message(message: Any) -> bool:
+    """Whether `message` is shaped as graphql-transport-ws asks, as far as Strawberry's
+    handler relies on it: an object; a `subscribe` or `complete` names its operation by
+    a string `id`, and a `subscribe` carries an object `payload` (one without them
+    Strawberry closes with 4400 itself)."""
+    if not isinstance(message, dict):
+        return False
+    if message.get("type") not in ("subscribe", "complete") or "id" not in message:
+        return True
+    if not isinstance(message["id"], str):
+        return False
+    return message["type"] != "subscribe" or isinstance(message.get("payload", {}), dict)
 
 
 def _subscribe_problem(message: Any) -> str | None:

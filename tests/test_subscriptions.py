@@ -114,3 +114,36 @@ def test_the_websocket_serves_subscriptions_only_and_checks_its_messages(
             assert message["type"] == "error", (payload, message)
             codes = [error["extensions"]["code"] for error in message["payload"]]
             assert codes == ["BAD_USER_INPUT"], (payload, message)
+
+
+def test_a_message_that_is_not_a_protocol_message_closes_the_socket_with_4400(
+    settings: Settings, database_url: str, engine: AsyncEngine
+) -> None:
+    """graphql-transport-ws: an invalid message closes the socket with 4400, never an
+    error in the server (whose socket then drops without a close code)."""
+    query = "subscription { postPublished { id } }"
+    messages: list[Any] = [
+        None,
+        5,
+        [1, 2],
+        {"type": "complete", "id": [1]},
+        {"type": "complete", "id": 1},
+        {"type": "subscribe", "id": {}, "payload": {"query": query}},
+        {"type": "subscribe", "id": 1, "payload": {"query": query}},
+        {"type": "subscribe", "id": "1", "payload": "x"},
+        {"type": "subscribe", "payload": {"query": 5}},
+    ]
+    with TestClient(create_app(settings, database_url)) as client:
+        for sent in messages:
+            with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+                ws.send_json({"type": "connection_init"})
+                assert ws.receive_json()["type"] == "connection_ack"
+                ws.send_json(sent)
+                message = ws.receive()
+            assert message["type"] == "websocket.close", (sent, message)
+            assert message["code"] == 4400, (sent, message)
+        # Before connection_init too.
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json(None)
+            message = ws.receive()
+        assert (message["type"], message["code"]) == ("websocket.close", 4400)
