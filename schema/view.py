@@ -273,9 +273,7 @@ class GraphQLView(GraphQL[Context, None]):
                 "The document names no operation to run", "GRAPHQL_VALIDATION_FAILED"
             ), True
         errors = [error.formatted for error in result.errors or ()]
-        refused = result.data is None and any(
-            (error.get("extensions") or {}).get("code") in REQUEST_ERRORS for error in errors
-        )
+        refused = result.data is None and any(_refuses(error) for error in errors)
         payload: dict[str, Any] = {} if refused else {"data": result.data}
         if errors:
             payload["errors"] = errors
@@ -359,6 +357,14 @@ class GraphQLView(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+def _refuses(error: Mapping[str, Any]) -> bool:
+    """Whether an error of a result with no data refused the document before it ran:
+    a request error, or variables that do not coerce (graphql-core reports those
+    before execution, with no path; the lean executor refuses them the same way)."""
+    code = (error.get("extensions") or {}).get("code")
+    return code in REQUEST_ERRORS or (code == "BAD_USER_INPUT" and "path" not in error)
 
 
 def _refusal(problem: BadRequest, media_type: str, exchange: Exchange) -> Reply:

@@ -389,6 +389,17 @@ async def test_a_put_over_the_limit_is_refused_with_a_graphql_error(
             {"query": "query A { __typename }", "operationName": "B"},
             {"BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"},
         ),
+        (
+            {"query": "mutation ($id: ID!) { deletePost(id: $id) { deletedId } }"},
+            {"BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"},
+        ),
+        (
+            {
+                "query": "mutation ($id: ID!) { deletePost(id: $id) { deletedId } }",
+                "variables": {"id": [1]},
+            },
+            {"BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"},
+        ),
     ],
     ids=[
         "parse failure",
@@ -401,6 +412,8 @@ async def test_a_put_over_the_limit_is_refused_with_a_graphql_error(
         "variable that does not coerce",
         "two operations and no operationName",
         "unknown operationName",
+        "a mutation's missing variable",
+        "a mutation's variable that does not coerce",
     ],
 )
 async def test_a_request_error_is_400_without_data_for_graphql_response_json(
