@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.testclient import TestClient
 
 from app import create_app
+from db import persisted_queries
 from settings import Settings
 from tests.conftest import codes
 from tests.factories import make_post, make_user
@@ -100,6 +101,23 @@ async def test_an_invalid_document_is_not_stored(
     assert codes(response.json()) == ["GRAPHQL_VALIDATION_FAILED"]
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM persisted_queries")) == 0
+
+
+async def test_the_table_keeps_a_bounded_number_of_documents_the_newest(
+    client: httpx.AsyncClient, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anyone may register documents: every new text a client sends must not stay in the
+    database for ever. A dropped document is registered again, as APQ clients do."""
+    monkeypatch.setattr(persisted_queries, "MAX_STORED", 3)
+    documents = [f"query Q{n} {{ __typename }}" for n in range(5)]
+    for document in documents:
+        response = await client.post(
+            "/graphql", json={"query": document, "extensions": _apq(_hash(document))}
+        )
+        assert response.json() == {"data": {"__typename": "Query"}}
+    async with engine.connect() as conn:
+        kept = (await conn.execute(text("SELECT query FROM persisted_queries"))).scalars().all()
+    assert sorted(kept) == documents[2:]
 
 
 def _manifest(tmp_path: Path) -> Path:
