@@ -44,11 +44,13 @@ from schema.limits import Limits, measure_shape, shape_error, too_complex
 
 # Cached documents are bounded in number and in tokens (a parsed document's size
 # follows its tokens, not its text: `[1 1 1 ...]` is 4 KB of text and 700 KB of
-# tree), so a client sending ever new documents cannot grow memory. Refusals are
-# kept apart, fewer, so that junk neither evicts honest documents nor is checked
-# again each time it is sent.
+# tree), so a client sending ever new documents cannot grow memory. And in text: a
+# comment or a string is one token of any length, kept twice (the text, and the
+# token's value in the tree). Refusals are kept apart, fewer, so that junk neither
+# evicts honest documents nor is checked again each time it is sent.
 MAX_DOCUMENTS = 1024
 MAX_CACHED_TOKENS = 200_000
+MAX_CACHED_TEXT = 16 * 1024 * 1024
 MAX_REFUSALS = 256
 COSTS_PER_DOCUMENT = 64
 
@@ -95,6 +97,7 @@ class Documents:
         self._cache: OrderedDict[str, Checked] = OrderedDict()
         self._weights: dict[str, int] = {}
         self._tokens = 0
+        self._text = 0
         self._refused: OrderedDict[str, Checked] = OrderedDict()
 
     def get(self, query: str) -> Checked:
@@ -219,9 +222,15 @@ class Documents:
         self._cache[query] = checked
         self._weights[query] = weight
         self._tokens += weight
-        while len(self._cache) > MAX_DOCUMENTS or self._tokens > MAX_CACHED_TOKENS:
+        self._text += len(query)
+        while (
+            len(self._cache) > MAX_DOCUMENTS
+            or self._tokens > MAX_CACHED_TOKENS
+            or self._text > MAX_CACHED_TEXT
+        ):
             dropped, _ = self._cache.popitem(last=False)
             self._tokens -= self._weights.pop(dropped)
+            self._text -= len(dropped)
 
 
 def _hashable(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 import tracemalloc
 from typing import Any
@@ -14,6 +15,7 @@ from starlette.testclient import TestClient
 
 from app import create_app
 from schema import build_schema
+from schema import documents as documents_module
 from schema.documents import Documents
 from schema.executor.compat import graphql_schema
 from schema.limits import Limits
@@ -287,3 +289,19 @@ async def test_huge_counts_from_fragment_bombs_are_reported_as_a_bound(
     refused = _refusal(await _post(client, query))
     assert refused["limit"] == "aliases"
     assert refused["measured"] == 2**53 - 1
+
+
+def test_cached_documents_are_bounded_by_their_text_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A comment or a long string is one token but any length of text: a client sending
+    new documents of a few tokens and 100 KiB each must not fill memory with them."""
+    monkeypatch.setattr(documents_module, "MAX_CACHED_TEXT", 500_000)
+    documents = Documents(graphql_schema(SCHEMA), Limits())
+    tracemalloc.start()
+    for n in range(40):
+        query = f"query Q{n} {{ __typename }} # " + "x" * 50_000
+        assert not documents.get(query).errors
+    gc.collect()  # a parsed document's tokens link to each other: freed by the collector
+    kept, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # The text, the comment's token and some slack: not the 40 x 50 KB sent.
+    assert kept < 3 * 500_000, f"the cache kept {kept} bytes"
