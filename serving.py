@@ -41,9 +41,12 @@ from types import FrameType
 import prometheus_client
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from schema import metrics as api_metrics
+from schema.middleware import new_request_id
 from schema.observe import mark_stopping
+from schema.transport import encode, error_body
 
 log = logging.getLogger("storefront.serving")
 
@@ -73,13 +76,13 @@ def serve(
         app,
         log_level=log_level.lower(),
         loop="uvloop",
-        http="httptools",
         # Logging is logs.py's: uvicorn's records go to the root logger's handler, in
         # the process's format. Its access line is replaced by schema/observe.py's,
         # which knows the request id, the operation and the SQL it ran.
         log_config=None,
         access_log=False,
         lifespan="on",
+        http=BoundedHead,
         # X-Forwarded-For is read by the app alone, as STOREFRONT_FORWARDED_ALLOW_IPS says
         # (uvicorn's own reading would trust 127.0.0.1, or its FORWARDED_ALLOW_IPS).
         proxy_headers=False,
@@ -96,6 +99,68 @@ def serve(
         server.run(sockets=[sock])
     except ShutdownOverdue:
         raise SystemExit(128 + (server.stopped_by or signal.SIGTERM)) from None
+
+
+# The most a request line and headers may take together (nginx's default for one
+# header line is 8 KiB, and browsers send a few KiB in all).
+MAX_HEAD_BYTES = 64 * 1024
+
+
+class BoundedHead(HttpToolsProtocol):
+    """uvicorn's httptools protocol, refusing a request whose request line and headers
+    pass MAX_HEAD_BYTES with 431: httptools keeps a header value until its line ends,
+    whatever its length, so one header of 200 MB held 200 MB of the process."""
+
+    # Bytes received since the current request's head began; -1 while in its body.
+    head_bytes = 0
+    refused = False
+
+    def data_received(self, data: bytes) -> None:
+        if self.refused:
+            return
+        if self.head_bytes >= 0:
+            self.head_bytes += len(data)
+        super().data_received(data)
+        if self.head_bytes > MAX_HEAD_BYTES:
+            self._refuse_head()  # a head that has not ended yet, and never may
+
+    def on_headers_complete(self) -> None:
+        self.head_bytes = -1
+        size = len(self.url) + sum(len(name) + len(value) for name, value in self.headers)
+        if size > MAX_HEAD_BYTES:
+            self._refuse_head()
+            return
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self.refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self.refused:
+            super().on_message_complete()
+        self.head_bytes = 0
+
+    def handle_websocket_upgrade(self) -> None:
+        if not self.refused:
+            super().handle_websocket_upgrade()
+
+    def _refuse_head(self) -> None:
+        if self.refused:
+            return
+        self.refused = True
+        self.logger.warning("Refused a request whose headers pass %d bytes.", MAX_HEAD_BYTES)
+        message = f"The request's headers are larger than {MAX_HEAD_BYTES} bytes"
+        body = encode(error_body(message, "BAD_USER_INPUT"))
+        head = [
+            STATUS_LINE[431],
+            b"content-type: application/json\r\n",
+            b"content-length: %d\r\n" % len(body),
+            b"x-request-id: " + new_request_id().encode() + b"\r\n",
+            b"connection: close\r\n\r\n",
+        ]
+        self.transport.write(b"".join([*head, body]))
+        self.transport.close()
 
 
 def clear_metrics(folder: Path) -> None:

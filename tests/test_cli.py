@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from sqlalchemy import make_url, text
 
 from db import migrations
 from db.accounts import verify_password
 from db.engine import make_engine
-from tests.processes import ROOT, no_postgres_left, postgres_processes, serving
+from tests.processes import ROOT, TYPENAME, no_postgres_left, postgres_processes, serving
 from tests.processes import env as _env
 
 CreateDatabase = Callable[[], Awaitable[str]]
@@ -326,6 +327,24 @@ async def test_serve_with_database_url_changes_nothing(fresh_url: str, tmp_path:
         code = await served.stop(signal.SIGINT)
     assert code in (0, 130), served.stderr
     assert "Traceback" not in served.stderr
+
+
+async def test_serve_refuses_headers_past_its_limit_with_431(
+    fresh_url: str, tmp_path: Path
+) -> None:
+    """httptools keeps a header until its line ends, however long: without a bound, one
+    request of a 200 MB header held 200 MB of the process, and was then answered."""
+    async with serving(_env(DATABASE_URL=fresh_url), tmp_path) as served:
+        await served.ready(within_s=60)
+        async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
+            refused = await client.post(
+                "/graphql", json=TYPENAME, headers={"x-padding": "x" * 100_000}
+            )
+            fits = await client.post("/graphql", json=TYPENAME, headers={"x-padding": "x" * 8_000})
+    assert refused.status_code == 431, refused.text
+    assert refused.headers["x-request-id"]
+    assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert fits.json() == {"data": {"__typename": "Query"}}
 
 
 async def test_embedded_serve_migrates_seeds_stops_and_keeps_its_data(
