@@ -102,18 +102,33 @@ def serve(
 
 
 # The most a request line and headers may take together (nginx's default for one
-# header line is 8 KiB, and browsers send a few KiB in all).
+# header line is 8 KiB, and browsers send a few KiB in all), and the longest a new
+# connection, or a request once its first byte is in, may take to send them.
 MAX_HEAD_BYTES = 64 * 1024
+HEAD_TIMEOUT_S = 10.0
 
 
 class BoundedHead(HttpToolsProtocol):
-    """uvicorn's httptools protocol, refusing a request whose request line and headers
-    pass MAX_HEAD_BYTES with 431: httptools keeps a header value until its line ends,
-    whatever its length, so one header of 200 MB held 200 MB of the process."""
+    """uvicorn's httptools protocol, with bounds on a request's line and headers (its
+    head). httptools keeps a header value until its line ends, however long, so one
+    header of 200 MB held 200 MB of the process: a head past MAX_HEAD_BYTES gets 431.
+    And uvicorn gives a connection for ever to send its first request's head, or to
+    finish a head once begun: connections that trickle a header, or send nothing,
+    could take every file descriptor. A head not complete within HEAD_TIMEOUT_S gets
+    408. Both close the connection."""
 
     # Bytes received since the current request's head began; -1 while in its body.
     head_bytes = 0
     refused = False
+    head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._time_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._untime_head()
+        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self.refused:
@@ -122,13 +137,19 @@ class BoundedHead(HttpToolsProtocol):
             self.head_bytes += len(data)
         super().data_received(data)
         if self.head_bytes > MAX_HEAD_BYTES:
-            self._refuse_head()  # a head that has not ended yet, and never may
+            self._refuse(431, f"The request's headers are larger than {MAX_HEAD_BYTES} bytes")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self.head_timer is None:
+            self._time_head()
 
     def on_headers_complete(self) -> None:
+        self._untime_head()
         self.head_bytes = -1
         size = len(self.url) + sum(len(name) + len(value) for name, value in self.headers)
         if size > MAX_HEAD_BYTES:
-            self._refuse_head()
+            self._refuse(431, f"The request's headers are larger than {MAX_HEAD_BYTES} bytes")
             return
         super().on_headers_complete()
 
@@ -145,15 +166,24 @@ class BoundedHead(HttpToolsProtocol):
         if not self.refused:
             super().handle_websocket_upgrade()
 
-    def _refuse_head(self) -> None:
-        if self.refused:
+    def _time_head(self) -> None:
+        message = f"The request's headers did not arrive within {HEAD_TIMEOUT_S:g} s"
+        self.head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._refuse, 408, message)
+
+    def _untime_head(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def _refuse(self, status: int, message: str) -> None:
+        self._untime_head()
+        if self.refused or self.transport.is_closing():
             return
         self.refused = True
-        self.logger.warning("Refused a request whose headers pass %d bytes.", MAX_HEAD_BYTES)
-        message = f"The request's headers are larger than {MAX_HEAD_BYTES} bytes"
+        self.logger.warning("Refused a request: %s.", message)
         body = encode(error_body(message, "BAD_USER_INPUT"))
         head = [
-            STATUS_LINE[431],
+            STATUS_LINE[status],
             b"content-type: application/json\r\n",
             b"content-length: %d\r\n" % len(body),
             b"x-request-id: " + new_request_id().encode() + b"\r\n",

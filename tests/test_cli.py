@@ -20,6 +20,7 @@ from sqlalchemy import make_url, text
 from db import migrations
 from db.accounts import verify_password
 from db.engine import make_engine
+from serving import HEAD_TIMEOUT_S
 from tests.processes import ROOT, TYPENAME, no_postgres_left, postgres_processes, serving
 from tests.processes import env as _env
 
@@ -345,6 +346,33 @@ async def test_serve_refuses_headers_past_its_limit_with_431(
     assert refused.headers["x-request-id"]
     assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert fits.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_serve_closes_a_connection_that_sends_no_whole_head_in_time(
+    fresh_url: str, tmp_path: Path
+) -> None:
+    """Slowloris: connections that send nothing, or trickle a header, must not hold a
+    file descriptor each for ever."""
+
+    async def answer(sent: bytes) -> tuple[bytes, float]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+        started = asyncio.get_running_loop().time()
+        writer.write(sent)
+        try:
+            answered = await asyncio.wait_for(reader.read(), HEAD_TIMEOUT_S + 5)
+        finally:
+            writer.close()
+        return answered, asyncio.get_running_loop().time() - started
+
+    async with serving(_env(DATABASE_URL=fresh_url), tmp_path) as served:
+        await served.ready(within_s=60)
+        answers = await asyncio.gather(
+            answer(b""), answer(b"POST /graphql HTTP/1.1\r\nHost: x\r\nX-Slow: a")
+        )
+    for answered, took in answers:
+        assert answered.startswith(b"HTTP/1.1 408 "), answered
+        assert b"x-request-id: " in answered, answered
+        assert took < HEAD_TIMEOUT_S + 2, f"closed after {took:.1f} s"
 
 
 async def test_embedded_serve_migrates_seeds_stops_and_keeps_its_data(
