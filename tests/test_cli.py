@@ -364,11 +364,27 @@ async def test_serve_closes_a_connection_that_sends_no_whole_head_in_time(
             writer.close()
         return answered, asyncio.get_running_loop().time() - started
 
+    async def answer_after_one(sent: bytes) -> tuple[bytes, float]:
+        """`sent` as a keep-alive connection's second request, after a first answered."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+        try:
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            first = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            assert first.startswith(b"HTTP/1.1 200 "), first
+            length = re.search(rb"content-length: (\d+)", first)
+            assert length is not None, first
+            await asyncio.wait_for(reader.readexactly(int(length[1])), 10)
+            started = asyncio.get_running_loop().time()
+            writer.write(sent)
+            answered = await asyncio.wait_for(reader.read(), HEAD_TIMEOUT_S + 5)
+        finally:
+            writer.close()
+        return answered, asyncio.get_running_loop().time() - started
+
+    slow = b"POST /graphql HTTP/1.1\r\nHost: x\r\nX-Slow: a"
     async with serving(_env(DATABASE_URL=fresh_url), tmp_path) as served:
         await served.ready(within_s=60)
-        answers = await asyncio.gather(
-            answer(b""), answer(b"POST /graphql HTTP/1.1\r\nHost: x\r\nX-Slow: a")
-        )
+        answers = await asyncio.gather(answer(b""), answer(slow), answer_after_one(slow))
     for answered, took in answers:
         assert answered.startswith(b"HTTP/1.1 408 "), answered
         assert b"x-request-id: " in answered, answered
