@@ -287,6 +287,7 @@ def _limits(env: Mapping[str, str], default: Limits) -> Limits:
         root_fields=_int(env, "STOREFRONT_MAX_ROOT_FIELDS", default.root_fields),
         selection_fields=_int(env, "STOREFRONT_MAX_SELECTION_FIELDS", default.selection_fields),
         cost=_int(env, "STOREFRONT_MAX_COST", default.cost),
+        password_checks=_int(env, "STOREFRONT_MAX_PASSWORD_CHECKS", default.password_checks),
     )
 
 

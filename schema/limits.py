@@ -22,6 +22,7 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
 )
 
@@ -42,6 +43,10 @@ class Limits:
     # pairwise, so hundreds of them cost seconds of CPU before anything runs.
     selection_fields: int = 100
     cost: int = 50_000
+    # Sign-ups and sign-ins in one document: each hashes or checks a password with
+    # argon2id (tens of milliseconds of CPU, and 64 MiB), and aliases would let one
+    # request ask for as many as the root fields allow, seconds of CPU a request.
+    password_checks: int = 1
 
 
 def too_complex(limit: str, measured: int, maximum: int, what: str) -> GraphQLError:
@@ -67,6 +72,11 @@ class Shape:
     aliases: int
     root_fields: int
     widest: int
+    password_checks: int = 0
+
+
+# The root fields that hash or check a password.
+PASSWORD_FIELDS = frozenset({"signUp", "logIn"})
 
 
 def shape_error(shape: Shape, limits: Limits) -> GraphQLError | None:
@@ -77,6 +87,13 @@ def shape_error(shape: Shape, limits: Limits) -> GraphQLError | None:
     if shape.root_fields > limits.root_fields:
         return too_complex(
             "rootFields", shape.root_fields, limits.root_fields, "number of root fields"
+        )
+    if shape.password_checks > limits.password_checks:
+        return too_complex(
+            "passwordChecks",
+            shape.password_checks,
+            limits.password_checks,
+            "number of sign-ups and sign-ins",
         )
     if shape.widest > limits.selection_fields:
         return too_complex(
@@ -91,9 +108,44 @@ def shape_error(shape: Shape, limits: Limits) -> GraphQLError | None:
 def measure_shape(operation: OperationDefinitionNode, document: DocumentNode) -> Shape:
     """Depth, aliases, root fields and widest selection of `operation`, fragments
     expanded."""
-    walk = _ShapeWalk(fragments_of(document))
+    fragments = fragments_of(document)
+    walk = _ShapeWalk(fragments)
     depth, aliases, root_fields = walk.selections(operation.selection_set)
-    return Shape(depth=depth, aliases=aliases, root_fields=root_fields, widest=walk.widest)
+    checks = (
+        _roots_named(operation.selection_set, PASSWORD_FIELDS, fragments, set())
+        if operation.operation == OperationType.MUTATION
+        else 0
+    )
+    return Shape(
+        depth=depth,
+        aliases=aliases,
+        root_fields=root_fields,
+        widest=walk.widest,
+        password_checks=checks,
+    )
+
+
+def _roots_named(
+    selection_set: SelectionSetNode,
+    names: frozenset[str],
+    fragments: dict[str, FragmentDefinitionNode],
+    visited: set[str],
+) -> int:
+    """How many root fields of `selection_set` (fragments followed) are named in
+    `names`, aliased or not."""
+    found = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            found += selection.name.value in names
+        elif isinstance(selection, InlineFragmentNode):
+            found += _roots_named(selection.selection_set, names, fragments, visited)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in visited:
+                visited.add(name)  # a cycle, or a second spread: validation's to refuse
+                found += _roots_named(fragment.selection_set, names, fragments, visited)
+    return found
 
 
 def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
