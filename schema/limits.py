@@ -80,28 +80,25 @@ PASSWORD_FIELDS = frozenset({"signUp", "logIn"})
 
 
 def shape_error(shape: Shape, limits: Limits) -> GraphQLError | None:
-    if shape.depth > limits.depth:
-        return too_complex("depth", shape.depth, limits.depth, "depth")
-    if shape.aliases > limits.aliases:
-        return too_complex("aliases", shape.aliases, limits.aliases, "number of aliases")
-    if shape.root_fields > limits.root_fields:
-        return too_complex(
-            "rootFields", shape.root_fields, limits.root_fields, "number of root fields"
-        )
-    if shape.password_checks > limits.password_checks:
-        return too_complex(
+    for limit, measured, maximum, what in (
+        ("depth", shape.depth, limits.depth, "depth"),
+        ("aliases", shape.aliases, limits.aliases, "number of aliases"),
+        ("rootFields", shape.root_fields, limits.root_fields, "number of root fields"),
+        (
             "passwordChecks",
             shape.password_checks,
             limits.password_checks,
             "number of sign-ups and sign-ins",
-        )
-    if shape.widest > limits.selection_fields:
-        return too_complex(
+        ),
+        (
             "selectionFields",
             shape.widest,
             limits.selection_fields,
             "largest number of fields selected on one object",
-        )
+        ),
+    ):
+        if measured > maximum:
+            return too_complex(limit, measured, maximum, what)
     return None
 
 
