@@ -270,11 +270,16 @@ def create_app(
     if settings.graphiql_enabled:
         # The GraphiQL page's scripts and styles (the view serves the page at /graphql).
         routes.append(Mount(graphiql.ASSETS_PATH, app=graphiql.Assets()))
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=http_middleware(settings, graphql=view),
         lifespan=lifespan,
     )
+    # Starlette would send /graphql/ to /graphql with a 307 whose URL it builds from the
+    # request's Host header, which the client chooses (and a cache in front might keep
+    # for everyone): a path with a trailing slash is a 404 like any unknown one.
+    app.router.redirect_slashes = False
+    return app
 
 
 def _tracer() -> Tracer | None:

@@ -87,6 +87,15 @@ async def test_a_body_over_the_limit_gets_413(client: httpx.AsyncClient) -> None
     assert response.status_code == 413
 
 
+async def test_a_trailing_slash_is_not_redirected_to_the_clients_host(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.get("/graphql/?query={__typename}", headers={"host": "evil.example"})
+    assert answer.status_code == 404
+    assert "location" not in answer.headers
+    assert answer.headers["x-request-id"]
+
+
 async def test_every_response_names_its_request_id(client: httpx.AsyncClient) -> None:
     response = await client.post("/graphql", json={"query": "{ __typename }"})
     assert len(response.headers["x-request-id"]) >= 8
