@@ -106,6 +106,8 @@ def serve(
 # connection, or a request once its first byte is in, may take to send them.
 MAX_HEAD_BYTES = 64 * 1024
 HEAD_TIMEOUT_S = 10.0
+HEAD_LATE = f"The request's headers did not arrive within {HEAD_TIMEOUT_S:g} s"
+HEAD_TOO_LARGE = f"The request's headers are larger than {MAX_HEAD_BYTES} bytes"
 
 
 class BoundedHead(HttpToolsProtocol):
@@ -140,7 +142,7 @@ class BoundedHead(HttpToolsProtocol):
             self.head_bytes += len(data)
         HttpToolsProtocol.data_received(self, data)
         if self.head_bytes > MAX_HEAD_BYTES:
-            self._refuse(431, f"The request's headers are larger than {MAX_HEAD_BYTES} bytes")
+            self._refuse(431, HEAD_TOO_LARGE)
         elif self.head_bytes > 0 and self.head_timer is None and not self.refused:
             # A head begun and not finished: timed from here. One that arrives whole
             # (every honest client's, nearly) costs no timer.
@@ -156,7 +158,7 @@ class BoundedHead(HttpToolsProtocol):
         if over:
             size = len(self.url) + sum(len(name) + len(value) for name, value in self.headers)
             if size > MAX_HEAD_BYTES:
-                self._refuse(431, f"The request's headers are larger than {MAX_HEAD_BYTES} bytes")
+                self._refuse(431, HEAD_TOO_LARGE)
                 return
         HttpToolsProtocol.on_headers_complete(self)
 
@@ -174,8 +176,7 @@ class BoundedHead(HttpToolsProtocol):
             super().handle_websocket_upgrade()
 
     def _time_head(self) -> None:
-        message = f"The request's headers did not arrive within {HEAD_TIMEOUT_S:g} s"
-        self.head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._refuse, 408, message)
+        self.head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._refuse, 408, HEAD_LATE)
 
     def _untime_head(self) -> None:
         if self.head_timer is not None:

@@ -53,10 +53,16 @@ class LevelLoader(DataLoader[Any, Any]):
             # of the event loop on), so that it batches the same loads.
             self.loop.call_soon(self.loop.call_soon, self._dispatch)
 
-    def _dispatch(self) -> None:
+    def take_batch(self) -> tuple[Coroutine[Any, Any, None], list[Loader]] | None:
+        """The batch of the keys queued so far, taken to be run by the caller, with
+        those keys and their futures; None when none is queued."""
         queue = take_loader_queue(self)
-        if queue:  # else claimed
-            self.loop.create_task(dispatch_queue_batch(self, queue))
+        return (dispatch_queue_batch(self, queue), queue) if queue else None
+
+    def _dispatch(self) -> None:
+        taken = self.take_batch()
+        if taken is not None:  # else claimed
+            self.loop.create_task(taken[0])
 
     def load_many(self, keys: Iterable[Any]) -> Awaitable[list[Any]]:  # type: ignore[override]
         return _each([self.load(key) for key in keys])
@@ -93,9 +99,10 @@ class Loaders:
         batches = []
         filled: set[int] = set()
         for loader in self._keyed.values():
-            queue = take_loader_queue(loader)
-            if queue:
-                batches.append(dispatch_queue_batch(loader, queue))
+            taken = loader.take_batch()
+            if taken is not None:
+                batch, queue = taken
+                batches.append(batch)
                 filled.update(id(queued.future) for queued in queue)
         return batches, filled
 

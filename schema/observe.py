@@ -259,12 +259,23 @@ class Observe:
                 # logged with its id. Starlette's ServerErrorMiddleware, outside this
                 # one, would answer with no x-request-id.
                 log_unexpected(exc, f"{exchange.method} {exchange.path}", request_id)
-                body = error_body(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR", requestId=request_id)
-                with contextlib.suppress(Exception):
-                    await json_response(body, status=500)(scope, receive, answering)
-                exchange.status = 500
-            except asyncio.CancelledError:
-                if exchange.status is not None or not _stopping(scope):
+                await _last_word(
+                    INTERNAL_MESSAGE,
+                    "INTERNAL_SERVER_ERROR",
+                    500,
+                    exchange,
+                    scope,
+                    receive,
+                    answering,
+                )
+            except BaseException as exc:
+                if (
+                    exchange.status is not None
+                    or not isinstance(exc, asyncio.CancelledError)
+                    or not _stopping(scope)
+                ):
+                    # Cancelled: the line is written all the same, with the status the
+                    # client may have seen.
                     exchange.status = exchange.status or 500
                     raise
                 # Still running when the shutdown's grace period ended (uvicorn cancels
@@ -275,15 +286,9 @@ class Observe:
                 if current is not None:
                     current.uncancel()
                 log.warning("request %s cut off by the shutdown", request_id)
-                body = error_body(SHUTDOWN_MESSAGE, "TIMEOUT", requestId=request_id)
-                with contextlib.suppress(Exception):
-                    await json_response(body, status=503)(scope, receive, answering)
-                exchange.status = 503
-            except BaseException:
-                # Cancelled: the line is written all the same, with the status the
-                # client may have seen.
-                exchange.status = exchange.status or 500
-                raise
+                await _last_word(
+                    SHUTDOWN_MESSAGE, "TIMEOUT", 503, exchange, scope, receive, answering
+                )
             finally:
                 exchange.duration_s = time.perf_counter() - exchange.started
                 self._told(exchange)
@@ -372,3 +377,20 @@ def _describe(span: Span, exchange: Exchange) -> None:
     failed = FAILURES.intersection(exchange.error_codes)
     if failed or (exchange.status or 0) >= 500:
         span.set_status(Status(StatusCode.ERROR, ", ".join(sorted(failed)) or None))
+
+
+async def _last_word(
+    message: str,
+    code: str,
+    status: int,
+    exchange: Exchange,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+) -> None:
+    """A request that failed before anything was sent: answered with `status` and an
+    error naming the request, as far as the client is still there to read it."""
+    body = error_body(message, code, requestId=exchange.request_id)
+    with contextlib.suppress(Exception):
+        await json_response(body, status=status)(scope, receive, send)
+    exchange.status = status

@@ -152,6 +152,6 @@ def loader_queue(loader: DataLoader[Any, Any]) -> list[Loader]:
 def take_loader_queue(loader: DataLoader[Any, Any]) -> list[Loader]:
     """`loader_queue`, taken from `loader` (which starts a new one), as aiodataloader
     takes it to dispatch a batch."""
-    queue: list[Loader] = loader._queue
+    queue = loader_queue(loader)
     loader._queue = []
     return queue
