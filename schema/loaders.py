@@ -15,21 +15,22 @@ from functools import partial
 from typing import Any, TypeVar
 
 import asyncpg
-from aiodataloader import DataLoader, Loader, dispatch_queue_batch
+from aiodataloader import DataLoader
 
 from db.access import Access
 from db.accounts import Viewer
 from db.engine import read, read_batch
 from db.read_pool import ReadPool, Share
-from schema.executor.compat import loader_queue, take_loader_queue
 
 R = TypeVar("R")
 Batch = Callable[[asyncpg.Connection, Sequence[int]], Awaitable[Sequence[Any]]]
+# A key a loader holds for its next batch, and the future the batch fills.
+Queued = tuple[Hashable, "asyncio.Future[Any]"]
 
 
 class LevelLoader(DataLoader[Any, Any]):
-    """aiodataloader's DataLoader, whose batch the lean executor may run in its own
-    task (Loaders.claim), and whose load_many awaits its keys' futures in turn.
+    """aiodataloader's DataLoader as the request path uses it (load, load_many, prime,
+    clear), whose batches the lean executor may run in its own task (Loaders.claim).
 
     The stock loader schedules a task whose only work is to start the batch's task:
     two tasks and two turns of the event loop before the statement is sent, and two
@@ -39,33 +40,96 @@ class LevelLoader(DataLoader[Any, Any]):
     load after a resolver's first wait) are dispatched as the stock loader would, two
     turns after their first load, in one task each rather than two.
 
+    Every method the request path calls is this class's own, and so is the state they
+    share: the stock `__init__` inspects the batch function on every construction
+    (whether it is a coroutine function, through `inspect`), which cost a post by ID
+    more than a tenth of what its loader did, and a loader is made per request. The
+    semantics are the stock loader's: one future per key, cached for the request; a
+    batch that fails, or answers the wrong number of values, fails its keys' futures
+    and forgets them; a value that is an exception fails its key alone.
+
     The stock load_many gathers one future per key (a wrapper and a callback each);
     the lean executor asks for a whole level's keys at once, hundreds of them. The
     futures are the same (cache and batching unchanged); once the batch has filled
     them, every await after the first returns at once.
     """
 
-    def do_resolve_reject(self, key: Any, future: asyncio.Future[Any]) -> None:
-        queue = loader_queue(self)
-        queue.append(Loader(key=key, future=future))
-        if len(queue) == 1:
-            # Unclaimed, dispatched when aiodataloader would dispatch it (two turns
-            # of the event loop on), so that it batches the same loads.
-            self.loop.call_soon(self.loop.call_soon, self._dispatch)
+    def __init__(
+        self,
+        batch: Callable[[list[Any]], Awaitable[Sequence[Any]]],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.loop = loop
+        self._read = batch
+        self._futures: dict[Hashable, asyncio.Future[Any]] = {}
+        self._queued: list[Queued] = []
 
-    def take_batch(self) -> tuple[Coroutine[Any, Any, None], list[Loader]] | None:
+    def load(self, key: Hashable) -> asyncio.Future[Any]:
+        future = self._futures.get(key)
+        if future is None:
+            future = self._futures[key] = self.loop.create_future()
+            self._queued.append((key, future))
+            if len(self._queued) == 1:
+                # Unclaimed, dispatched when aiodataloader would dispatch it (two turns
+                # of the event loop on), so that it batches the same loads.
+                self.loop.call_soon(self.loop.call_soon, self._dispatch)
+        return future
+
+    def load_many(self, keys: Iterable[Any]) -> Awaitable[list[Any]]:  # type: ignore[override]
+        return _each([self.load(key) for key in keys])
+
+    def prime(self, key: Hashable, value: Any) -> LevelLoader:
+        """`value` for `key` without a read, unless the key is loaded or primed already."""
+        if key not in self._futures:
+            future = self._futures[key] = self.loop.create_future()
+            if isinstance(value, Exception):
+                future.set_exception(value)
+            else:
+                future.set_result(value)
+        return self
+
+    def clear(self, key: Hashable) -> LevelLoader:
+        self._futures.pop(key, None)
+        return self
+
+    def clear_all(self) -> LevelLoader:
+        self._futures.clear()
+        return self
+
+    def take_batch(self) -> tuple[Coroutine[Any, Any, None], list[Queued]] | None:
         """The batch of the keys queued so far, taken to be run by the caller, with
         those keys and their futures; None when none is queued."""
-        queue = take_loader_queue(self)
-        return (dispatch_queue_batch(self, queue), queue) if queue else None
+        queued = self._queued
+        if not queued:
+            return None
+        self._queued = []
+        return self._run(queued), queued
+
+    async def _run(self, queued: list[Queued]) -> None:
+        """One batch: it fills its keys' futures and never raises (but a cancellation)."""
+        try:
+            values = await self._read([key for key, _ in queued])
+            if len(values) != len(queued):
+                raise TypeError(f"a batch of {len(queued)} keys answered {len(values)} values")
+        except Exception as exc:
+            for key, future in queued:
+                self._futures.pop(key, None)
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), value in zip(queued, values, strict=True):
+            if future.done():
+                continue
+            # type(): a Row answers isinstance through its own __getattribute__.
+            if issubclass(type(value), Exception):
+                future.set_exception(value)
+            else:
+                future.set_result(value)
 
     def _dispatch(self) -> None:
         taken = self.take_batch()
         if taken is not None:  # else claimed
             self.loop.create_task(taken[0])
-
-    def load_many(self, keys: Iterable[Any]) -> Awaitable[list[Any]]:  # type: ignore[override]
-        return _each([self.load(key) for key in keys])
 
 
 async def _each(futures: list[asyncio.Future[Any]]) -> list[Any]:
@@ -101,20 +165,15 @@ class Loaders:
         for loader in self._keyed.values():
             taken = loader.take_batch()
             if taken is not None:
-                batch, queue = taken
+                batch, queued = taken
                 batches.append(batch)
-                filled.update(id(queued.future) for queued in queue)
+                filled.update(id(future) for _, future in queued)
         return batches, filled
 
     def _loader(self, name: str, batch: Batch) -> LevelLoader:
         # Nothing a loader holds may point back at these Loaders: a cycle would leave
         # the request's rows to the garbage collector instead of freeing them at once.
-        pool = self.pool
-
-        async def load(keys: list[int]) -> list[Any]:
-            return list(await read_batch(pool, name, batch, keys))
-
-        return LevelLoader(load)
+        return LevelLoader(partial(read_batch, self.pool, name, batch), asyncio.get_running_loop())
 
     def of(
         self, read: Callable[..., Awaitable[Sequence[Any]]], **kwargs: Any

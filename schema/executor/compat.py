@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-from aiodataloader import DataLoader, Loader
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLField, GraphQLSchema
 from strawberry.relay.types import GlobalID
 from strawberry.schema.schema import Schema
@@ -140,18 +139,3 @@ def hand_on_future(yielded: Any) -> None:
     would, before yielding it to the running Task."""
     if getattr(yielded, _BLOCKING, None) is False:
         setattr(yielded, _BLOCKING, True)
-
-
-def loader_queue(loader: DataLoader[Any, Any]) -> list[Loader]:
-    """The keys (with their futures) `loader` holds for its next batch, as
-    aiodataloader's own `load` queues them."""
-    queue: list[Loader] = loader._queue
-    return queue
-
-
-def take_loader_queue(loader: DataLoader[Any, Any]) -> list[Loader]:
-    """`loader_queue`, taken from `loader` (which starts a new one), as aiodataloader
-    takes it to dispatch a batch."""
-    queue = loader_queue(loader)
-    loader._queue = []
-    return queue

@@ -4,7 +4,8 @@ gather_eagerly), on real pooled connections; what nobody claims still runs."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import asyncpg
 import pytest
@@ -143,3 +144,65 @@ async def test_a_failed_batch_fails_its_fields_after_every_field_has_run(
     with pytest.raises(asyncpg.DivisionByZeroError):
         await gather_eagerly([field(1), field(2)], loaders.claim)
     assert ran == ["field 1", "field 2"]
+
+
+class Answering:
+    """A batch read that answers what `answer(keys)` gives, noting each batch."""
+
+    def __init__(self, answer: Callable[[Sequence[int]], Sequence[Any]]) -> None:
+        self.answer = answer
+        self.batches: list[list[int]] = []
+        self.__name__ = "answering"
+
+    async def __call__(self, conn: asyncpg.Connection, keys: Sequence[int]) -> Sequence[Any]:
+        self.batches.append(list(keys))
+        assert await conn.fetchval("SELECT 1") == 1  # on a real pooled connection
+        return self.answer(keys)
+
+
+async def test_a_key_is_read_once_per_request_and_primed_keys_not_at_all(
+    read_pool: ReadPool,
+) -> None:
+    loaders = Loaders(read_pool, None)
+    read = doubling()
+    loader = loaders.of(read)
+    loader.prime(7, "primed")
+    loader.prime(7, "ignored: 7 is primed already")
+    first = loader.load(1)
+    assert loader.load(1) is first
+    assert await gather_eagerly([first, loader.load(7)], loaders.claim) == [2, "primed"]
+    assert await loader.load_many([1, 2]) == [2, 4]
+    assert read.batches == [[1], [2]]
+
+
+async def test_a_failed_batch_fails_its_keys_and_forgets_them(read_pool: ReadPool) -> None:
+    loaders = Loaders(read_pool, None)
+
+    def fail(keys: Sequence[int]) -> Sequence[Any]:
+        raise ZeroDivisionError
+
+    failing = Answering(fail)
+    loader = loaders.of(failing)
+    with pytest.raises(ZeroDivisionError):
+        await gather_eagerly([loader.load(1), loader.load(2)], loaders.claim)
+    failing.answer = lambda keys: [k * 10 for k in keys]
+    assert await loader.load_many([1, 2]) == [10, 20], "a failed key is read again"
+    assert failing.batches == [[1, 2], [1, 2]]
+
+
+async def test_a_batch_with_the_wrong_number_of_values_fails_every_key(
+    read_pool: ReadPool,
+) -> None:
+    loaders = Loaders(read_pool, None)
+    loader = loaders.of(Answering(lambda keys: [1]))
+    results = await asyncio.gather(loader.load(1), loader.load(2), return_exceptions=True)
+    assert [str(r) for r in results] == ["a batch of 2 keys answered 1 values"] * 2
+
+
+async def test_a_value_that_is_an_exception_fails_its_key_alone(read_pool: ReadPool) -> None:
+    loaders = Loaders(read_pool, None)
+    loader = loaders.of(Answering(lambda keys: [LookupError(k) if k == 2 else k for k in keys]))
+    results = await asyncio.gather(*map(loader.load, (1, 2, 3)), return_exceptions=True)
+    assert results[0] == 1
+    assert results[2] == 3
+    assert isinstance(results[1], LookupError)

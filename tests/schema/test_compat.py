@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 import strawberry
-from aiodataloader import DataLoader
 from graphql import GraphQLSchema, parse, specified_rules
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
@@ -29,11 +28,9 @@ from schema.executor.compat import (
     graphql_info,
     graphql_schema,
     hand_on_future,
-    loader_queue,
     resolver_function,
     strawberry_field,
     take_future,
-    take_loader_queue,
     validate,
 )
 
@@ -279,26 +276,6 @@ def test_take_and_hand_on_leave_other_values_alone() -> None:
         hand_on_future(value)
 
 
-async def test_loader_queue_is_what_load_queues_and_take_starts_a_new_one() -> None:
-    async def load(keys: list[int]) -> list[int]:
-        return keys
-
-    loader: DataLoader[int, int] = DataLoader(load)
-    first, second = loader.load(1), loader.load(2)
-    queue = loader_queue(loader)
-    assert [(queued.key, queued.future) for queued in queue] == [(1, first), (2, second)]
-    assert take_loader_queue(loader) is queue
-    assert loader_queue(loader) == []
-    third = loader.load(3)
-    assert [queued.future for queued in loader_queue(loader)] == [third]
-    # aiodataloader's own dispatch, already scheduled, finds only what is left.
-    assert await third == 3
-    assert not first.done()
-    assert not second.done()
-    for queued in queue:
-        queued.future.cancel()
-
-
 # The internals compat.py wraps, and their spellings: each may appear in compat.py
 # and in no other module of the project.
 INTERNALS = {
@@ -310,7 +287,6 @@ INTERNALS = {
     "Info._raw_info": r"\b_raw_info\b",
     "the 'strawberry-definition' field extension": r"strawberry-definition|DEFINITION_BACKREF",
     "asyncio.Future._asyncio_future_blocking": r"\b_asyncio_future_blocking\b",
-    "aiodataloader.DataLoader._queue": r"\._queue\b",
     "SQLAlchemy's SQLCompiler._bind_processors": r"\b_bind_processors\b",
 }
 LIBRARIES = {"strawberry", "graphql", "sqlalchemy", "asyncpg", "aiodataloader", "asyncio"}
