@@ -9,7 +9,6 @@ WebSocket, with our limits (schema/websocket.py).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -29,11 +28,13 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from db.accounts import Viewer
+from db.failures import connection_failure
 from db.statement_counter import counting
 from schema import Schema
 from schema.client_address import client_address
 from schema.consistency import after_mutation, is_mutation, reads_for, response_headers
 from schema.context import Context, Services
+from schema.deadline import Deadline
 from schema.errors import INTERNAL_MESSAGE, log_unexpected
 from schema.executor.fast_path import FastPath
 from schema.graphiql import page as graphiql_page
@@ -78,6 +79,9 @@ REQUEST_ERRORS = frozenset(
         "PERSISTED_QUERY_NOT_FOUND",
     }
 )
+# A request that could not reach the database at all (503): when to try again.
+UNAVAILABLE_MESSAGE = "The service cannot reach its database just now; try again shortly"
+RETRY_AFTER_S = "1"
 QUERY_ONLY = (OperationType.QUERY,)
 QUERIES_AND_MUTATIONS = (OperationType.QUERY, OperationType.MUTATION)
 
@@ -154,7 +158,7 @@ class GraphQLView(GraphQL[Context, None]):
         except BadRequest as problem:
             return _refusal(problem, "application/json", exchange)
         try:
-            async with asyncio.timeout(self.request_timeout_s):
+            with Deadline(self.request_timeout_s):
                 params = await self._params(scope, receive, headers)
                 context = await self._context(scope, headers, request_id, replica_reads=True)
                 payload, refused = await self._answer(scope["method"], params, context, exchange)
@@ -166,9 +170,7 @@ class GraphQLView(GraphQL[Context, None]):
         except Exception as exc:
             # e.g. the token lookup with the database down: logged safely and throttled.
             log_unexpected(exc, "request", request_id)
-            body = error_body(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR", requestId=request_id)
-            exchange.answered(body)
-            return json_response(body, status=500, media_type=media_type)
+            return _failed(exc, media_type, exchange)
         status = 400 if refused and media_type == GRAPHQL_RESPONSE else 200
         response = json_response(
             payload, status=status, media_type=media_type, headers=response_headers(payload)
@@ -365,6 +367,21 @@ def _refuses(error: Mapping[str, Any]) -> bool:
     before execution, with no path; the lean executor refuses them the same way)."""
     code = (error.get("extensions") or {}).get("code")
     return code in REQUEST_ERRORS or (code == "BAD_USER_INPUT" and "path" not in error)
+
+
+def _failed(error: Exception, media_type: str, exchange: Exchange) -> Reply:
+    """A request that failed before its document ran. With the database out of reach
+    (the token could not be looked up), 503 with Retry-After: the client may try again
+    in a moment, and a load balancer knows to. Anything else is the masked 500."""
+    lost = connection_failure(error) is not None
+    message = UNAVAILABLE_MESSAGE if lost else INTERNAL_MESSAGE
+    body = error_body(message, "INTERNAL_SERVER_ERROR", requestId=exchange.request_id)
+    exchange.answered(body)
+    if lost:
+        return json_response(
+            body, status=503, media_type=media_type, headers={"Retry-After": RETRY_AFTER_S}
+        )
+    return json_response(body, status=500, media_type=media_type)
 
 
 def _refusal(problem: BadRequest, media_type: str, exchange: Exchange) -> Reply:
