@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import contextlib
 import gc
+from collections.abc import AsyncIterator
 
 import httpx
 import orjson
@@ -75,15 +77,41 @@ async def test_readyz_stays_ready_when_a_newer_release_migrated_the_database(
             assert f"database at migration {first}" in response.json()["reason"]
 
 
-async def test_readyz_is_503_when_the_database_is_unreachable() -> None:
+@contextlib.asynccontextmanager
+async def _with_no_database() -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app whose database refuses every connection."""
     url = "postgresql+asyncpg://nobody:nothing@127.0.0.1:1/none"
     app = create_app(Settings(database_url=url), url)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            response = await client.get("/readyz")
+            yield client
+
+
+async def test_readyz_is_503_when_the_database_is_unreachable() -> None:
+    async with _with_no_database() as client:
+        response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.json() == {"ready": False, "reason": "database unreachable"}
+
+
+async def test_a_signed_in_request_with_the_database_unreachable_is_503_to_retry() -> None:
+    # The token cannot be looked up: a moment's outage, said as one (not a bare 500),
+    # with no driver text, and named by its request id.
+    async with _with_no_database() as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": "{ viewer { username } }"},
+            headers={"Authorization": "Bearer some-token"},
+        )
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    [error] = response.json()["errors"]
+    assert error["message"] == "The service cannot reach its database just now; try again shortly"
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert error["extensions"]["requestId"] == response.headers["x-request-id"]
+    assert "127.0.0.1" not in response.text
+    assert "refused" not in response.text.lower()
 
 
 async def test_readyz_is_503_while_the_listen_connection_is_down(database_url: str) -> None:
