@@ -59,7 +59,9 @@ async def gather_eagerly(awaitables: Sequence[Awaitable[T]], claim: Claim | None
             break
         try:
             # A batch fails its keys' futures, not itself: only a cancellation comes out.
-            await gather_eagerly(batches)
+            # One batch (a root lookup, most levels) is awaited as it is: through
+            # gather_eagerly, each of its statement's waits would run _Resumed's loop.
+            await (batches[0] if len(batches) == 1 else gather_eagerly(batches))
         except BaseException:
             await _cancelled(list(waiting.values()))
             raise
