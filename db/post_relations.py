@@ -12,7 +12,7 @@ from sqlalchemy import FromClause, Select, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db.models import post_tags
-from db.relations import Join, join_lateral
+from db.relations import Join, join_lateral, unread
 from db.rows import DbRow, columns
 from db.users import with_user
 
@@ -37,6 +37,11 @@ def _with_tags(stmt: Select[Any], post: FromClause) -> Select[Any]:
 
 AUTHOR = Join("post.author", lambda stmt, post: with_user(stmt, post.c.author_id, AUTHOR_PREFIX))
 TAGS = Join("post.tags", _with_tags)
+# Columns only Post.publishedAt and Post.updatedAt show (timestamps, costly to decode).
+PUBLISHED_AT_UNREAD = unread("published_at")
+UPDATED_AT_UNREAD = unread("updated_at")
+# The joined author's, which only the author's createdAt shows.
+AUTHOR_CREATED_AT_UNREAD = unread(AUTHOR_PREFIX + "created_at")
 
 
 _TAG_LISTS = columns("tag_ids", "tag_names")

@@ -28,6 +28,7 @@ from functools import partial
 from operator import attrgetter
 from typing import Any, get_args
 
+import strawberry
 from graphql import BooleanValueNode, IntValueNode, StringValueNode, VariableNode
 from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.base import StrawberryList, StrawberryOptional
@@ -46,6 +47,8 @@ from schema.lookahead import only_child, selected
 from schema.pagination import EDGE_NODE, connection_of, per_parent
 
 RELATIONSHIP = "storefront.relationship"
+# The field metadata key of a column the statement may leave out (`column_unless_read`).
+UNREAD = "storefront.unread"
 _MISSING: Any = object()
 
 Read = Callable[..., Awaitable[Sequence[Any]]]
@@ -67,6 +70,10 @@ class Ride:
     read: Callable[[DbRow], Any]
     values: Callable[[DbRow], Sequence[tuple[Any, ...]]] | None = None
     fields: tuple[str, ...] = ()
+    # (GraphQL name, join) of the related type's fields whose joined column the
+    # statement sends as NULL when the document reads the relation but not the field
+    # (db.relations.unread, as `column_unless_read` for the type's own rows).
+    unread: tuple[tuple[str, Join], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,14 +468,38 @@ def _graphql_name(field: StrawberryField | StrawberryArgument) -> str:
     return field.graphql_name or to_camel_case(field.python_name)
 
 
+@functools.cache
+def _unread(cls: type) -> tuple[tuple[str, Join], ...]:
+    """(GraphQL name, join) of each of `cls`'s fields declared with `column_unless_read`."""
+    return tuple(
+        (graphql_name, join)
+        for graphql_name, strawberry_field in _fields(cls).items()
+        if (join := strawberry_field.metadata.get(UNREAD)) is not None
+    )
+
+
+def column_unless_read(join: Join) -> Any:
+    """A plain field whose column the statement sends as NULL (`join`, made with
+    db.relations.unread) when the document does not read the field: the field's value
+    is the column's, and nothing else reads it."""
+    return strawberry.field(metadata={UNREAD: join})
+
+
 def joins_below(info: Info, cls: type, *path: str) -> Relations:
     """The joins for the relations of `cls` that the document reads at `path` below
-    the current field (schema/lookahead.py)."""
-    rides = _rides(cls)
-    if not rides:
+    the current field (schema/lookahead.py), and for the columns it does not read."""
+    rides, unread = _rides(cls), _unread(cls)
+    if not rides and not unread:
         return NO_RELATIONS
     fields = selected(info, *path)
-    return frozenset(ride.join for graphql_name, _, ride in rides if graphql_name in fields)
+    joins = [join for graphql_name, join in unread if graphql_name not in fields]
+    for graphql_name, _, ride in rides:
+        if graphql_name in fields:
+            joins.append(ride.join)
+            if ride.unread:
+                below = selected(info, *path, graphql_name)
+                joins += [join for name, join in ride.unread if name not in below]
+    return frozenset(joins)
 
 
 def node_maker(cls: Any, relations: Relations) -> Callable[[DbRow], Any]:

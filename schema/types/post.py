@@ -8,11 +8,19 @@ import strawberry
 
 from db import tags as db_tags
 from db import users as db_users
-from db.post_relations import AUTHOR, AUTHOR_PREFIX, TAGS, tags_of
+from db.post_relations import (
+    AUTHOR,
+    AUTHOR_CREATED_AT_UNREAD,
+    AUTHOR_PREFIX,
+    PUBLISHED_AT_UNREAD,
+    TAGS,
+    UPDATED_AT_UNREAD,
+    tags_of,
+)
 from db.rows import DbRow, columns
 from schema.construct import constructor
 from schema.pagination import Connection
-from schema.relationships import Ride, related
+from schema.relationships import Ride, column_unless_read, related
 from schema.types.node import Node
 from schema.types.tag import Tag
 from schema.types.user import User
@@ -31,9 +39,9 @@ class Post(Node):
     title: str
     body: str
     published: bool
-    published_at: datetime | None
+    published_at: datetime | None = column_unless_read(PUBLISHED_AT_UNREAD)
     created_at: datetime
-    updated_at: datetime | None
+    updated_at: datetime | None = column_unless_read(UPDATED_AT_UNREAD)
 
     @classmethod
     def from_row(cls, row: DbRow) -> Post:
@@ -54,7 +62,11 @@ class Post(Node):
     author: User = related(
         db_users.users_by_ids,
         key="author_pk",
-        ride=Ride(AUTHOR, lambda row: User.from_row(row, AUTHOR_PREFIX)),
+        ride=Ride(
+            AUTHOR,
+            lambda row: User.from_row(row, AUTHOR_PREFIX),
+            unread=(("createdAt", AUTHOR_CREATED_AT_UNREAD),),
+        ),
     )
     tags: list[Tag] = related(
         db_tags.tags_by_post_ids,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from graphql import FieldNode, FragmentDefinitionNode, OperationDefinitionNode, parse
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.models import posts
 from schema.executor.resolvers import FastInfo
 from schema.ids import encode_id
 from schema.lookahead import selected
@@ -68,8 +71,60 @@ async def test_nothing_is_joined_that_the_document_does_not_read(
     _, log = await counted("{ posts { edges { node { title } } } }")
 
     assert log.count == 1
-    assert "AS author" not in log.statements[0]
+    assert "author__" not in log.statements[0]
     assert "tag_ids" not in log.statements[0]
+    # Nor the timestamps only publishedAt and updatedAt show: sent as NULL.
+    assert "NULL AS TIMESTAMP WITH TIME ZONE) AS published_at" in log.statements[0]
+    assert "NULL AS TIMESTAMP WITH TIME ZONE) AS updated_at" in log.statements[0]
+
+
+async def test_a_column_left_unread_in_one_place_is_read_where_it_is_asked_for(
+    session: AsyncSession, counted: Counted
+) -> None:
+    author = await make_user(session, username="ann")
+    post = await make_post(session, author.id, title="hello")
+    await session.execute(
+        update(posts)
+        .where(posts.c.id == post.id)
+        .values(updated_at=datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC))
+    )
+    await session.commit()
+    query = """query($id: ID!) {
+      bare: post(id: $id) { title }
+      dated: post(id: $id) { title publishedAt updatedAt }
+      node(id: $id) { ... on Post { updatedAt } }
+      user(username: "ann") { posts { edges { node { title } } } }
+      posts { edges { node { publishedAt author { username } } } }
+      again: posts { edges { node { author { createdAt } } } }
+    }"""
+
+    body, _ = await counted(query, {"id": encode_id("Post", post.id)})
+
+    data = body["data"]
+    assert data["bare"] == {"title": "hello"}
+    assert data["dated"]["title"] == "hello"
+    assert data["dated"]["publishedAt"] is not None
+    assert data["dated"]["updatedAt"] == "2026-05-06T07:08:09+00:00"
+    assert data["node"] == {"updatedAt": "2026-05-06T07:08:09+00:00"}
+    assert data["user"]["posts"]["edges"] == [{"node": {"title": "hello"}}]
+    [edge] = data["posts"]["edges"]
+    assert edge["node"]["publishedAt"] == data["dated"]["publishedAt"]
+    assert edge["node"]["author"] == {"username": "ann"}
+    [again] = data["again"]["edges"]
+    assert again["node"]["author"]["createdAt"] == author.created_at.isoformat()
+
+
+async def test_a_joined_authors_created_at_is_read_only_when_asked_for(
+    session: AsyncSession, counted: Counted
+) -> None:
+    author = await make_user(session)
+    await make_post(session, author.id)
+
+    _, without = await counted("{ posts { edges { node { author { username } } } } }")
+    _, asked = await counted("{ posts { edges { node { author { username createdAt } } } } }")
+
+    assert "NULL AS TIMESTAMP WITH TIME ZONE) AS author__created_at" in without.statements[0]
+    assert "author.created_at AS author__created_at" in asked.statements[0]
 
 
 async def test_a_joined_author_is_served_like_a_loaded_one(
