@@ -15,7 +15,7 @@ from sqlalchemy import FromClause, Select, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db.models import order_items, products
-from db.relations import Join, join_lateral
+from db.relations import Join, join_lateral, unread
 from db.rows import DbRow, columns
 from db.users import with_user
 
@@ -93,6 +93,10 @@ CUSTOMER = Join(
 )
 TOTALS = Join("order.totals", _with_totals)
 ITEMS = Join("order.items", _with_items)
+# What orders are ordered by and a cursor's key, which only Order.createdAt shows.
+CREATED_AT_UNREAD = unread("created_at")
+# The joined customer's, which only the customer's createdAt shows.
+CUSTOMER_CREATED_AT_UNREAD = unread(CUSTOMER_PREFIX + "created_at")
 
 
 _SUMS = columns("items_quantity", "items_total")

@@ -7,7 +7,7 @@ cursor with an index scan.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import bindparam
 
-from db.relations import NO_RELATIONS, Extend, Relations, extend, join_all
+from db.relations import NO_RELATIONS, Extend, Relations, extend, join_all, masks, unread_in
 from db.rows import DbRow, Row, all_per_key, row_id
 from db.statements import Statement, fetch, shaped
 
@@ -51,11 +51,17 @@ class Ordering:
         return tuple(getattr(row, column.key) for column in self.columns)
 
     def order_by(
-        self, *, reverse: bool = False, on: FromClause | None = None
+        self, *, reverse: bool = False, on: FromClause | Sequence[ColumnElement[Any]] | None = None
     ) -> list[ColumnElement[Any]]:
-        """ORDER BY terms, on the ordering's own columns or on `on`'s columns of the same names."""
+        """ORDER BY terms, on the ordering's own columns, on `on`'s columns of the same
+        names, or on the columns `on` (one per ordering column, in order)."""
         descending = self.descending != reverse
-        columns = self.columns if on is None else tuple(on.c[c.key] for c in self.columns)
+        if on is None:
+            columns: Sequence[ColumnElement[Any]] = self.columns
+        elif isinstance(on, FromClause):
+            columns = tuple(on.c[c.key] for c in self.columns)
+        else:
+            columns = on
         return [column.desc() if descending else column.asc() for column in columns]
 
     def after(self) -> ColumnElement[bool]:
@@ -229,11 +235,14 @@ def parent_with_page(
     # the LATERAL, out of automatic correlation's reach, and would read the parent
     # again on its own, once per call (found by the bench: six times the DB time).
     rows = page_for_parent(found.c.id).correlate(found)
-    inner = page_query(rows, ordering, shape, extend(relations))
+    # Columns sent as NULL only in the outer SELECT: its ORDER BY reads the page's.
+    joins, unread = masks(relations)
+    inner = page_query(rows, ordering, shape, extend(joins))
     page = inner.lateral("parent_page")
     columns = [column.label(prefix + column.key) for column in found.c]
     stmt = select(*columns, page).select_from(found).outerjoin(page, literal_column("true"))
-    return stmt.order_by(*ordering.order_by(reverse=shape.backward, on=page))
+    stmt = stmt.order_by(*ordering.order_by(reverse=shape.backward, on=page))
+    return join_all(stmt, page, unread)
 
 
 async def fetch_parent_with_page(
@@ -250,6 +259,8 @@ async def fetch_parent_with_page(
 
 # The columns `page_with_pages` adds: which kind a row is, its parent's place in the page.
 ROW_KIND, PARENT_PLACE = "page_row_kind", "page_parent_place"
+# The prefix of the columns a page's rows are ordered by there (not sent).
+PAGE_KEY = "page_row_key_"
 
 
 def page_with_pages(
@@ -280,35 +291,41 @@ def page_with_pages(
     )
     found = select(page, place.label(PARENT_PLACE)).cte("parent")
     rows = page_for_parent(found.c.id).correlate(found)
-    inner = page_query(rows, ordering, shape, extend(relations)).lateral("parent_page_rows")
+    joins, unread = masks(relations)
+    inner = page_query(rows, ordering, shape, extend(joins)).lateral("parent_page_rows")
     own = [column for column in found.c if column.key != PARENT_PLACE]
     below = [column for column in inner.c if column.key not in found.c]
     for column in inner.c:
         if column.key in found.c and type(column.type) is not type(found.c[column.key].type):
             raise ValueError(f"{column.key} differs in type between the two kinds of row")
+    # The pages' order by columns of their own, which the outer SELECT leaves out: a
+    # column both kinds share (`created_at`) may be sent as NULL for one kind only.
+    keys = [f"{PAGE_KEY}{i}" for i in range(len(ordering.columns))]
+    sent = {c.key: c for c in inner.c if c.key not in unread_in(unread)}
 
-    def row(kind: int, values: dict[str, ColumnElement[Any]]) -> list[ColumnElement[Any]]:
+    def row(kind: int, values: Mapping[str, ColumnElement[Any]]) -> list[ColumnElement[Any]]:
         return [
             literal_column(str(kind)).label(ROW_KIND),
             found.c[PARENT_PLACE],
             (found.c.id if kind else null().cast(BigInteger)).label("parent_id"),
             *(values.get(c.key, null().cast(c.type)).label(c.key) for c in (*own, *below)),
+            *(
+                (inner.c[c.key] if kind else null().cast(c.type)).label(key)
+                for key, c in zip(keys, ordering.columns, strict=True)
+            ),
         ]
 
     parent_rows = select(*row(0, {c.key: c for c in own})).select_from(found)
     # Not the parent fetched past the page's end (it only tells whether there is more).
     kept = found.c[PARENT_PLACE] <= literal_column(str(int(parent_shape.rows) - 1))
     page_rows = (
-        select(*row(1, {c.key: c for c in inner.c}))
-        .select_from(found)
-        .join(inner, literal_column("true"))
-        .where(kept)
+        select(*row(1, sent)).select_from(found).join(inner, literal_column("true")).where(kept)
     )
     both = union_all(parent_rows, page_rows).subquery("page_with_pages")
-    return select(both).order_by(
+    return select(*(c for c in both.c if c.key not in keys)).order_by(
         both.c[ROW_KIND],
         both.c[PARENT_PLACE],
-        *ordering.order_by(reverse=shape.backward, on=both),
+        *ordering.order_by(reverse=shape.backward, on=[both.c[key] for key in keys]),
     )
 
 

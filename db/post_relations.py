@@ -40,6 +40,8 @@ TAGS = Join("post.tags", _with_tags)
 # Columns only Post.publishedAt and Post.updatedAt show (timestamps, costly to decode).
 PUBLISHED_AT_UNREAD = unread("published_at")
 UPDATED_AT_UNREAD = unread("updated_at")
+# What posts are ordered by (post_tags' copy, for a tag's posts) and a cursor's key.
+CREATED_AT_UNREAD = unread("created_at", "post_created_at")
 # The joined author's, which only the author's createdAt shows.
 AUTHOR_CREATED_AT_UNREAD = unread(AUTHOR_PREFIX + "created_at")
 

@@ -30,6 +30,8 @@ class Join:
 
     name: str
     add: Extend
+    # The columns it sends as NULL, for a join made by `unread`; it adds none.
+    unread: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         return f"Join({self.name!r})"
@@ -65,25 +67,41 @@ def join_lateral(stmt: Select[Any], rows: FromClause, lateral: FromClause) -> Se
     return stmt.add_columns(*lateral.c).join_from(rows, lateral, true())
 
 
-def unread(column: str) -> Join:
-    """`column` sent as NULL: for a document that reads none of the fields it serves.
+def unread(*names: str) -> Join:
+    """The columns `names` sent as NULL: for a document that reads none of the fields
+    they serve.
 
     asyncpg makes a `datetime` of every timestamp it receives, about 6,000 instructions
     each (bench/README.md, "eighth session"): more than the rest of a feed row's columns
-    together. A column that only one field shows, and that no ordering or other field
-    needs, is left out when that field is not asked for. Matched by its name in the
-    statement's own columns, so the statement's shape, its ORDER BY (over the table's or
-    the page's columns, never the output's) and every other column stay as they are."""
+    together. A column that only one field shows is left out when that field is not
+    asked for; a column the rows are ordered by, also when no cursor is. Matched by name
+    among the statement's own columns (a name it lacks is skipped), so the statement's
+    shape and every other column stay as they are. The ORDER BY over the same rows
+    stays right where it names the columns of a subquery that still has the values
+    (`page_query`, `pages_by_parent`); a statement that orders by the output of one
+    built with these joins applies them after it instead (`masks`, `unread_in`)."""
+    hidden = frozenset(names)
 
     def send_null(stmt: Select[Any], rows: FromClause) -> Select[Any]:
         return stmt.with_only_columns(
             *(
-                null().cast(c.type).label(column) if c.key == column else c
+                null().cast(c.type).label(c.key) if c.key in hidden else c
                 for c in stmt.selected_columns
             )
         )
 
-    return Join(f"unread.{column}", send_null)
+    return Join(f"unread.{'.'.join(names)}", send_null, hidden)
+
+
+def masks(relations: Relations) -> tuple[Relations, Relations]:
+    """`relations` split into the joins that add columns and those made by `unread`."""
+    joins = frozenset(join for join in relations if not join.unread)
+    return joins, relations - joins
+
+
+def unread_in(relations: Relations) -> frozenset[str]:
+    """Every column that `relations` send as NULL."""
+    return frozenset(column for join in relations for column in join.unread)
 
 
 _NAME = attrgetter("name")

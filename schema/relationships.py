@@ -469,20 +469,22 @@ def _graphql_name(field: StrawberryField | StrawberryArgument) -> str:
 
 
 @functools.cache
-def _unread(cls: type) -> tuple[tuple[str, Join], ...]:
-    """(GraphQL name, join) of each of `cls`'s fields declared with `column_unless_read`."""
+def _unread(cls: type) -> tuple[tuple[str, Join, bool], ...]:
+    """(GraphQL name, join, whether it is a cursor's key) of each of `cls`'s fields
+    declared with `column_unless_read`."""
     return tuple(
-        (graphql_name, join)
+        (graphql_name, *found)
         for graphql_name, strawberry_field in _fields(cls).items()
-        if (join := strawberry_field.metadata.get(UNREAD)) is not None
+        if (found := strawberry_field.metadata.get(UNREAD)) is not None
     )
 
 
-def column_unless_read(join: Join) -> Any:
+def column_unless_read(join: Join, *, cursor_key: bool = False) -> Any:
     """A plain field whose column the statement sends as NULL (`join`, made with
     db.relations.unread) when the document does not read the field: the field's value
-    is the column's, and nothing else reads it."""
-    return strawberry.field(metadata={UNREAD: join})
+    is the column's, and nothing else reads it. With `cursor_key`, the rows may be
+    ordered by it, and a page of them keeps it wherever the document reads a cursor."""
+    return strawberry.field(metadata={UNREAD: (join, cursor_key)})
 
 
 def joins_below(info: Info, cls: type, *path: str) -> Relations:
@@ -492,7 +494,12 @@ def joins_below(info: Info, cls: type, *path: str) -> Relations:
     if not rides and not unread:
         return NO_RELATIONS
     fields = selected(info, *path)
-    joins = [join for graphql_name, join in unread if graphql_name not in fields]
+    keyed = path[-2:] == EDGE_NODE and _reads_cursors(info, *path[:-2])
+    joins = [
+        join
+        for graphql_name, join, cursor_key in unread
+        if graphql_name not in fields and not (cursor_key and keyed)
+    ]
     for graphql_name, _, ride in rides:
         if graphql_name in fields:
             joins.append(ride.join)
@@ -500,6 +507,17 @@ def joins_below(info: Info, cls: type, *path: str) -> Relations:
                 below = selected(info, *path, graphql_name)
                 joins += [join for name, join in ride.unread if name not in below]
     return frozenset(joins)
+
+
+def _reads_cursors(info: Info, *connection: str) -> bool:
+    """Whether the document reads a cursor of the connection at `connection`: they are
+    made from the key columns of the rows (db.paging.Ordering.key_of)."""
+    return "cursor" in selected(info, *connection, "edges") or not _CURSORS.isdisjoint(
+        selected(info, *connection, "pageInfo")
+    )
+
+
+_CURSORS = frozenset(("startCursor", "endCursor"))
 
 
 def node_maker(cls: Any, relations: Relations) -> Callable[[DbRow], Any]:

@@ -10,7 +10,9 @@ import strawberry
 from db import orders as db_orders
 from db import users as db_users
 from db.order_relations import (
+    CREATED_AT_UNREAD,
     CUSTOMER,
+    CUSTOMER_CREATED_AT_UNREAD,
     CUSTOMER_PREFIX,
     ITEMS,
     TOTALS,
@@ -22,7 +24,7 @@ from db.order_relations import (
 from db.rows import DbRow, columns
 from schema.construct import constructor
 from schema.pagination import Connection
-from schema.relationships import Ride, related
+from schema.relationships import Ride, column_unless_read, related
 from schema.types.node import Node, OrderStatus
 from schema.types.product import Product
 from schema.types.user import User
@@ -80,7 +82,7 @@ def _total(totals: OrderTotals) -> Decimal:
 class Order(Node):
     customer_pk: strawberry.Private[int]
     status: OrderStatus
-    created_at: datetime
+    created_at: datetime = column_unless_read(CREATED_AT_UNREAD, cursor_key=True)
 
     @classmethod
     def from_row(cls, row: DbRow) -> Order:
@@ -92,7 +94,11 @@ class Order(Node):
     customer: User = related(
         db_users.users_by_ids,
         key="customer_pk",
-        ride=Ride(CUSTOMER, lambda row: User.from_row(row, CUSTOMER_PREFIX)),
+        ride=Ride(
+            CUSTOMER,
+            lambda row: User.from_row(row, CUSTOMER_PREFIX),
+            unread=(("createdAt", CUSTOMER_CREATED_AT_UNREAD),),
+        ),
     )
     items: list[OrderItem] = related(
         db_orders.items_by_order_ids,

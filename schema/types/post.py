@@ -12,6 +12,7 @@ from db.post_relations import (
     AUTHOR,
     AUTHOR_CREATED_AT_UNREAD,
     AUTHOR_PREFIX,
+    CREATED_AT_UNREAD,
     PUBLISHED_AT_UNREAD,
     TAGS,
     UPDATED_AT_UNREAD,
@@ -40,7 +41,7 @@ class Post(Node):
     body: str
     published: bool
     published_at: datetime | None = column_unless_read(PUBLISHED_AT_UNREAD)
-    created_at: datetime
+    created_at: datetime = column_unless_read(CREATED_AT_UNREAD, cursor_key=True)
     updated_at: datetime | None = column_unless_read(UPDATED_AT_UNREAD)
 
     @classmethod

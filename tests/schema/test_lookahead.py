@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import pytest
 from graphql import FieldNode, FragmentDefinitionNode, OperationDefinitionNode, parse
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -127,6 +128,100 @@ async def test_a_joined_authors_created_at_is_read_only_when_asked_for(
     assert "author.created_at AS author__created_at" in asked.statements[0]
 
 
+async def _posts_newest_last_made(session: AsyncSession) -> list[str]:
+    """Three posts of "ann" tagged "t", made newest first (so their ids run against
+    their dates), and their titles newest first."""
+    author = await make_user(session, username="ann")
+    for n, title in enumerate(("new", "mid", "old")):
+        at = datetime(2026, 1, 3 - n, tzinfo=UTC)
+        await make_post(session, author.id, title=title, created_at=at, tags=["t"])
+    return ["new", "mid", "old"]
+
+
+# Every shape of statement a page of posts comes in: a root list, a lookup with its first
+# page, a list with each parent's first page, and the pages of a level of parents.
+PAGES_OF_POSTS = {
+    "root": ("{ posts(first: 2) { %s } }", ("posts",)),
+    "user": ('{ user(username: "ann") { posts(first: 2) { %s } } }', ("user", "posts")),
+    "users": (
+        "{ users { edges { node { posts(first: 2) { %s } } } } }",
+        ("users", "edges", 0, "node", "posts"),
+    ),
+    "tags": (
+        "{ tags { edges { node { posts(first: 2) { %s } } } } }",
+        ("tags", "edges", 0, "node", "posts"),
+    ),
+}
+
+
+def _at(data: Any, path: tuple[str | int, ...]) -> Any:
+    for step in path:
+        data = data[step]
+    return data
+
+
+@pytest.mark.parametrize("shape", PAGES_OF_POSTS)
+async def test_a_page_ordered_by_an_unread_column_keeps_its_order(
+    session: AsyncSession, counted: Counted, shape: str
+) -> None:
+    newest = await _posts_newest_last_made(session)
+    document, path = PAGES_OF_POSTS[shape]
+
+    body, log = await counted(document % "edges { node { title } } pageInfo { hasNextPage }")
+
+    page = _at(body["data"], path)
+    assert [edge["node"]["title"] for edge in page["edges"]] == newest[:2]
+    assert page["pageInfo"] == {"hasNextPage": True}
+    # No createdAt and no cursor: the dates the rows are ordered by are not sent.
+    assert "NULL AS TIMESTAMP WITH TIME ZONE) AS created_at" in log.statements[-1]
+
+
+@pytest.mark.parametrize("shape", PAGES_OF_POSTS)
+@pytest.mark.parametrize("cursor", ["edges { cursor }", "pageInfo { endCursor }"])
+async def test_a_cursor_read_anywhere_in_a_page_is_made_from_its_dates(
+    session: AsyncSession, counted: Counted, shape: str, cursor: str
+) -> None:
+    newest = await _posts_newest_last_made(session)
+    document, path = PAGES_OF_POSTS[shape]
+
+    body, log = await counted(document % f"edges {{ node {{ title }} }} {cursor}")
+
+    page = _at(body["data"], path)
+    end = page["pageInfo"]["endCursor"] if "pageInfo" in page else page["edges"][-1]["cursor"]
+    after, _ = await counted(
+        """query($after: String) {
+          user(username: "ann") { posts(first: 2, after: $after) { edges { node { title } } } }
+        }""",
+        {"after": end},
+    )
+    assert [e["node"]["title"] for e in after["data"]["user"]["posts"]["edges"]] == newest[2:]
+    assert "NULL AS TIMESTAMP WITH TIME ZONE) AS created_at" not in log.statements[-1]
+
+
+async def test_created_at_is_served_where_asked_beside_pages_that_do_not_ask(
+    session: AsyncSession, counted: Counted
+) -> None:
+    await _posts_newest_last_made(session)
+    query = """{
+      users { edges { node { createdAt posts(first: 1) { edges { node { title } } } } } }
+      user(username: "ann") { posts(first: 1) { edges { node { createdAt } } } }
+      tags { edges { node { posts(first: 1) { edges { node { title createdAt } } } } } }
+    }"""
+
+    body, _ = await counted(query)
+
+    data = body["data"]
+    [user] = data["users"]["edges"]
+    assert user["node"]["createdAt"] is not None
+    assert user["node"]["posts"]["edges"] == [{"node": {"title": "new"}}]
+    [post] = data["user"]["posts"]["edges"]
+    assert post["node"]["createdAt"] == "2026-01-03T00:00:00+00:00"
+    [tag] = data["tags"]["edges"]
+    assert tag["node"]["posts"]["edges"] == [
+        {"node": {"title": "new", "createdAt": "2026-01-03T00:00:00+00:00"}}
+    ]
+
+
 async def test_a_joined_author_is_served_like_a_loaded_one(
     session: AsyncSession, counted: Counted
 ) -> None:
@@ -189,6 +284,43 @@ async def test_orders_with_customer_and_totals_are_one_statement(
     # the token, then the orders with their customers and totals; the second request's
     # token is already known to the process (db/sign_ins.py): only the order
     assert (log.count, by_id_log.count) == (2, 1)
+
+
+async def test_orders_come_newest_first_without_their_dates_unless_asked(
+    session: AsyncSession, counted: Counted
+) -> None:
+    admin = await make_user(session, is_admin=True)
+    carol = await make_user(session, username="carol")
+    product = await make_product(session)
+    for day in (3, 2, 1):  # made newest first, so that their ids run against their dates
+        await make_order(
+            session, carol.id, [(product, day)], created_at=datetime(2026, 1, day, tzinfo=UTC)
+        )
+    token = await make_token(session, admin.id)
+    bare = "{ orders(first: 2) { edges { node { itemCount customer { username } } } } }"
+    asked = """{ orders(first: 2) {
+      edges { cursor node { itemCount createdAt customer { createdAt } } }
+    } }"""
+
+    body, log = await counted(bare, token=token)
+    dated, dated_log = await counted(asked, token=token)
+
+    assert [e["node"]["itemCount"] for e in body["data"]["orders"]["edges"]] == [3, 2]
+    assert "NULL AS TIMESTAMP WITH TIME ZONE) AS created_at" in log.statements[-1]
+    assert "NULL AS TIMESTAMP WITH TIME ZONE) AS customer__created_at" in log.statements[-1]
+    edges = dated["data"]["orders"]["edges"]
+    assert [e["node"]["createdAt"] for e in edges] == [
+        "2026-01-03T00:00:00+00:00",
+        "2026-01-02T00:00:00+00:00",
+    ]
+    assert edges[0]["node"]["customer"]["createdAt"] == carol.created_at.isoformat()
+    assert "NULL AS TIMESTAMP" not in dated_log.statements[-1]
+    rest, _ = await counted(
+        "query($after: String) { orders(after: $after) { edges { node { itemCount } } } }",
+        {"after": edges[-1]["cursor"]},
+        token=token,
+    )
+    assert [e["node"]["itemCount"] for e in rest["data"]["orders"]["edges"]] == [1]
 
 
 def test_the_lean_executors_lookahead_is_read_once_per_document() -> None:
