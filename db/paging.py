@@ -271,9 +271,12 @@ def page_with_pages(
     ordering: Ordering,
     shape: PageShape,
     relations: Relations = NO_RELATIONS,
+    parent_relations: Relations = NO_RELATIONS,
 ) -> Select[Any]:
     """A page of `parents` (rows with an `id`) and each parent's own first page, in one
     statement: a root list and the pages below it in one round trip instead of two.
+    `relations` are joined to the pages' rows; of `parent_relations`, only columns sent
+    as NULL (db.relations.unread) apply to the parents' rows.
 
     Each row is either a parent's (`ROW_KIND` 0, in the parents' page's order) or a
     row of a parent's page (1, with `parent_id`, by parent, in the page's order), all
@@ -315,7 +318,8 @@ def page_with_pages(
             ),
         ]
 
-    parent_rows = select(*row(0, {c.key: c for c in own})).select_from(found)
+    parents_sent = {c.key: c for c in own if c.key not in unread_in(parent_relations)}
+    parent_rows = select(*row(0, parents_sent)).select_from(found)
     # Not the parent fetched past the page's end (it only tells whether there is more).
     kept = found.c[PARENT_PLACE] <= literal_column(str(int(parent_shape.rows) - 1))
     page_rows = (

@@ -280,10 +280,12 @@ def _users_with_pages(
     reader: Reader,
     where: FilterShape,
     relations: Relations,
+    user_relations: Relations,
 ) -> Select[Any]:
     page_for = _of_author(reader, where)
+    users = searched(search)
     return page_with_pages(
-        searched(search), user_ordering, user_shape, page_for, ordering, shape, relations
+        users, user_ordering, user_shape, page_for, ordering, shape, relations, user_relations
     )
 
 
@@ -298,14 +300,18 @@ async def users_with_post_pages(
     where: PostFilter,
     access: Access,
     relations: Relations = NO_RELATIONS,
+    parent_relations: Relations = NO_RELATIONS,
 ) -> tuple[Page, list[Page]]:
-    """The page `users_page` gives for `request`, `ordering` and `search`, and each of
+    """The page `users_page` gives for `request`, `ordering`, `search` and
+    `parent_relations` (the users' unread columns), and each of
     its users' first page of posts as `post_pages_by_author_ids` gives it for `below`
     (which starts at the beginning: no cursor), `below_ordering` and the rest. One
     statement, unless both the users and their posts are searched (each binds its own
     `:search`): then the two reads, one after the other."""
     if search and where.search:
-        users = await users_page(conn, request, search=search, ordering=ordering)
+        users = await users_page(
+            conn, request, search=search, ordering=ordering, relations=parent_relations
+        )
         pages = await post_pages_by_author_ids(
             conn,
             [row_id(row) for row in users.rows],
@@ -325,6 +331,7 @@ async def users_with_post_pages(
         access.reader,
         where.shape,
         relations,
+        parent_relations,
     )
     values = {**access.values, **where.values(), **search_values(search)}
     return await fetch_page_with_pages(conn, statement, request, below, **values)

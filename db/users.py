@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db import counts
 from db.models import users
 from db.paging import Ordering, Page, PageRequest, any_id, counted, fetch_page, paged
+from db.relations import NO_RELATIONS, Relations, unread
 from db.rows import DbRow, Row, one_per_key
 from db.search import contains, search_values
 from db.statements import fetch, fetch_one, fetch_value, shaped
@@ -28,6 +29,8 @@ COLUMNS = (
     users.c.created_at,
 )
 _KEYS = tuple(column.key for column in COLUMNS)
+# Only User.createdAt shows it (db/relations.py: a timestamp is costly to decode).
+CREATED_AT_UNREAD = unread("created_at")
 
 
 def with_user(stmt: Select[Any], user_id: ColumnElement[int], prefix: str) -> Select[Any]:
@@ -87,8 +90,10 @@ async def users_page(
     *,
     search: str | None,
     ordering: Ordering = BY_USERNAME,
+    relations: Relations = NO_RELATIONS,
 ) -> Page:
-    statement = paged(searched, request.shape, ordering, bool(search))
+    """A page of users; `relations` may only leave columns unread (`CREATED_AT_UNREAD`)."""
+    statement = paged(searched, request.shape, ordering, bool(search), relations=relations)
     return await fetch_page(conn, statement, request, **search_values(search))
 
 

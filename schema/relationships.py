@@ -37,7 +37,7 @@ from strawberry.types.lazy_type import LazyType
 from strawberry.utils.str_converters import to_camel_case
 
 from db.paging import Ordering, Page, PageRequest
-from db.relations import NO_RELATIONS, Join, Relations
+from db.relations import NO_RELATIONS, Join, Relations, masks
 from db.rows import DbRow, row_id
 from schema.batching import batched_field
 from schema.context import Info
@@ -316,7 +316,8 @@ def _field_of(cls: type, name: str) -> tuple[Relationship, dict[str, str]] | Non
 class ListAhead:
     """A root list's read that also brings its nodes' first page of their connection
     field `field`: `read(conn, request, below, *, ordering, below_ordering, access,
-    relations, **filters)` gives the list's page (as its `pages` would) and each node's
+    relations, parent_relations, **filters)` gives the list's page (as its `pages` would
+    with `parent_relations`, which only send columns as NULL) and each node's
     page of the field (as the field's own loader would for `below`, `below_ordering`
     and the field's filters), in one statement."""
 
@@ -346,7 +347,8 @@ class Listed(Connected):
         if takes(self.pages, "relations"):
             relations = joins_below(info, self.node, *EDGE_NODE)
             page_filters = {**filters, "relations": relations}
-        ahead = None if relations else await self._read_ahead(listing, info)
+        # The read ahead joins nothing to the list's own rows, but sends the same NULLs.
+        ahead = None if masks(relations)[0] else await self._read_ahead(listing, info, relations)
         found: Page = (
             ahead
             if ahead is not None
@@ -360,7 +362,7 @@ class Listed(Connected):
         )
         return [made for _ in parents]
 
-    async def _read_ahead(self, listing: Listing, info: Info) -> Page | None:
+    async def _read_ahead(self, listing: Listing, info: Info, relations: Relations) -> Page | None:
         """The list's page read with its nodes' pages of `ahead.field`, those primed
         into the field's loader; None when they cannot be known ahead, or start at a
         cursor (every node's page would)."""
@@ -378,6 +380,7 @@ class Listed(Connected):
             below_ordering=below.listing.ordering,
             access=loaders.access,
             relations=below.relations,
+            parent_relations=relations,
             **listing.filters,
             **below.listing.filters,
         )

@@ -11,12 +11,13 @@ import strawberry
 
 from db import orders as db_orders
 from db import posts as db_posts
+from db import users as db_users
 from db.rows import DbRow, columns
 from schema.construct import constructor
 from schema.context import Info
 from schema.errors import Forbidden
 from schema.pagination import Connection
-from schema.relationships import as_read, connection, related
+from schema.relationships import as_read, column_unless_read, connection, related
 from schema.types.lists import order_list, post_list
 from schema.types.node import Node
 
@@ -48,7 +49,7 @@ def _visible_email(root: User, info: Info) -> str | None:
 class User(Node):
     username: str
     full_name: str | None
-    created_at: datetime
+    created_at: datetime = column_unless_read(db_users.CREATED_AT_UNREAD)
     _email: strawberry.Private[str]
 
     @classmethod

@@ -7,10 +7,10 @@ from typing import Any, cast
 
 import pytest
 from graphql import FieldNode, FragmentDefinitionNode, OperationDefinitionNode, parse
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import posts
+from db.models import posts, users
 from schema.executor.resolvers import FastInfo
 from schema.ids import encode_id
 from schema.lookahead import selected
@@ -184,7 +184,7 @@ async def test_a_cursor_read_anywhere_in_a_page_is_made_from_its_dates(
     newest = await _posts_newest_last_made(session)
     document, path = PAGES_OF_POSTS[shape]
 
-    body, log = await counted(document % f"edges {{ node {{ title }} }} {cursor}")
+    body, _ = await counted(document % f"edges {{ node {{ title }} }} {cursor}")
 
     page = _at(body["data"], path)
     end = page["pageInfo"]["endCursor"] if "pageInfo" in page else page["edges"][-1]["cursor"]
@@ -194,8 +194,33 @@ async def test_a_cursor_read_anywhere_in_a_page_is_made_from_its_dates(
         }""",
         {"after": end},
     )
+    # A cursor made without the dates would not lead on to the third.
     assert [e["node"]["title"] for e in after["data"]["user"]["posts"]["edges"]] == newest[2:]
-    assert "NULL AS TIMESTAMP WITH TIME ZONE) AS created_at" not in log.statements[-1]
+
+
+async def test_users_dates_are_sent_only_when_asked_for(
+    session: AsyncSession, counted: Counted
+) -> None:
+    await _posts_newest_last_made(session)
+    null = "NULL AS TIMESTAMP WITH TIME ZONE) AS created_at"
+
+    users, users_log = await counted("{ users { edges { node { username } } } }")
+    with_posts, with_posts_log = await counted(
+        "{ users { edges { node { username posts(first: 1) { edges { node { title } } } } } } }"
+    )
+    dated, dated_log = await counted(
+        "{ users { edges { node { createdAt posts(first: 1) { edges { node { title } } } } } } }"
+    )
+
+    assert users["data"]["users"]["edges"] == [{"node": {"username": "ann"}}]
+    assert null in users_log.statements[-1]
+    [user] = with_posts["data"]["users"]["edges"]
+    assert user["node"]["posts"]["edges"] == [{"node": {"title": "new"}}]
+    # One statement: the users' page and their posts', neither with its dates.
+    assert (with_posts_log.count, with_posts_log.statements[-1].count(null)) == (1, 2)
+    [user] = dated["data"]["users"]["edges"]
+    assert user["node"]["createdAt"] is not None
+    assert (dated_log.count, dated_log.statements[-1].count(null)) == (1, 1)
 
 
 async def test_created_at_is_served_where_asked_beside_pages_that_do_not_ask(
@@ -212,7 +237,8 @@ async def test_created_at_is_served_where_asked_beside_pages_that_do_not_ask(
 
     data = body["data"]
     [user] = data["users"]["edges"]
-    assert user["node"]["createdAt"] is not None
+    ann = select(users.c.created_at).where(users.c.username == "ann")
+    assert user["node"]["createdAt"] == (await session.execute(ann)).scalar_one().isoformat()
     assert user["node"]["posts"]["edges"] == [{"node": {"title": "new"}}]
     [post] = data["user"]["posts"]["edges"]
     assert post["node"]["createdAt"] == "2026-01-03T00:00:00+00:00"
