@@ -145,7 +145,7 @@ async def _user(root: object, info: Info, username: str) -> User | None:
     if row is None:
         return None
     user = User.from_row(row, db_posts.AUTHOR_PAGE_PREFIX)
-    ahead.prime(loaders, user.pk, page)
+    ahead.prime(loaders, [(user.pk, page)])
     if count is not None and count_of is not None:
         count.prime(loaders, user.pk, int(row[db_posts.AUTHOR_PAGE_PREFIX + db_posts.POST_COUNT]))
     return user

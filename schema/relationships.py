@@ -22,7 +22,7 @@ a field", walks through one.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from operator import attrgetter
@@ -211,9 +211,12 @@ class PageAhead:
     listing: Listing
     relations: Relations
 
-    def prime(self, loaders: Loaders, parent_pk: int, page: Page) -> None:
-        """Hand `page`, read with its parent, to the loader the field will ask."""
-        self.connection.loader(loaders, self.listing, self.relations).prime(parent_pk, page)
+    def prime(self, loaders: Loaders, pages: Iterable[tuple[int, Page]]) -> None:
+        """Hand each (parent's key, page), read with its parent, to the loader the
+        field will ask (found once: its key hashes the listing and the relations)."""
+        loader = self.connection.loader(loaders, self.listing, self.relations)
+        for parent_pk, page in pages:
+            loader.prime(parent_pk, page)
 
 
 def page_ahead(info: Info, cls: type, name: str, *path: str) -> PageAhead | None:
@@ -384,8 +387,7 @@ class Listed(Connected):
             **listing.filters,
             **below.listing.filters,
         )
-        for row, page in zip(found.rows, pages, strict=True):
-            below.prime(loaders, row_id(row), page)
+        below.prime(loaders, zip(map(row_id, found.rows), pages, strict=True))
         return found
 
 
