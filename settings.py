@@ -299,6 +299,9 @@ def _login_limits(env: Mapping[str, str], default: LoginLimits) -> LoginLimits:
         max_failures_per_address=_int(
             env, "STOREFRONT_LOGIN_MAX_FAILURES_PER_ADDRESS", default.max_failures_per_address
         ),
+        max_sign_ups_per_address=_int(
+            env, "STOREFRONT_SIGN_UP_MAX_PER_ADDRESS", default.max_sign_ups_per_address
+        ),
         window_seconds=_int(env, "STOREFRONT_LOGIN_WINDOW_SECONDS", default.window_seconds),
     )
 

@@ -212,7 +212,8 @@ class AuthToken(Base):
 
 
 class LoginThrottle(Base):
-    """A sign-in throttling counter (db/throttle.py): one per login name or client address."""
+    """A throttling counter (db/throttle.py): one per login name or client address for
+    failed sign-ins, one per client address for sign-ups."""
 
     __tablename__ = "login_throttle"
 
@@ -226,7 +227,7 @@ class LoginThrottle(Base):
     updated_at: Mapped[datetime] = _now()
 
     __table_args__ = (
-        CheckConstraint("kind IN ('account', 'address')", name="kind_known"),
+        CheckConstraint("kind IN ('account', 'address', 'sign_up')", name="kind_known"),
         Index(None, "updated_at"),
     )
 

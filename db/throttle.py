@@ -1,4 +1,6 @@
-"""Sign-in throttling: failed attempts counted per login name and per client address.
+"""Sign-in throttling: failed attempts counted per login name and per client address;
+and sign-ups per client address (every one counts: each costs a password hash, and
+its answer tells whether a name or email is taken).
 
 One row per counter (`login_throttle`): the times of its attempts still in the
 window (sorted whenever they are pruned), at most `limit` of them. An attempt is reserved before the
@@ -37,14 +39,17 @@ SWEEP_BATCH = 100
 class Kind(Enum):
     ACCOUNT = "account"
     ADDRESS = "address"
+    SIGN_UP = "sign_up"  # per client address
 
 
 @dataclass(frozen=True, slots=True)
 class LoginLimits:
-    """How many failures a login name and a client address may have within the window."""
+    """How many failures a login name and a client address may have within the window,
+    and how many sign-ups a client address may make in it."""
 
     max_failures_per_account: int = 10
     max_failures_per_address: int = 100
+    max_sign_ups_per_address: int = 20
     window_seconds: int = 900
 
 
@@ -83,6 +88,15 @@ def login_counters(login: str, address: str | None, limits: LoginLimits) -> tupl
             Counter(Kind.ADDRESS, _digest(_address_key(address)), limits.max_failures_per_address)
         )
     return tuple(counters)
+
+
+def sign_up_counters(address: str | None, limits: LoginLimits) -> tuple[Counter, ...]:
+    """The counter a sign-up from `address` is checked against: none when the address is
+    unknown (a Unix socket, or a test client without one)."""
+    if address is None:
+        return ()
+    key = _digest(_address_key(address))
+    return (Counter(Kind.SIGN_UP, key, limits.max_sign_ups_per_address),)
 
 
 def _digest(subject: str) -> str:

@@ -54,6 +54,7 @@ class RequestMetrics:
     events_dropped: Counter
     subscribers_dropped: Counter
     throttled: Counter
+    sign_ups_throttled: Counter
     refused: Counter
     persisted: Counter
     # What each request appends to (db/tally.py): ((label values), amount or value).
@@ -138,6 +139,9 @@ def enable() -> RequestMetrics:
             ),
             throttled=Counter(
                 "storefront_sign_ins_throttled", "logIn attempts refused with RATE_LIMITED"
+            ),
+            sign_ups_throttled=Counter(
+                "storefront_sign_ups_throttled", "signUp attempts refused with RATE_LIMITED"
             ),
             refused=Counter(
                 "storefront_documents_refused",

@@ -54,8 +54,8 @@ async def test_writes_are_shown_too(debugging: httpx.AsyncClient) -> None:
     body = (await debugging.post("/graphql", json={"query": SIGN_UP})).json()
     assert body["data"]["signUp"]["token"], body
     shapes = [statement["shape"] for statement in body["extensions"]["sql"]]
-    assert "insert users" in shapes
-    assert shapes[1:3] == ["insert users", "insert auth_tokens"], shapes
+    at = shapes.index("insert users")
+    assert shapes[at : at + 2] == ["insert users", "insert auth_tokens"], shapes
     assert len(shapes) == body["extensions"]["sqlStatements"]
 
 

@@ -27,6 +27,7 @@ from schema.types.user import User
 FULL_NAME_MAX = 100
 WRONG_LOGIN = "The login or the password is wrong"
 TOO_MANY_ATTEMPTS = "Too many failed sign-in attempts: try again later"
+TOO_MANY_SIGN_UPS = "Too many sign-ups from this address: try again later"
 TAKEN_BY_INDEX = {"uq_users_username_lower": "username", "uq_users_email_lower": "email"}
 
 
@@ -73,6 +74,7 @@ class AuthMutation:
             return AuthPayload(user_errors=problems.errors)
 
         services = info.context.services
+        await _admit_sign_up(info)
         # Checked before the slow hash; the unique indexes still decide a race below.
         async with services.sessionmaker() as session:
             taken = await accounts.username_or_email_taken(session, input.username, input.email)
@@ -146,6 +148,25 @@ class AuthMutation:
         info.context.services.sign_ins.invalidate(str(viewer.token_id))
         info.context.reset_loaders()
         return True
+
+
+async def _admit_sign_up(info: Info) -> None:
+    """Count a sign-up against its client address, or refuse it with RATE_LIMITED.
+
+    Counted whatever its outcome, before anything is looked up: each one costs a
+    password hash, and its answer says whether a username or email is taken."""
+    services = info.context.services
+    counters = throttle.sign_up_counters(info.context.client_ip, services.login_limits)
+    if not counters:
+        return
+    async with services.sessionmaker.begin() as session:
+        attempt = await throttle.reserve_attempt(
+            session, counters, window_seconds=services.login_limits.window_seconds
+        )
+    if isinstance(attempt, throttle.Throttled):
+        if metrics.metrics is not None:
+            metrics.metrics.sign_ups_throttled.inc()
+        raise RateLimited(TOO_MANY_SIGN_UPS, retry_after=attempt.retry_after)
 
 
 async def _sign_in(info: Info, token: str) -> None:

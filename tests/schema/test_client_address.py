@@ -61,17 +61,28 @@ def test_the_settings() -> None:
         {
             "STOREFRONT_LOGIN_MAX_FAILURES_PER_ACCOUNT": "5",
             "STOREFRONT_LOGIN_MAX_FAILURES_PER_ADDRESS": "50",
+            "STOREFRONT_SIGN_UP_MAX_PER_ADDRESS": "7",
             "STOREFRONT_LOGIN_WINDOW_SECONDS": "60",
             "STOREFRONT_FORWARDED_ALLOW_IPS": "10.0.0.1, fd00::/8",
         }
     )
-    assert settings.login_limits == LoginLimits(5, 50, 60)
+    assert settings.login_limits == LoginLimits(
+        max_failures_per_account=5,
+        max_failures_per_address=50,
+        max_sign_ups_per_address=7,
+        window_seconds=60,
+    )
     assert "10.0.0.1" in settings.forwarded_allow_ips
     assert "fd12::1" in settings.forwarded_allow_ips
     assert "10.0.0.2" not in settings.forwarded_allow_ips
 
     defaults = Settings.from_env({})
-    assert defaults.login_limits == LoginLimits(10, 100, 900)
+    assert defaults.login_limits == LoginLimits(
+        max_failures_per_account=10,
+        max_failures_per_address=100,
+        max_sign_ups_per_address=20,
+        window_seconds=900,
+    )
     assert defaults.forwarded_allow_ips == TrustedProxies()
 
 

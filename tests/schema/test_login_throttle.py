@@ -277,3 +277,72 @@ async def test_concurrent_successes_and_failures_from_one_address_all_finish(
 
     assert sum(wrong_password(body) for body in bodies) == 20
     assert sum(body["data"]["logIn"]["token"] is not None for body in bodies) == 20
+
+
+SIGN_UP = """
+mutation SignUp($input: SignUpInput!) {
+  signUp(input: $input) { token user { username } userErrors { field code } }
+}
+"""
+
+
+async def sign_up(
+    client: httpx.AsyncClient, username: str, *, forwarded_for: str | None = None
+) -> dict[str, Any]:
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for is not None else {}
+    variables = {
+        "input": {"username": username, "email": f"{username}@example.com", "password": "pw" * 5}
+    }
+    response = await client.post(
+        "/graphql", json={"query": SIGN_UP, "variables": variables}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_sign_ups_from_one_address_are_limited_whatever_their_outcome(
+    serve: Serve, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed: list[str] = []
+    real = accounts.hash_password
+
+    async def counting(password: str) -> str:
+        hashed.append(password)
+        return await real(password)
+
+    monkeypatch.setattr(accounts, "hash_password", counting)
+    await make_user(session, username="taken")
+    limits = LoginLimits(max_sign_ups_per_address=3)
+    async with (
+        serve(peer="203.0.113.9", login_limits=limits) as spammer,
+        serve(peer="2001:db8:1:2::1", login_limits=limits) as neighbour,
+        serve(peer="198.51.100.7", login_limits=limits) as bystander,
+    ):
+        assert (await sign_up(spammer, "first"))["data"]["signUp"]["token"]
+        # A name that is taken counts too: each answer tells whether one is.
+        taken = await sign_up(spammer, "taken")
+        assert {e["code"] for e in taken["data"]["signUp"]["userErrors"]} == {"TAKEN"}
+        # Input refused before anything is looked up does not.
+        assert (await sign_up(spammer, "x"))["data"]["signUp"]["userErrors"]
+        assert (await sign_up(spammer, "second"))["data"]["signUp"]["token"]
+
+        fourth = await sign_up(spammer, "fourth")
+        # X-Forwarded-For from a peer nobody trusts is ignored.
+        invented = await sign_up(spammer, "fifth", forwarded_for="192.0.2.1")
+        for body in (fourth, invented):
+            assert refused(body)
+            [error] = body["errors"]
+            assert error["message"] == "Too many sign-ups from this address: try again later"
+            assert 0 < error["extensions"]["retryAfter"] <= 900
+        # Another address signs up as ever; an IPv6 client counts by its /64 network.
+        assert (await sign_up(bystander, "fourth"))["data"]["signUp"]["token"]
+        for n in range(3):
+            assert (await sign_up(neighbour, f"six{n}"))["data"]["signUp"]["token"]
+        async with serve(peer="2001:db8:1:2::ff", login_limits=limits) as same_network:
+            assert refused(await sign_up(same_network, "seventh"))
+
+    # Refused sign-ups hashed nothing and made no one.
+    assert sorted(hashed) == ["pw" * 5] * 6
+    names = (await session.execute(text("SELECT username FROM users ORDER BY username"))).scalars()
+    assert list(names) == ["first", "fourth", "second", "six0", "six1", "six2", "taken"]
