@@ -34,6 +34,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Held from the DELETE to the new CHECK: a sign-up counted in between would fail it.
+    op.execute(sa.text("LOCK TABLE login_throttle IN ACCESS EXCLUSIVE MODE"))
     op.execute(sa.text("DELETE FROM login_throttle WHERE kind = 'sign_up'"))
     op.drop_constraint(op.f(CONSTRAINT), "login_throttle", type_="check")
     op.create_check_constraint(op.f(CONSTRAINT), "login_throttle", "kind IN ('account', 'address')")
