@@ -40,6 +40,8 @@ TAGS = Join("post.tags", _with_tags)
 # Columns only Post.publishedAt and Post.updatedAt show (timestamps, costly to decode).
 PUBLISHED_AT_UNREAD = unread("published_at")
 UPDATED_AT_UNREAD = unread("updated_at")
+# Only Post.body shows it: most pages list titles, and a body is most of a post's bytes.
+BODY_UNREAD = unread("body")
 # What posts are ordered by (post_tags' copy, for a tag's posts) and a cursor's key.
 CREATED_AT_UNREAD = unread("created_at", "post_created_at")
 # The joined author's, which only the author's createdAt shows.

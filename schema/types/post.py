@@ -12,6 +12,7 @@ from db.post_relations import (
     AUTHOR,
     AUTHOR_CREATED_AT_UNREAD,
     AUTHOR_PREFIX,
+    BODY_UNREAD,
     CREATED_AT_UNREAD,
     PUBLISHED_AT_UNREAD,
     TAGS,
@@ -38,7 +39,7 @@ _new_tag = constructor(Tag)
 class Post(Node):
     author_pk: strawberry.Private[int]
     title: str
-    body: str
+    body: str = column_unless_read(BODY_UNREAD)
     published: bool
     published_at: datetime | None = column_unless_read(PUBLISHED_AT_UNREAD)
     created_at: datetime = column_unless_read(CREATED_AT_UNREAD, cursor_key=True)

@@ -77,6 +77,8 @@ async def test_nothing_is_joined_that_the_document_does_not_read(
     # Nor the timestamps only publishedAt and updatedAt show: sent as NULL.
     assert "NULL AS TIMESTAMP WITH TIME ZONE) AS published_at" in log.statements[0]
     assert "NULL AS TIMESTAMP WITH TIME ZONE) AS updated_at" in log.statements[0]
+    # Nor the body, which only Post.body shows.
+    assert "CAST(NULL AS TEXT) AS body" in log.statements[0]
 
 
 async def test_a_column_left_unread_in_one_place_is_read_where_it_is_asked_for(
@@ -93,7 +95,7 @@ async def test_a_column_left_unread_in_one_place_is_read_where_it_is_asked_for(
     query = """query($id: ID!) {
       bare: post(id: $id) { title }
       dated: post(id: $id) { title publishedAt updatedAt }
-      node(id: $id) { ... on Post { updatedAt } }
+      node(id: $id) { ... on Post { updatedAt body } }
       user(username: "ann") { posts { edges { node { title } } } }
       posts { edges { node { publishedAt author { username } } } }
       again: posts { edges { node { author { createdAt } } } }
@@ -106,7 +108,7 @@ async def test_a_column_left_unread_in_one_place_is_read_where_it_is_asked_for(
     assert data["dated"]["title"] == "hello"
     assert data["dated"]["publishedAt"] is not None
     assert data["dated"]["updatedAt"] == "2026-05-06T07:08:09+00:00"
-    assert data["node"] == {"updatedAt": "2026-05-06T07:08:09+00:00"}
+    assert data["node"] == {"updatedAt": "2026-05-06T07:08:09+00:00", "body": "A body."}
     assert data["user"]["posts"]["edges"] == [{"node": {"title": "hello"}}]
     [edge] = data["posts"]["edges"]
     assert edge["node"]["publishedAt"] == data["dated"]["publishedAt"]
