@@ -95,8 +95,6 @@ TOTALS = Join("order.totals", _with_totals)
 ITEMS = Join("order.items", _with_items)
 # What orders are ordered by and a cursor's key, which only Order.createdAt shows.
 CREATED_AT_UNREAD = unread("created_at")
-# The joined customer's, which only the customer's createdAt shows.
-CUSTOMER_CREATED_AT_UNREAD = unread(CUSTOMER_PREFIX + "created_at")
 
 
 _SUMS = columns("items_quantity", "items_total")

@@ -294,7 +294,7 @@ def page_with_pages(
     )
     found = select(page, place.label(PARENT_PLACE)).cte("parent")
     rows = page_for_parent(found.c.id).correlate(found)
-    joins, unread = masks(relations)
+    joins, _ = masks(relations)
     inner = page_query(rows, ordering, shape, extend(joins)).lateral("parent_page_rows")
     own = [column for column in found.c if column.key != PARENT_PLACE]
     below = [column for column in inner.c if column.key not in found.c]
@@ -304,7 +304,8 @@ def page_with_pages(
     # The pages' order by columns of their own, which the outer SELECT leaves out: a
     # column both kinds share (`created_at`) may be sent as NULL for one kind only.
     keys = [f"{PAGE_KEY}{i}" for i in range(len(ordering.columns))]
-    sent = {c.key: c for c in inner.c if c.key not in unread_in(unread)}
+    hidden, parents_hidden = unread_in(relations), unread_in(parent_relations)
+    sent = {c.key: c for c in inner.c if c.key not in hidden}
 
     def row(kind: int, values: Mapping[str, ColumnElement[Any]]) -> list[ColumnElement[Any]]:
         return [
@@ -318,7 +319,7 @@ def page_with_pages(
             ),
         ]
 
-    parents_sent = {c.key: c for c in own if c.key not in unread_in(parent_relations)}
+    parents_sent = {c.key: c for c in own if c.key not in parents_hidden}
     parent_rows = select(*row(0, parents_sent)).select_from(found)
     # Not the parent fetched past the page's end (it only tells whether there is more).
     kept = found.c[PARENT_PLACE] <= literal_column(str(int(parent_shape.rows) - 1))

@@ -44,8 +44,6 @@ UPDATED_AT_UNREAD = unread("updated_at")
 BODY_UNREAD = unread("body")
 # What posts are ordered by (post_tags' copy, for a tag's posts) and a cursor's key.
 CREATED_AT_UNREAD = unread("created_at", "post_created_at")
-# The joined author's, which only the author's createdAt shows.
-AUTHOR_CREATED_AT_UNREAD = unread(AUTHOR_PREFIX + "created_at")
 
 
 _TAG_LISTS = columns("tag_ids", "tag_names")

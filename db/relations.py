@@ -11,6 +11,7 @@ so each combination compiles once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -91,6 +92,13 @@ def unread(*names: str) -> Join:
         )
 
     return Join(f"unread.{'.'.join(names)}", send_null, hidden)
+
+
+@functools.cache
+def unread_under(join: Join, prefix: str) -> Join:
+    """`join`'s columns sent as NULL where its table's row is joined to another's under
+    `prefix` (one object per pair, like the module's constants: compared by identity)."""
+    return unread(*(prefix + name for name in sorted(join.unread)))
 
 
 def masks(relations: Relations) -> tuple[Relations, Relations]:

@@ -37,7 +37,7 @@ from strawberry.types.lazy_type import LazyType
 from strawberry.utils.str_converters import to_camel_case
 
 from db.paging import Ordering, Page, PageRequest
-from db.relations import NO_RELATIONS, Join, Relations, masks
+from db.relations import NO_RELATIONS, Join, Relations, masks, unread_under
 from db.rows import DbRow, row_id
 from schema.batching import batched_field
 from schema.context import Info
@@ -70,10 +70,11 @@ class Ride:
     read: Callable[[DbRow], Any]
     values: Callable[[DbRow], Sequence[tuple[Any, ...]]] | None = None
     fields: tuple[str, ...] = ()
-    # (GraphQL name, join) of the related type's fields whose joined column the
-    # statement sends as NULL when the document reads the relation but not the field
-    # (db.relations.unread, as `column_unless_read` for the type's own rows).
-    unread: tuple[tuple[str, Join], ...] = ()
+    # When the joined columns are a row of the related type's table, named
+    # `<prefix><column>`: its fields declared with `column_unless_read` leave their
+    # columns out under the prefix too, where the document reads the relation but not
+    # the field.
+    prefix: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,13 +453,13 @@ def relationship_of(field: StrawberryField) -> Relationship | None:
 
 
 @functools.cache
-def _rides(cls: type) -> tuple[tuple[str, str, Ride], ...]:
-    """(GraphQL name, Python name, ride) of each of `cls`'s fields that can ride along."""
+def _rides(cls: type) -> tuple[tuple[str, Relationship, Ride], ...]:
+    """(GraphQL name, relationship, ride) of each of `cls`'s fields that can ride along."""
     rides = []
     for graphql_name, strawberry_field in _fields(cls).items():
         relationship = relationship_of(strawberry_field)
         if relationship is not None and relationship.ride is not None:
-            rides.append((graphql_name, strawberry_field.python_name, relationship.ride))
+            rides.append((graphql_name, relationship, relationship.ride))
     return tuple(rides)
 
 
@@ -505,12 +506,16 @@ def joins_below(info: Info, cls: type, *path: str) -> Relations:
         for graphql_name, join, cursor_key in unread
         if graphql_name not in fields and not (cursor_key and keyed)
     ]
-    for graphql_name, _, ride in rides:
+    for graphql_name, relationship, ride in rides:
         if graphql_name in fields:
             joins.append(ride.join)
-            if ride.unread:
+            if ride.prefix is not None:
                 below = selected(info, *path, graphql_name)
-                joins += [join for name, join in ride.unread if name not in below]
+                joins += [
+                    unread_under(join, ride.prefix)
+                    for name, join, _ in _unread(relationship.element)
+                    if name not in below
+                ]
     return frozenset(joins)
 
 

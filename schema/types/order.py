@@ -12,7 +12,6 @@ from db import users as db_users
 from db.order_relations import (
     CREATED_AT_UNREAD,
     CUSTOMER,
-    CUSTOMER_CREATED_AT_UNREAD,
     CUSTOMER_PREFIX,
     ITEMS,
     TOTALS,
@@ -97,7 +96,7 @@ class Order(Node):
         ride=Ride(
             CUSTOMER,
             lambda row: User.from_row(row, CUSTOMER_PREFIX),
-            unread=(("createdAt", CUSTOMER_CREATED_AT_UNREAD),),
+            prefix=CUSTOMER_PREFIX,
         ),
     )
     items: list[OrderItem] = related(

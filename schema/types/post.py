@@ -10,7 +10,6 @@ from db import tags as db_tags
 from db import users as db_users
 from db.post_relations import (
     AUTHOR,
-    AUTHOR_CREATED_AT_UNREAD,
     AUTHOR_PREFIX,
     BODY_UNREAD,
     CREATED_AT_UNREAD,
@@ -67,7 +66,7 @@ class Post(Node):
         ride=Ride(
             AUTHOR,
             lambda row: User.from_row(row, AUTHOR_PREFIX),
-            unread=(("createdAt", AUTHOR_CREATED_AT_UNREAD),),
+            prefix=AUTHOR_PREFIX,
         ),
     )
     tags: list[Tag] = related(
