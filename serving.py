@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any, cast
 
 import prometheus_client
 import uvicorn
@@ -123,6 +124,8 @@ class BoundedHead(HttpToolsProtocol):
     head_bytes = 0
     refused = False
     head_timer: asyncio.TimerHandle | None = None
+    # The latest request's response head, if not yet written (HeadHeld).
+    held: HeadHeld | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -160,7 +163,13 @@ class BoundedHead(HttpToolsProtocol):
             if size > MAX_HEAD_BYTES:
                 self._refuse(431, HEAD_TOO_LARGE)
                 return
+        cycle = self.cycle
         HttpToolsProtocol.on_headers_complete(self)
+        if self.cycle is not cycle and self.cycle is not None:
+            # A new request's cycle, its task not yet started: it writes through this.
+            self.held = HeadHeld(self.transport, self.loop)
+            # It forwards every other attribute to the transport (`__getattr__`).
+            self.cycle.transport = cast(asyncio.Transport, self.held)
 
     def on_body(self, body: bytes) -> None:
         if not self.refused:
@@ -183,10 +192,20 @@ class BoundedHead(HttpToolsProtocol):
             self.head_timer.cancel()
             self.head_timer = None
 
+    def send_400_response(self, msg: str) -> None:
+        self._write_held()
+        super().send_400_response(msg)
+
+    def _write_held(self) -> None:
+        # Whatever this connection writes itself goes after the response before it.
+        if self.held is not None:
+            self.held.write_held()
+
     def _refuse(self, status: int, message: str) -> None:
         self._untime_head()
         if self.refused or self.transport.is_closing():
             return
+        self._write_held()
         self.refused = True
         self.logger.warning("Refused a request: %s.", message)
         body = encode(error_body(message, "BAD_USER_INPUT"))
@@ -199,6 +218,55 @@ class BoundedHead(HttpToolsProtocol):
         ]
         self.transport.write(b"".join([*head, body]))
         self.transport.close()
+
+
+class HeadHeld:
+    """The connection's transport as one request's cycle writes to it: the response's
+    head (status line and headers, which uvicorn writes on `http.response.start`) is
+    held until the body's first write, and both go out in one send.
+
+    Two writes cost two `send` system calls, each about as dear as the rest of uvicorn's
+    work on a small answer (measured: 15 % of the server's CPU on a one-post query). A
+    head whose body is slow to follow is written when the loop next turns, so nothing
+    waits on it. "100 Continue" is never held: the client waits for it.
+    """
+
+    __slots__ = ("_head", "_loop", "_started", "transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self.transport = transport
+        self._loop = loop
+        self._head: bytes | None = None
+        self._started = False
+
+    def write(self, data: bytes) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self.transport.writelines((head, data))
+        elif self._started or data.startswith(CONTINUE):
+            self.transport.write(data)
+        else:
+            self._started = True
+            self._head = data
+            self._loop.call_soon(self.write_held)
+
+    def write_held(self) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self.transport.write(head)
+
+    def close(self) -> None:
+        self.write_held()
+        self.transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # is_closing, get_extra_info and the rest, as the transport has them.
+        return getattr(self.transport, name)
+
+
+CONTINUE = b"HTTP/1.1 100 "
 
 
 def clear_metrics(folder: Path) -> None:
