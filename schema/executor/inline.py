@@ -63,33 +63,37 @@ Leaf = tuple[str, Callable[[Any], Any], str | int | None, type, Callable[[Any], 
 Nested = tuple[str, Callable[[Any], Any], Any, "Plan", bool, bool, bool]
 
 
+# A plan's `build(values) -> (answers, size)`; an answer is None only where a value is.
+Build = Callable[[Sequence[Any]], tuple[list[dict[str, Any] | None], int]]
+
+
 class Plan:
     """How to answer objects of one type under one selection, object by object.
 
     `build` is written for the plan as Python source and compiled once: a loop over
     the objects with a statement per field and one dict display per object, in the
     selection's key order. A generic loop over the fields costs several times as
-    much per object (measured: it made the user page dearer than the walk). Only
-    names made here appear in the source; response keys, attributes that are not
-    identifiers and everything else are passed in as constants.
+    much per object (measured: it made the user page dearer than the walk). The
+    plans of the objects below are written into the same source, a nested loop per
+    list (`_Source`), so a post of a page costs no call of its own. Only names made
+    here appear in the source; response keys, attributes that are not identifiers and
+    everything else are passed in as constants.
     """
 
-    __slots__ = ("build",)
+    __slots__ = ("build", "fixed", "keys", "leaves", "nested")
 
     def __init__(
         self, keys: list[tuple[str, Any]], leaves: list[Leaf], nested: list[Nested], fixed: int
     ) -> None:
-        self.build: Callable[[Sequence[Any]], tuple[list[dict[str, Any]], int]] = _compile(
-            keys, leaves, nested, fixed
-        )
+        self.keys, self.leaves, self.nested, self.fixed = keys, leaves, nested, fixed
+        self.build: Build = _Source(self).compile()
 
     def build_list(
         self, values: list[Any], items_required: bool
     ) -> tuple[list[dict[str, Any] | None], int]:
         # Not `None in values`: that compares each object with None through __eq__.
         if not any(map(_is_none, values)):
-            built, size = self.build(values)
-            return list(built), size
+            return self.build(values)
         if items_required:
             raise NotInline
         present = [value for value in values if value is not None]
@@ -98,78 +102,112 @@ class Plan:
         return [None if value is None else next(answers) for value in values], size
 
 
-def _compile(
-    keys: list[tuple[str, Any]], leaves: list[Leaf], nested: list[Nested], fixed: int
-) -> Callable[[Sequence[Any]], tuple[list[dict[str, Any]], int]]:
-    """`build(values) -> (answers, size)` for one plan (see `Plan`)."""
-    constants: dict[str, Any] = {"NotInline": NotInline, "FIXED": fixed}
-    body: list[str] = []
-    names: dict[str, str] = {}
-    for index, (key, get, attribute, plain, complete, text) in enumerate(leaves):
-        value = names[key] = f"v{index}"
-        constants[f"T{index}"], constants[f"C{index}"] = plain, complete
-        body.append(f"{value} = {_read(attribute, get, f'G{index}', constants)}")
-        body.append(f"if type({value}) is not T{index}: {value} = C{index}({value})")
-        if text:
-            body.append(f"if {value}: size += len({value})")
-    for index, (key, get, join, plan, many, required, items_required) in enumerate(nested):
-        value = names[key] = f"n{index}"
-        constants[f"P{index}"], constants[f"J{index}"] = plan, join
-        if join is not None:
-            body.append(f"if J{index} not in item.joins: raise NotInline")
-            constants[f"R{index}"] = get
-            body.append(f"{value} = R{index}(item.row)")
-        else:
-            constants[f"O{index}"] = get
-            body.append(f"{value} = O{index}(item)")
-        if required:
-            body.append(f"if {value} is None: raise NotInline")
-        else:
-            body.append(f"if {value} is not None:")
-        indent = "" if required else "    "
-        if many:
-            constants[f"I{index}"] = items_required
-            body.append(
-                f"{indent}{value}, more = P{index}.build_list("
-                f"{value} if type({value}) is list else list({value}), I{index})"
-            )
-        else:
-            body.append(f"{indent}({value},), more = P{index}.build(({value},))")
-        body.append(f"{indent}size += more")
-    entries = []
-    for index, (key, constant) in enumerate(keys):
-        constants[f"K{index}"] = key
-        if key in names:
-            entries.append(f"K{index}: {names[key]}")
-        else:
-            constants[f"V{index}"] = constant
-            entries.append(f"K{index}: V{index}")
-    lines = [
-        "def build(values):",
-        "    size = FIXED * len(values)",
-        "    answers = []",
-        "    append = answers.append",
-        "    for item in values:",
-        *(f"        {line}" for line in body),
-        f"        append({{{', '.join(entries)}}})",
-        "    return answers, size",
-    ]
-    exec(compile("\n".join(lines), "<inline plan>", "exec"), constants)
-    built: Callable[[Sequence[Any]], tuple[list[dict[str, Any]], int]] = constants["build"]
-    return built
+# Loops a plan's source nests before the objects further down are answered by a call to
+# their own plan: Python compiles at most 20 blocks nested in one function.
+MAX_LOOPS = 8
 
 
-def _read(
-    attribute: str | int | None, get: Callable[[Any], Any], name: str, constants: dict[str, Any]
-) -> str:
-    """The expression reading a leaf off `item`: the tuple's item or the attribute itself
-    when it is a plain identifier, else through its getter."""
-    if isinstance(attribute, int):
-        return f"item[{attribute}]"
-    if attribute is not None and attribute.isidentifier() and not keyword.iskeyword(attribute):
-        return f"item.{attribute}"
-    constants[name] = get
-    return f"{name}(item)"
+class _Source:
+    """`build(values) -> (answers, size)` for one plan, as Python source (see `Plan`)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.constants: dict[str, Any] = {"NotInline": NotInline}
+        self.lines: list[str] = []
+        self.names = 0
+
+    def compile(self) -> Build:
+        pad = " " * 8
+        answer = self._object(self.plan, "item", pad, 1)
+        source = [
+            "def build(values):",
+            f"    size = {self.plan.fixed} * len(values)",
+            "    answers = []",
+            "    append = answers.append",
+            "    for item in values:",
+            *self.lines,
+            f"{pad}append({answer})",
+            "    return answers, size",
+        ]
+        exec(compile("\n".join(source), "<inline plan>", "exec"), self.constants)
+        built: Build = self.constants["build"]
+        return built
+
+    def _name(self, prefix: str, constant: Any = None) -> str:
+        self.names += 1
+        name = f"{prefix}{self.names}"
+        if constant is not None:
+            self.constants[name] = constant
+        return name
+
+    def _line(self, pad: str, line: str) -> None:
+        self.lines.append(pad + line)
+
+    def _object(self, plan: Plan, item: str, pad: str, loops: int) -> str:
+        """Lines answering the object named `item` with `plan`; the answer's dict display."""
+        names: dict[str, str] = {}
+        for key, get, attribute, plain, complete, text in plan.leaves:
+            value = names[key] = self._name("v")
+            self._line(pad, f"{value} = {self._read(item, attribute, get)}")
+            plain_name, completer = self._name("T", plain), self._name("C", complete)
+            self._line(pad, f"if type({value}) is not {plain_name}: {value} = {completer}({value})")
+            if text:
+                self._line(pad, f"if {value}: size += len({value})")
+        for key, get, join, below, many, required, items_required in plan.nested:
+            value = names[key] = self._name("n")
+            if join is not None:
+                self._line(pad, f"if {self._name('J', join)} not in {item}.joins: raise NotInline")
+                self._line(pad, f"{value} = {self._name('R', get)}({item}.row)")
+            else:
+                self._line(pad, f"{value} = {self._name('O', get)}({item})")
+            if required:
+                self._line(pad, f"if {value} is None: raise NotInline")
+                inner = pad
+            else:
+                self._line(pad, f"if {value} is not None:")
+                inner = pad + "    "
+            if many:
+                self._list(below, value, inner, loops, items_required)
+            else:
+                self._line(inner, f"size += {below.fixed}")
+                self._line(inner, f"{value} = {self._object(below, value, inner, loops)}")
+        entries = []
+        for key, constant in plan.keys:
+            value = names.get(key) or self._name("V")
+            self.constants.setdefault(value, constant)
+            entries.append(f"{self._name('K', key)}: {value}")
+        return "{" + ", ".join(entries) + "}"
+
+    def _list(self, plan: Plan, value: str, pad: str, loops: int, items_required: bool) -> None:
+        """Lines replacing the objects in `value` (any iterable) with their answers."""
+        if loops >= MAX_LOOPS:
+            call = f"{self._name('P', plan)}.build_list"
+            listed = f"{value} if type({value}) is list else list({value})"
+            self._line(pad, f"{value}, more = {call}({listed}, {items_required})")
+            self._line(pad, "size += more")
+            return
+        item, answers = self._name("i"), self._name("a")
+        self._line(pad, f"{answers} = []")
+        self._line(pad, f"for {item} in {value}:")
+        body = pad + "    "
+        self._line(body, f"if {item} is None:")
+        if items_required:
+            self._line(body, "    raise NotInline")
+        else:
+            self._line(body, f"    {answers}.append(None)")
+            self._line(body, "    continue")
+        self._line(body, f"size += {plan.fixed}")
+        self._line(body, f"{answers}.append({self._object(plan, item, body, loops + 1)})")
+        self._line(pad, f"{value} = {answers}")
+
+    def _read(self, item: str, attribute: str | int | None, get: Callable[[Any], Any]) -> str:
+        """The expression reading a leaf off `item`: the tuple's item or the attribute
+        itself when it is a plain identifier, else through its getter."""
+        if isinstance(attribute, int):
+            return f"{item}[{attribute}]"
+        if attribute is not None and attribute.isidentifier() and not keyword.iskeyword(attribute):
+            return f"{item}.{attribute}"
+        return f"{self._name('G', get)}({item})"
 
 
 def complete_inline(

@@ -91,6 +91,28 @@ async def test_documents_inline_as_strawberry_answers(
     assert inlined
 
 
+@pytest.mark.parametrize("loops", [1, 2])
+@pytest.mark.parametrize("query", CORPUS)
+async def test_plans_past_their_nesting_bound_call_the_plans_below(
+    session: AsyncSession,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+    inlined: list[int],
+    query: str,
+    loops: int,
+) -> None:
+    """Past MAX_LOOPS nested loops, a plan's source calls the plan of the objects below
+    instead of holding it; the answers must not change."""
+    monkeypatch.setattr(inline, "MAX_LOOPS", loops)
+    data = await _dataset(session)
+    # A text of its own, so that no plan made under the real bound is reused.
+    query = f"{query}\n# at most {loops} loops"
+    for skip in (False, True):
+        variables = {**data["variables"], "skip": skip}
+        await same_as_strawberry(services, query, variables, data["viewers"])
+    assert inlined
+
+
 @pytest.mark.parametrize(
     ("selection", "made"),
     [("tags { name }", False), ("tags { __typename t: name }", False), ("tags { id }", True)],
