@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db.models import post_tags
 from db.relations import Join, join_lateral, unread
-from db.rows import DbRow, columns
+from db.rows import DbRow, column, columns
 from db.users import with_user
 
 AUTHOR_PREFIX = "author__"
@@ -56,3 +56,18 @@ def tags_of(row: DbRow) -> list[tuple[int, str]]:
     if ids is None:
         return []
     return list(zip(ids, names, strict=True))
+
+
+_TAG_IDS, _TAG_NAMES = column("tag_ids"), column("tag_names")
+
+
+def tag_ids_of(row: DbRow) -> list[int]:
+    """`tags_of`'s ids alone."""
+    ids: list[int] | None = _TAG_IDS(row)
+    return [] if ids is None else ids
+
+
+def tag_names_of(row: DbRow) -> list[str]:
+    """`tags_of`'s names alone."""
+    names: list[str] | None = _TAG_NAMES(row)
+    return [] if names is None else names

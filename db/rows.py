@@ -50,6 +50,16 @@ def columns(*names: str, prefix: str = "") -> Callable[[Any], tuple[Any, ...]]:
     return read
 
 
+def column(name: str) -> Callable[[Any], Any]:
+    """Reads one column from a read's row (by key, in C) or a write's (by attribute)."""
+    by_key, by_attribute = itemgetter(name), attrgetter(name)
+
+    def read(row: Any) -> Any:
+        return by_key(row) if type(row) is Row else by_attribute(row)
+
+    return read
+
+
 # A read's row or a write's RETURNING row; both read by attribute or, several
 # columns at once, with `columns`.
 DbRow: TypeAlias = Row | SqlAlchemyRow[*tuple[Any, ...]]

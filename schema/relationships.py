@@ -70,6 +70,9 @@ class Ride:
     read: Callable[[DbRow], Any]
     values: Callable[[DbRow], Sequence[tuple[Any, ...]]] | None = None
     fields: tuple[str, ...] = ()
+    # Each of `fields` alone, as `columns[i](row)` gives its values in the same order:
+    # an answer reading only that one (a post's tags' names) is built from them.
+    columns: tuple[Callable[[DbRow], Sequence[Any]], ...] = ()
     # When the joined columns are a row of the related type's table, named
     # `<prefix><column>`: its fields declared with `column_unless_read` leave their
     # columns out under the prefix too, where the document reads the relation but not

@@ -19,6 +19,7 @@ returns, so abandoning it loses nothing.
 
 from __future__ import annotations
 
+import enum
 import functools
 import inspect
 import keyword
@@ -56,9 +57,21 @@ class _Never:
     """No value is of this type: a leaf whose values always go through its completer."""
 
 
-# (response key, getter, attribute, index in a tuple (`Ride.values`) or None, the type
-# its values need no completing in, completer, whether its values are text)
-Leaf = tuple[str, Callable[[Any], Any], str | int | None, type, Callable[[Any], Any], bool]
+class Itself(enum.Enum):
+    ITSELF = "itself"
+
+
+# A leaf whose objects are its values (one field of a `Ride`, from `Ride.columns`).
+ITSELF = Itself.ITSELF
+
+
+def _itself(value: Any) -> Any:
+    return value
+
+
+# (response key, getter, attribute, index in a tuple (`Ride.values`) or ITSELF or None,
+# the type its values need no completing in, completer, whether its values are text)
+Leaf = tuple[str, Callable[[Any], Any], str | int | Itself | None, type, Callable[[Any], Any], bool]
 # (response key, getter, riding relation or None, plan, list, non-null, items non-null)
 Nested = tuple[str, Callable[[Any], Any], Any, "Plan", bool, bool, bool]
 
@@ -200,9 +213,13 @@ class _Source:
         self._line(body, f"{answers}.append({self._object(plan, item, body, loops + 1)})")
         self._line(pad, f"{value} = {answers}")
 
-    def _read(self, item: str, attribute: str | int | None, get: Callable[[Any], Any]) -> str:
-        """The expression reading a leaf off `item`: the tuple's item or the attribute
-        itself when it is a plain identifier, else through its getter."""
+    def _read(
+        self, item: str, attribute: str | int | Itself | None, get: Callable[[Any], Any]
+    ) -> str:
+        """The expression reading a leaf off `item`: `item` itself, the tuple's item or
+        the attribute itself when it is a plain identifier, else through its getter."""
+        if attribute is ITSELF:
+            return item
         if isinstance(attribute, int):
             return f"{item}[{attribute}]"
         if attribute is not None and attribute.isidentifier() and not keyword.iskeyword(attribute):
@@ -262,15 +279,21 @@ def plan_for(
         if fields is not None:
             if below or resolver.function is not None or resolver.attribute not in fields:
                 return None
-            index = fields.index(resolver.attribute)
             field_type = definition.type
             complete = run.path.leaf_completer(field_type)
             plain = _plain_type(field_type)
-            leaves.append((key, itemgetter(index), index, plain, complete, is_text(field_type)))
+            # One field: the values themselves (`Ride.columns`), not tuples of one.
+            position: int | Itself = ITSELF
+            read_leaf: Callable[[Any], Any] = _itself
+            if len(fields) > 1:
+                position = fields.index(resolver.attribute)
+                read_leaf = itemgetter(position)
+            leaves.append((key, read_leaf, position, plain, complete, is_text(field_type)))
             continue
         read = _reader(resolver, definition)
         if read is None:
             return None
+        get: Callable[[Any], Any]
         get, ride = read
         join = None if ride is None else ride.join
         if not below:
@@ -288,10 +311,17 @@ def plan_for(
         element, many, required, items_required = found
         plan = None
         if ride is not None and ride.values is not None and many:
-            # Answered from the row's tuples when nothing else of the objects is read.
+            # Answered from the row's tuples when nothing else of the objects is read,
+            # or from one field's values alone when only that one is.
             plan = run.inline_plan(element, below, ride.fields)
             if plan is not None:
                 get = ride.values
+                read_only = {leaf[2] for leaf in plan.leaves}
+                [only] = read_only if len(read_only) == 1 else [None]
+                if isinstance(only, int) and ride.columns:
+                    alone = run.inline_plan(element, below, (ride.fields[only],))
+                    if alone is not None:
+                        plan, get = alone, ride.columns[only]
         if plan is None:
             plan = run.inline_plan(element, below)
         if plan is None:

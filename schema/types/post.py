@@ -16,6 +16,8 @@ from db.post_relations import (
     PUBLISHED_AT_UNREAD,
     TAGS,
     UPDATED_AT_UNREAD,
+    tag_ids_of,
+    tag_names_of,
     tags_of,
 )
 from db.rows import DbRow, columns
@@ -76,6 +78,7 @@ class Post(Node):
             lambda row: [_new_tag(pk=pk, name=name) for pk, name in tags_of(row)],
             values=tags_of,
             fields=("pk", "name"),
+            columns=(tag_ids_of, tag_names_of),
         ),
         longest=db_tags.MAX_TAGS_PER_POST,
         description="Ordered by tag name.",

@@ -39,6 +39,8 @@ CORPUS = [
     # and tags asked for something no tuple holds (their own posts, a level below).
     "{ posts(first: 4) { edges { node { a: tags { name } b: tags { id name } "
     "c: tags { name postCount } } } } }",
+    # Tags read off one column (their names, asked twice), or off none at all.
+    "{ posts(first: 4) { edges { node { a: tags { name n: name } b: tags { __typename } } } } }",
     # A connection whose objects come from rows without riding relations (nodes by ID).
     "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Post { title tags { name } "
     "author { username } } } }",
