@@ -14,6 +14,7 @@ import orjson
 import strawberry
 
 from db.paging import KeyValue, Ordering, Page, PageRequest
+from db.relations import NO_RELATIONS, Relations
 from db.rows import DbRow
 from schema.batching import batched_field
 from schema.construct import constructor
@@ -123,9 +124,16 @@ class PageInfo:
 _new_page_info = constructor(PageInfo)
 
 
+# Field metadata for answers read straight off a page's rows (schema/executor/inline.py):
+# the field's objects are the connection's rows (`Connection.edges`, a list), or its
+# object is the row itself (`Edge.node`).
+ROWS = "storefront.rows"
+ROW = "storefront.row"
+
+
 @strawberry.type
 class Edge(Generic[T]):
-    node: T
+    node: T = strawberry.field(metadata={ROW: True})
     _ordering: strawberry.Private[Ordering]
     _row: strawberry.Private[DbRow]
 
@@ -143,10 +151,22 @@ async def _total_counts(connections: Sequence[Connection[Any]], info: Info) -> l
     return list(await asyncio.gather(*(c._count() for c in connections)))
 
 
+def _edges(root: Connection[Any]) -> list[Edge[Any]]:
+    # Made when asked: an answer built inline from the rows needs no edge or node.
+    ordering, make = root._ordering, root._make_node
+    return [_new_edge(node=make(row), _ordering=ordering, _row=row) for row in root._rows]
+
+
 @strawberry.type
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
+    edges: list[Edge[T]] = strawberry.field(resolver=_edges, metadata={ROWS: True})
     page_info: PageInfo
+    _rows: strawberry.Private[Sequence[DbRow]]
+    _make_node: strawberry.Private[Callable[[DbRow], Any]]
+    _ordering: strawberry.Private[Ordering]
+    # The joins the rows came with: what an answer read straight off the rows may read
+    # of them (`ROWS`).
+    _relations: strawberry.Private[Relations]
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     total_count: int = batched_field(_total_counts)
@@ -158,16 +178,27 @@ C = TypeVar("C", bound=Connection[Any])
 EDGE_NODE = ("edges", "node")
 
 
+def page_rows(connection: Connection[Any]) -> tuple[Sequence[DbRow], Relations]:
+    """The rows a connection's nodes are made from, and the joins they came with."""
+    return connection._rows, connection._relations
+
+
 def connection_of(
     cls: type[C],
     page: Page,
     ordering: Ordering,
     make_node: Callable[[DbRow], Any],
     count: Callable[[], Awaitable[int]],
+    relations: Relations = NO_RELATIONS,
 ) -> C:
+    """`page` as a connection of `cls`, its nodes made by `make_node` from rows fetched
+    with `relations`."""
     rows = page.rows
     return cls(
-        edges=[_new_edge(node=make_node(row), _ordering=ordering, _row=row) for row in rows],
+        _rows=rows,
+        _make_node=make_node,
+        _ordering=ordering,
+        _relations=relations,
         page_info=_new_page_info(
             has_next_page=page.has_next,
             has_previous_page=page.has_previous,
@@ -186,9 +217,10 @@ def per_parent(
     ordering: Ordering,
     make_node: Callable[[DbRow], Any],
     count: Callable[[int], Awaitable[int]],
+    relations: Relations = NO_RELATIONS,
 ) -> list[C]:
     """One connection per parent (`parent.pk`), each counting through `count` when asked."""
     return [
-        connection_of(cls, page, ordering, make_node, partial(count, parent.pk))
+        connection_of(cls, page, ordering, make_node, partial(count, parent.pk), relations)
         for parent, page in zip(parents, pages, strict=True)
     ]

@@ -193,7 +193,7 @@ class Connected(Relationship):
         )
         count = loaders.of(self.count, **listing.filters).load
         make = node_maker(self.node, relations)
-        return per_parent(self.element, parents, pages, ordering, make, count)
+        return per_parent(self.element, parents, pages, ordering, make, count, relations)
 
     def loader(self, loaders: Loaders, listing: Listing, relations: Relations) -> Any:
         """The request's loader of pages for `listing`, by parent key; a parent's page
@@ -365,7 +365,12 @@ class Listed(Connected):
         )
         count = partial(loaders.read, self.count, **filters)
         made: Any = connection_of(
-            self.element, found, listing.ordering, node_maker(self.node, relations), count
+            self.element,
+            found,
+            listing.ordering,
+            node_maker(self.node, relations),
+            count,
+            relations,
         )
         return [made for _ in parents]
 

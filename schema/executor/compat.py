@@ -19,7 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLField, GraphQLSchema
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLSchema,
+)
 from strawberry.relay.types import GlobalID
 from strawberry.schema.schema import Schema
 from strawberry.schema.schema import validate_document as _strawberry_validate
@@ -51,6 +58,13 @@ def strawberry_field(definition: GraphQLField) -> StrawberryField:
     and resolver)."""
     field: StrawberryField = definition.extensions[_DEFINITION_KEY]
     return field
+
+
+def strawberry_class(object_type: GraphQLObjectType) -> type | None:
+    """The Python class Strawberry built a graphql-core object type from, if any."""
+    definition = (object_type.extensions or {}).get(_DEFINITION_KEY)
+    origin = getattr(definition, "origin", None)
+    return origin if isinstance(origin, type) else None
 
 
 def resolver_function(field: StrawberryField) -> Callable[..., Any] | None:

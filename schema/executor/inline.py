@@ -8,9 +8,9 @@ complete their fields, with several calls per object. An `Inline` plan, made onc
 per object type and selection, builds those objects' answers directly instead:
 one dict per object, in the selection's key order, as the walk would have built.
 
-A plan is made only when every field below it is read off its object: an
-attribute, a synchronous resolver that takes no arguments and no `info`, or a
-relation riding in the object's row (`Ride`). Anything unexpected while building
+A plan is made only when every field below it is read without waiting, off its
+object or off the row it is made from (schema/executor/planning.py says which
+fields, and how). Anything unexpected while building
 (a null in a non-null field, an object whose row lacks a riding relation, a
 resolver that raises) abandons the plan for that field's whole level, and the
 walk completes it, errors and all. Building changes nothing outside what it
@@ -21,40 +21,21 @@ from __future__ import annotations
 
 import enum
 import functools
-import inspect
 import keyword
 import operator
 from collections.abc import Callable, Sequence
-from operator import attrgetter, itemgetter
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from graphql import (
-    GraphQLField,
-    GraphQLList,
-    GraphQLNonNull,
-    GraphQLObjectType,
-    GraphQLOutputType,
-    GraphQLScalarType,
-    SelectionSetNode,
-)
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType
 
-from schema.executor.resolvers import Resolver
-from schema.executor.shapes import SCALAR_PASS_THROUGH, is_text
-from schema.relationships import Related, Ride, relationship_of
-
-if TYPE_CHECKING:
-    from schema.executor.run import Run
-
+from db.relations import Join
 
 _is_none = functools.partial(operator.is_, None)
 
 
 class NotInline(Exception):
     """A value the plan cannot answer: the walk completes the field instead."""
-
-
-class _Never:
-    """No value is of this type: a leaf whose values always go through its completer."""
 
 
 class Itself(enum.Enum):
@@ -65,13 +46,24 @@ class Itself(enum.Enum):
 ITSELF = Itself.ITSELF
 
 
-def _itself(value: Any) -> Any:
+def itself(value: Any) -> Any:
+    """The getter of an object that is its parent's value itself (an edge's row)."""
     return value
 
 
-# (response key, getter, attribute, index in a tuple (`Ride.values`) or ITSELF or None,
-# the type its values need no completing in, completer, whether its values are text)
-Leaf = tuple[str, Callable[[Any], Any], str | int | Itself | None, type, Callable[[Any], Any], bool]
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A leaf read off a row, by its column's name."""
+
+    name: str
+
+
+# (response key, getter, attribute: its name, index in a tuple (`Ride.values`), ITSELF,
+# a row's Column, or None; the type its values need no completing in, completer,
+# whether its values are text)
+Leaf = tuple[
+    str, Callable[[Any], Any], str | int | Itself | Column | None, type, Callable[[Any], Any], bool
+]
 # (response key, getter, riding relation or None, plan, list, non-null, items non-null)
 Nested = tuple[str, Callable[[Any], Any], Any, "Plan", bool, bool, bool]
 
@@ -93,12 +85,19 @@ class Plan:
     everything else are passed in as constants.
     """
 
-    __slots__ = ("build", "fixed", "keys", "leaves", "nested")
+    __slots__ = ("build", "fixed", "keys", "leaves", "needs", "nested")
 
     def __init__(
-        self, keys: list[tuple[str, Any]], leaves: list[Leaf], nested: list[Nested], fixed: int
+        self,
+        keys: list[tuple[str, Any]],
+        leaves: list[Leaf],
+        nested: list[Nested],
+        fixed: int,
+        needs: frozenset[Join] = frozenset(),
     ) -> None:
         self.keys, self.leaves, self.nested, self.fixed = keys, leaves, nested, fixed
+        # The joins a plan of rows reads: the rows must have come with them.
+        self.needs = needs
         self.build: Build = _Source(self).compile()
 
     def build_list(
@@ -171,9 +170,13 @@ class _Source:
             if join is not None:
                 self._line(pad, f"if {self._name('J', join)} not in {item}.joins: raise NotInline")
                 self._line(pad, f"{value} = {self._name('R', get)}({item}.row)")
+            elif get is itself:
+                self._line(pad, f"{value} = {item}")
             else:
                 self._line(pad, f"{value} = {self._name('O', get)}({item})")
-            if required:
+            if get is itself:
+                inner = pad  # the object is its parent's own row, never None
+            elif required:
                 self._line(pad, f"if {value} is None: raise NotInline")
                 inner = pad
             else:
@@ -214,12 +217,15 @@ class _Source:
         self._line(pad, f"{value} = {answers}")
 
     def _read(
-        self, item: str, attribute: str | int | Itself | None, get: Callable[[Any], Any]
+        self, item: str, attribute: str | int | Itself | Column | None, get: Callable[[Any], Any]
     ) -> str:
-        """The expression reading a leaf off `item`: `item` itself, the tuple's item or
-        the attribute itself when it is a plain identifier, else through its getter."""
+        """The expression reading a leaf off `item`: `item` itself, the tuple's item, the
+        row's column, or the attribute itself when it is a plain identifier, else through
+        its getter."""
         if attribute is ITSELF:
             return item
+        if isinstance(attribute, Column):
+            return f"{item}[{self._name('Q', attribute.name)}]"
         if isinstance(attribute, int):
             return f"{item}[{attribute}]"
         if attribute is not None and attribute.isidentifier() and not keyword.iskeyword(attribute):
@@ -250,118 +256,6 @@ def complete_inline(
         completed.append(items)
         size += more
     return completed, size
-
-
-def plan_for(
-    run: Run,
-    object_type: GraphQLObjectType,
-    selections: tuple[SelectionSetNode, ...],
-    fields: tuple[str, ...] | None = None,
-) -> Plan | None:
-    """The plan for `object_type`'s objects under `selections`, or None when some field
-    below them must be resolved level by level. With `fields`, the plan answers tuples
-    of those attributes (`Ride.values`) instead of objects, and there is none unless
-    every field selected is one of them."""
-    keys: list[tuple[str, Any]] = []
-    leaves: list[Leaf] = []
-    nested: list[Nested] = []
-    fixed = 0
-    for key, nodes in run.collect(object_type, selections).items():
-        name = nodes[0].name.value
-        if name == "__typename":
-            keys.append((key, object_type.name))
-            continue
-        keys.append((key, None))
-        definition = object_type.fields[name]
-        resolver = run.resolver(object_type, definition)
-        fixed += len(key) + 8
-        below = tuple(n.selection_set for n in nodes if n.selection_set is not None)
-        if fields is not None:
-            if below or resolver.function is not None or resolver.attribute not in fields:
-                return None
-            field_type = definition.type
-            complete = run.path.leaf_completer(field_type)
-            plain = _plain_type(field_type)
-            # One field: the values themselves (`Ride.columns`), not tuples of one.
-            position: int | Itself = ITSELF
-            read_leaf: Callable[[Any], Any] = _itself
-            if len(fields) > 1:
-                position = fields.index(resolver.attribute)
-                read_leaf = itemgetter(position)
-            leaves.append((key, read_leaf, position, plain, complete, is_text(field_type)))
-            continue
-        read = _reader(resolver, definition)
-        if read is None:
-            return None
-        get: Callable[[Any], Any]
-        get, ride = read
-        join = None if ride is None else ride.join
-        if not below:
-            if join is not None:
-                return None
-            field_type = definition.type
-            complete = run.path.leaf_completer(field_type)
-            attribute = resolver.attribute if resolver.function is None else None
-            plain = _plain_type(field_type)
-            leaves.append((key, get, attribute, plain, complete, is_text(field_type)))
-            continue
-        found = objects_of(definition.type)
-        if found is None:
-            return None
-        element, many, required, items_required = found
-        plan = None
-        if ride is not None and ride.values is not None and many:
-            # Answered from the row's tuples when nothing else of the objects is read,
-            # or from one field's values alone when only that one is.
-            plan = run.inline_plan(element, below, ride.fields)
-            if plan is not None:
-                get = ride.values
-                read_only = {leaf[2] for leaf in plan.leaves}
-                [only] = read_only if len(read_only) == 1 else [None]
-                if isinstance(only, int) and ride.columns:
-                    alone = run.inline_plan(element, below, (ride.fields[only],))
-                    if alone is not None:
-                        plan, get = alone, ride.columns[only]
-        if plan is None:
-            plan = run.inline_plan(element, below)
-        if plan is None:
-            return None
-        nested.append((key, get, join, plan, many, required, items_required))
-    return Plan(keys, leaves, nested, fixed)
-
-
-def _reader(
-    resolver: Resolver, definition: GraphQLField
-) -> tuple[Callable[[Any], Any], Ride | None] | None:
-    """How one object's value of the field is read without waiting: (a function of the
-    object, None), or for a relation riding in the object's row (a function of the
-    row, its `Ride`); None if it cannot be."""
-    function = resolver.function
-    if function is None:
-        return attrgetter(resolver.attribute), None
-    if definition.args:
-        return None
-    relationship = relationship_of(resolver.field)
-    if relationship is not None:
-        ride = relationship.ride
-        if not isinstance(relationship, Related) or ride is None or relationship.allow:
-            return None
-        return ride.read, ride
-    if resolver.wants_info or resolver.batched is not None or _waits(function):
-        return None
-    return function, None
-
-
-def _waits(function: Callable[..., Any]) -> bool:
-    return inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function)
-
-
-def _plain_type(field_type: GraphQLOutputType) -> type:
-    """The Python type a leaf's values are answered as they are (str for a String)."""
-    inner = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
-    if isinstance(inner, GraphQLScalarType):
-        return SCALAR_PASS_THROUGH.get(inner.name, _Never)
-    return _Never
 
 
 def objects_of(field_type: GraphQLOutputType) -> tuple[GraphQLObjectType, bool, bool, bool] | None:

@@ -21,8 +21,9 @@ from schema.errors import ApiError
 from schema.executor.collect import Collector
 from schema.executor.eager import gather_eagerly
 from schema.executor.errors import Failed, Failure
-from schema.executor.inline import Plan, complete_inline, objects_of, plan_for
+from schema.executor.inline import Plan, complete_inline, objects_of
 from schema.executor.plan import Prepared, uses_variables
+from schema.executor.planning import plan_for, plan_for_rows
 from schema.executor.resolvers import FastInfo, Resolver
 from schema.executor.shapes import Completer, Group, NextLevel, Unanswerable
 
@@ -198,12 +199,14 @@ class Run:
         object_type: GraphQLObjectType,
         selections: tuple[SelectionSetNode, ...],
         fields: tuple[str, ...] | None = None,
+        rows: str | None = None,
     ) -> Plan | None:
-        """How `object_type`'s objects (or tuples of their `fields`) under `selections`
-        are answered without a level of their own, if they can be
-        (schema/executor/inline.py); made once per document, or once per set of fields
-        that @skip/@include leave."""
-        key: tuple[Any, ...] = (object_type.name, fields, *map(id, selections))
+        """How `object_type`'s objects (or tuples of their `fields`, or with `rows` the
+        rows they are made from, columns under that prefix) under `selections` are
+        answered without a level of their own, if they can be
+        (schema/executor/planning.py); made once per document, or once per set of
+        fields that @skip/@include leave."""
+        key: tuple[Any, ...] = (object_type.name, fields, rows, *map(id, selections))
         plans = self.prepared.inline
         if self.prepared.conditional:
             # The plan covers every object below, so everything the conditions choose.
@@ -214,7 +217,11 @@ class Run:
         if key in plans:
             plan: Plan | None = plans[key]
             return plan
-        plan = plans[key] = plan_for(self, object_type, selections, fields)
+        plan = plans[key] = (
+            plan_for(self, object_type, selections, fields)
+            if rows is None
+            else plan_for_rows(self, object_type, selections, rows)
+        )
         return plan
 
     def _kwargs(

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.queries import ALL, Fixtures
+from schema import pagination
 from schema.context import Context, Services
 from schema.executor import inline, run
 from schema.executor.fast_path import FastPath
@@ -39,6 +40,13 @@ CORPUS = [
     # and tags asked for something no tuple holds (their own posts, a level below).
     "{ posts(first: 4) { edges { node { a: tags { name } b: tags { id name } "
     "c: tags { name postCount } } } } }",
+    # Every column of a post and of its author, read straight off the page's rows.
+    "{ posts(first: 5) { edges { __typename node { __typename title body published "
+    "publishedAt createdAt updatedAt author { __typename username fullName createdAt } "
+    "tags { name } } } } }",
+    # Rows of pages by parent, below a level that is not answered inline.
+    "{ tags(first: 3) { edges { node { name posts(first: 2) { edges { node { title "
+    "author { username } } } } } } } }",
     # Tags read off one column (their names, asked twice), or off none at all.
     "{ posts(first: 4) { edges { node { a: tags { name n: name } b: tags { __typename } } } } }",
     # A connection whose objects come from rows without riding relations (nodes by ID).
@@ -144,3 +152,51 @@ async def test_tags_read_off_their_tuples_make_no_objects(
     edges = answer.payload["data"]["posts"]["edges"]
     assert sum(len(edge["node"]["tags"]) for edge in edges) > 0
     assert bool(tags_made) is made
+
+
+@pytest.mark.parametrize(
+    ("selection", "made"),
+    [
+        ("edges { node { title body author { username fullName } tags { name } } }", False),
+        ("edges { __typename node { __typename createdAt author { createdAt } } }", False),
+        # Tags made from the row (their id is a resolver), their post still not.
+        ("edges { node { title tags { id } } }", False),
+        # A resolver of the post's own (id) or of the edge's (cursor) needs the objects.
+        ("edges { node { id title } }", True),
+        ("edges { cursor node { title } }", True),
+    ],
+)
+async def test_pages_read_straight_off_their_rows_make_no_objects(
+    session: AsyncSession,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+    selection: str,
+    made: bool,
+) -> None:
+    """Where the document reads only columns and riding relations of a page's nodes, no
+    edge or post is made; where it reads more, they are, and the answer is the same."""
+    data = await _dataset(session)
+    posts_made: list[Any] = []
+    edges_made: list[Any] = []
+    new_post, new_edge = post_type._new_post, pagination._new_edge
+
+    def post_counted(**fields: Any) -> Any:
+        posts_made.append(fields)
+        return new_post(**fields)
+
+    def edge_counted(**fields: Any) -> Any:
+        edges_made.append(fields)
+        return new_edge(**fields)
+
+    monkeypatch.setattr(post_type, "_new_post", post_counted)
+    monkeypatch.setattr(pagination, "_new_edge", edge_counted)
+    query = f"{{ posts(first: 5) {{ {selection} }} }}"
+
+    answer = await FastPath(SCHEMA).execute(query, {}, None, Context(services, None, "t"))
+
+    assert answer is not None
+    assert "errors" not in answer.payload
+    assert len(answer.payload["data"]["posts"]["edges"]) == 5
+    assert bool(posts_made) is made
+    assert bool(edges_made) is made
+    await same_as_strawberry(services, query, {}, data["viewers"])

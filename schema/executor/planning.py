@@ -1,0 +1,281 @@
+"""Which fields an inline plan (schema/executor/inline.py) answers, and how it reads
+each: off objects, off the tuples of a riding relation, or straight off a page's rows.
+
+Objects. Every field below is read off its object: an attribute, a synchronous resolver
+that takes no arguments and no `info`, or a relation riding in the object's row
+(`Ride`), each of whose objects it checks came with its join.
+
+Rows. A connection's edges are made from its page's rows (schema/pagination.py), each
+edge's node from the row and each node's plain fields from the row's columns. Where
+every field the document reads below the edges is a column the node type names
+(`ROW_COLUMNS`) or a riding relation, the plan reads the rows themselves and no edge
+or node is made: a post's title is `row["title"]`, its author's username
+`row["author__username"]`. The joins it reads are checked once per page, against those
+the page was fetched with.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter, itemgetter
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    GraphQLField,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    SelectionSetNode,
+)
+
+from db.relations import Join, Relations
+from db.rows import DbRow
+from schema.executor.compat import strawberry_class
+from schema.executor.inline import (
+    ITSELF,
+    Column,
+    Itself,
+    Leaf,
+    Nested,
+    NotInline,
+    Plan,
+    itself,
+    objects_of,
+)
+from schema.executor.resolvers import Resolver
+from schema.executor.shapes import SCALAR_PASS_THROUGH, is_text
+from schema.pagination import ROW, ROWS, page_rows
+from schema.relationships import Related, Ride, relationship_of
+
+if TYPE_CHECKING:
+    from schema.executor.run import Run
+
+
+class _Never:
+    """No value is of this type: a leaf whose values always go through its completer."""
+
+
+def plan_for(
+    run: Run,
+    object_type: GraphQLObjectType,
+    selections: tuple[SelectionSetNode, ...],
+    fields: tuple[str, ...] | None = None,
+) -> Plan | None:
+    """The plan for `object_type`'s objects under `selections`, or None when some field
+    below them must be resolved level by level. With `fields`, the plan answers tuples
+    of those attributes (`Ride.values`), or with one field its values themselves
+    (`Ride.columns`), instead of objects, and there is none unless every field
+    selected is one of them."""
+    keys: list[tuple[str, Any]] = []
+    leaves: list[Leaf] = []
+    nested: list[Nested] = []
+    fixed = 0
+    for key, nodes in run.collect(object_type, selections).items():
+        name = nodes[0].name.value
+        if name == "__typename":
+            keys.append((key, object_type.name))
+            continue
+        keys.append((key, None))
+        definition = object_type.fields[name]
+        resolver = run.resolver(object_type, definition)
+        fixed += len(key) + 8
+        below = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+        if fields is not None:
+            if below or resolver.function is not None or resolver.attribute not in fields:
+                return None
+            position: int | Itself = ITSELF
+            read_leaf: Callable[[Any], Any] = itself
+            if len(fields) > 1:
+                position = fields.index(resolver.attribute)
+                read_leaf = itemgetter(position)
+            leaves.append(_leaf(run, key, definition, read_leaf, position))
+            continue
+        if below and resolver.field.metadata.get(ROWS) and not definition.args:
+            found = objects_of(definition.type)
+            on_rows = None if found is None else run.inline_plan(found[0], below, rows="")
+            if found is not None and on_rows is not None:
+                _, many, required, items_required = found
+                get_rows = rows_with(on_rows.needs)
+                nested.append((key, get_rows, None, on_rows, many, required, items_required))
+                continue
+        read = _reader(resolver, definition)
+        if read is None:
+            return None
+        get: Callable[[Any], Any]
+        get, ride = read
+        join = None if ride is None else ride.join
+        if not below:
+            if join is not None:
+                return None
+            attribute = resolver.attribute if resolver.function is None else None
+            leaves.append(_leaf(run, key, definition, get, attribute))
+            continue
+        found = objects_of(definition.type)
+        if found is None:
+            return None
+        element, many, required, items_required = found
+        listed = _ride_list(run, ride, element, below) if ride is not None and many else None
+        plan: Plan | None = None
+        if listed is not None:
+            plan, get = listed
+        else:
+            plan = run.inline_plan(element, below)
+        if plan is None:
+            return None
+        nested.append((key, get, join, plan, many, required, items_required))
+    return Plan(keys, leaves, nested, fixed)
+
+
+def plan_for_rows(
+    run: Run, object_type: GraphQLObjectType, selections: tuple[SelectionSetNode, ...], prefix: str
+) -> Plan | None:
+    """The plan for rows that `object_type`'s objects are made from, their columns named
+    `<prefix><column>` (see the module's docstring), or None where some field read
+    needs the objects themselves."""
+    columns: Mapping[str, str] = getattr(strawberry_class(object_type), "ROW_COLUMNS", {})
+    keys: list[tuple[str, Any]] = []
+    leaves: list[Leaf] = []
+    nested: list[Nested] = []
+    needs: set[Join] = set()
+    fixed = 0
+    for key, nodes in run.collect(object_type, selections).items():
+        name = nodes[0].name.value
+        if name == "__typename":
+            keys.append((key, object_type.name))
+            continue
+        keys.append((key, None))
+        definition = object_type.fields[name]
+        resolver = run.resolver(object_type, definition)
+        fixed += len(key) + 8
+        below = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+        found = objects_of(definition.type)
+        if resolver.function is None and resolver.field.metadata.get(ROW):
+            # The object is made from the same row (an edge's node).
+            if not below or found is None or found[1]:
+                return None
+            plan = run.inline_plan(found[0], below, rows=prefix)
+            if plan is None:
+                return None
+            needs |= plan.needs
+            nested.append((key, itself, None, plan, False, found[2], False))
+            continue
+        if resolver.function is None:
+            column = columns.get(resolver.attribute)
+            if column is None or below:
+                return None
+            read_column = itemgetter(prefix + column)
+            leaves.append(_leaf(run, key, definition, read_column, Column(prefix + column)))
+            continue
+        ride = _ride(resolver, definition)
+        # A riding relation's columns come with the type's own rows, not a joined row's.
+        if ride is None or prefix or not below or found is None:
+            return None
+        needs.add(ride.join)
+        element, many, required, items_required = found
+        get: Callable[[Any], Any] = ride.read
+        plan = None
+        if many:
+            listed = _ride_list(run, ride, element, below)
+            if listed is not None:
+                plan, get = listed
+        elif ride.prefix is not None:
+            plan = run.inline_plan(element, below, rows=ride.prefix)
+            if plan is not None:
+                get = itself
+        if plan is None:
+            plan = run.inline_plan(element, below)
+        if plan is None:
+            return None
+        needs |= plan.needs
+        nested.append((key, get, None, plan, many, required, items_required))
+    return Plan(keys, leaves, nested, fixed, frozenset(needs))
+
+
+@functools.cache
+def rows_with(needs: Relations) -> Callable[[Any], Sequence[DbRow]]:
+    """A connection's rows, for a plan that reads the joins `needs` off them; NotInline
+    (the answer is then made from objects) where the rows did not come with them."""
+
+    def rows(connection: Any) -> Sequence[DbRow]:
+        found, relations = page_rows(connection)
+        if needs <= relations:
+            return found
+        raise NotInline
+
+    return rows
+
+
+def _ride_list(
+    run: Run, ride: Ride, element: GraphQLObjectType, below: tuple[SelectionSetNode, ...]
+) -> tuple[Plan, Callable[[Any], Any]] | None:
+    """A riding list answered from the row's tuples when nothing else of its objects is
+    read, or from one field's values alone when only that one is: (plan, reader of the
+    row); None where its objects must be made."""
+    if ride.values is None:
+        return None
+    plan = run.inline_plan(element, below, ride.fields)
+    if plan is None:
+        return None
+    read_only = {leaf[2] for leaf in plan.leaves}
+    [only] = read_only if len(read_only) == 1 else [None]
+    if isinstance(only, int) and ride.columns:
+        alone = run.inline_plan(element, below, (ride.fields[only],))
+        if alone is not None:
+            return alone, ride.columns[only]
+    return plan, ride.values
+
+
+def _leaf(
+    run: Run,
+    key: str,
+    definition: GraphQLField,
+    get: Callable[[Any], Any],
+    attribute: str | int | Itself | Column | None,
+) -> Leaf:
+    field_type = definition.type
+    complete = run.path.leaf_completer(field_type)
+    return (key, get, attribute, _plain_type(field_type), complete, is_text(field_type))
+
+
+def _ride(resolver: Resolver, definition: GraphQLField) -> Ride | None:
+    """The field's riding relation, if it is one an inline plan may read."""
+    if definition.args:
+        return None
+    relationship = relationship_of(resolver.field)
+    if not isinstance(relationship, Related) or relationship.allow:
+        return None
+    return relationship.ride
+
+
+def _reader(
+    resolver: Resolver, definition: GraphQLField
+) -> tuple[Callable[[Any], Any], Ride | None] | None:
+    """How one object's value of the field is read without waiting: (a function of the
+    object, None), or for a relation riding in the object's row (a function of the
+    row, its `Ride`); None if it cannot be."""
+    function = resolver.function
+    if function is None:
+        return attrgetter(resolver.attribute), None
+    if definition.args:
+        return None
+    if relationship_of(resolver.field) is not None:
+        ride = _ride(resolver, definition)
+        return None if ride is None else (ride.read, ride)
+    if resolver.wants_info or resolver.batched is not None or _waits(function):
+        return None
+    return function, None
+
+
+def _waits(function: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function)
+
+
+def _plain_type(field_type: GraphQLOutputType) -> type:
+    """The Python type a leaf's values are answered as they are (str for a String)."""
+    inner = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+    if isinstance(inner, GraphQLScalarType):
+        return SCALAR_PASS_THROUGH.get(inner.name, _Never)
+    return _Never
