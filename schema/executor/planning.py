@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -72,17 +72,7 @@ def plan_for(
     keys: list[tuple[str, Any]] = []
     leaves: list[Leaf] = []
     nested: list[Nested] = []
-    fixed = 0
-    for key, nodes in run.collect(object_type, selections).items():
-        name = nodes[0].name.value
-        if name == "__typename":
-            keys.append((key, object_type.name))
-            continue
-        keys.append((key, None))
-        definition = object_type.fields[name]
-        resolver = run.resolver(object_type, definition)
-        fixed += len(key) + 8
-        below = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+    for key, definition, resolver, below in _selected(run, object_type, selections, keys):
         if fields is not None:
             if below or resolver.function is not None or resolver.attribute not in fields:
                 return None
@@ -126,7 +116,7 @@ def plan_for(
         if plan is None:
             return None
         nested.append((key, get, join, plan, many, required, items_required))
-    return Plan(keys, leaves, nested, fixed)
+    return Plan(keys, leaves, nested, _fixed(keys))
 
 
 def plan_for_rows(
@@ -140,17 +130,7 @@ def plan_for_rows(
     leaves: list[Leaf] = []
     nested: list[Nested] = []
     needs: set[Join] = set()
-    fixed = 0
-    for key, nodes in run.collect(object_type, selections).items():
-        name = nodes[0].name.value
-        if name == "__typename":
-            keys.append((key, object_type.name))
-            continue
-        keys.append((key, None))
-        definition = object_type.fields[name]
-        resolver = run.resolver(object_type, definition)
-        fixed += len(key) + 8
-        below = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+    for key, definition, resolver, below in _selected(run, object_type, selections, keys):
         found = objects_of(definition.type)
         if resolver.function is None and resolver.field.metadata.get(ROW):
             # The object is made from the same row (an edge's node).
@@ -191,7 +171,31 @@ def plan_for_rows(
             return None
         needs |= plan.needs
         nested.append((key, get, None, plan, many, required, items_required))
-    return Plan(keys, leaves, nested, fixed, frozenset(needs))
+    return Plan(keys, leaves, nested, _fixed(keys), frozenset(needs))
+
+
+def _selected(
+    run: Run,
+    object_type: GraphQLObjectType,
+    selections: tuple[SelectionSetNode, ...],
+    keys: list[tuple[str, Any]],
+) -> Iterator[tuple[str, GraphQLField, Resolver, tuple[SelectionSetNode, ...]]]:
+    """(response key, field, resolver, selections below) of each field selected, in the
+    answer's order; `keys` gets each key, with its value where it is fixed (__typename)."""
+    for key, nodes in run.collect(object_type, selections).items():
+        name = nodes[0].name.value
+        if name == "__typename":
+            keys.append((key, object_type.name))
+            continue
+        keys.append((key, None))
+        definition = object_type.fields[name]
+        below = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+        yield key, definition, run.resolver(object_type, definition), below
+
+
+def _fixed(keys: list[tuple[str, Any]]) -> int:
+    """What an object's keys add to the answer's size, beside its values' text."""
+    return sum(len(key) + 8 for key, constant in keys if constant is None)
 
 
 @functools.cache
