@@ -151,9 +151,14 @@ def plan_for_rows(
             continue
         ride = _ride(resolver, definition)
         # A riding relation's columns come with the type's own rows, not a joined row's.
-        if ride is None or prefix or not below or found is None:
+        if ride is None or prefix:
             return None
         needs.add(ride.join)
+        if not below:  # a value riding in the row (an order's total)
+            leaves.append(_leaf(run, key, definition, ride.read, None))
+            continue
+        if found is None:
+            return None
         element, many, required, items_required = found
         get: Callable[[Any], Any] = ride.read
         plan = None

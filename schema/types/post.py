@@ -49,7 +49,7 @@ _new_tag = constructor(Tag)
 
 @strawberry.type
 class Post(Node):
-    # An answer read straight off the rows reads these (schema/executor/inline.py).
+    # An answer read straight off the rows reads these (schema/executor/planning.py).
     ROW_COLUMNS: ClassVar[Mapping[str, str]] = _POST_ROW
     author_pk: strawberry.Private[int]
     title: str

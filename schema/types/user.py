@@ -57,7 +57,7 @@ def _visible_email(root: User, info: Info) -> str | None:
 
 @strawberry.type
 class User(Node):
-    # An answer read straight off the rows reads these (schema/executor/inline.py).
+    # An answer read straight off the rows reads these (schema/executor/planning.py).
     ROW_COLUMNS: ClassVar[Mapping[str, str]] = _USER_ROW
     username: str
     full_name: str | None

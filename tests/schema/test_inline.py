@@ -11,11 +11,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.queries import ALL, Fixtures
+from db.accounts import Viewer
 from schema import pagination
 from schema.context import Context, Services
 from schema.executor import inline, run
 from schema.executor.fast_path import FastPath
 from schema.ids import encode_id
+from schema.types import order as order_type
 from schema.types import post as post_type
 from tests.schema.test_fast import SCHEMA, dataset, same_as_strawberry
 
@@ -47,6 +49,11 @@ CORPUS = [
     # Rows of pages by parent, below a level that is not answered inline.
     "{ tags(first: 3) { edges { node { name posts(first: 2) { edges { node { title "
     "author { username } } } } } } } }",
+    # Orders read off their rows: the customer's columns, values riding in the row
+    # (itemCount, total) and lists made from it (items); the status needs the objects.
+    "{ orders(first: 3) { edges { node { createdAt customer { username createdAt } "
+    "items { quantity unitPrice subtotal product { name price } } itemCount total } } } }",
+    "{ orders(first: 3) { edges { node { status customer { username } } } } }",
     # Tags read off one column (their names, asked twice), or off none at all.
     "{ posts(first: 4) { edges { node { a: tags { name n: name } b: tags { __typename } } } } }",
     # A connection whose objects come from rows without riding relations (nodes by ID).
@@ -199,4 +206,41 @@ async def test_pages_read_straight_off_their_rows_make_no_objects(
     assert len(answer.payload["data"]["posts"]["edges"]) == 5
     assert bool(posts_made) is made
     assert bool(edges_made) is made
+    await same_as_strawberry(services, query, {}, data["viewers"])
+
+
+@pytest.mark.parametrize(
+    ("selection", "made"),
+    [
+        ("customer { username } items { quantity product { name } } itemCount total", False),
+        # Its status is an enum made from the column's text: the orders are made.
+        ("status total", True),
+    ],
+)
+async def test_orders_read_straight_off_their_rows_make_no_orders(
+    session: AsyncSession,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+    selection: str,
+    made: bool,
+) -> None:
+    data = await _dataset(session)
+    admin = data["viewers"][-1]
+    orders_made: list[Any] = []
+    new_order = order_type._new_order
+
+    def counted(**fields: Any) -> Any:
+        orders_made.append(fields)
+        return new_order(**fields)
+
+    monkeypatch.setattr(order_type, "_new_order", counted)
+    query = f"{{ orders(first: 5) {{ edges {{ node {{ {selection} }} }} }} }}"
+    viewer = Viewer(admin.id, admin.is_admin, 0)
+
+    answer = await FastPath(SCHEMA).execute(query, {}, None, Context(services, viewer, "t"))
+
+    assert answer is not None
+    assert "errors" not in answer.payload
+    assert answer.payload["data"]["orders"]["edges"], "the dataset has orders"
+    assert bool(orders_made) is made
     await same_as_strawberry(services, query, {}, data["viewers"])
