@@ -87,6 +87,19 @@ def inlined(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return answered
 
 
+def _made(monkeypatch: pytest.MonkeyPatch, module: Any, constructor: str) -> list[Any]:
+    """The fields of each object `module.<constructor>` makes from now on."""
+    made: list[Any] = []
+    original = getattr(module, constructor)
+
+    def counted(**fields: Any) -> Any:
+        made.append(fields)
+        return original(**fields)
+
+    monkeypatch.setattr(module, constructor, counted)
+    return made
+
+
 @pytest.mark.parametrize("query", ALL, ids=lambda q: q.label)
 async def test_bench_queries_inline_as_strawberry_answers(
     session: AsyncSession, services: Services, inlined: list[int], query: Any
@@ -142,14 +155,7 @@ async def test_tags_read_off_their_tuples_make_no_objects(
     made: bool,
 ) -> None:
     await _dataset(session)
-    tags_made: list[Any] = []
-    new_tag = post_type._new_tag
-
-    def counted(**fields: Any) -> Any:
-        tags_made.append(fields)
-        return new_tag(**fields)
-
-    monkeypatch.setattr(post_type, "_new_tag", counted)
+    tags_made = _made(monkeypatch, post_type, "_new_tag")
     query = f"{{ posts(first: 5) {{ edges {{ node {{ {selection} }} }} }} }}"
 
     answer = await FastPath(SCHEMA).execute(query, {}, None, Context(services, None, "t"))
@@ -183,20 +189,8 @@ async def test_pages_read_straight_off_their_rows_make_no_objects(
     """Where the document reads only columns and riding relations of a page's nodes, no
     edge or post is made; where it reads more, they are, and the answer is the same."""
     data = await _dataset(session)
-    posts_made: list[Any] = []
-    edges_made: list[Any] = []
-    new_post, new_edge = post_type._new_post, pagination._new_edge
-
-    def post_counted(**fields: Any) -> Any:
-        posts_made.append(fields)
-        return new_post(**fields)
-
-    def edge_counted(**fields: Any) -> Any:
-        edges_made.append(fields)
-        return new_edge(**fields)
-
-    monkeypatch.setattr(post_type, "_new_post", post_counted)
-    monkeypatch.setattr(pagination, "_new_edge", edge_counted)
+    posts_made = _made(monkeypatch, post_type, "_new_post")
+    edges_made = _made(monkeypatch, pagination, "_new_edge")
     query = f"{{ posts(first: 5) {{ {selection} }} }}"
 
     answer = await FastPath(SCHEMA).execute(query, {}, None, Context(services, None, "t"))
@@ -226,14 +220,7 @@ async def test_orders_read_straight_off_their_rows_make_no_orders(
 ) -> None:
     data = await _dataset(session)
     admin = data["viewers"][-1]
-    orders_made: list[Any] = []
-    new_order = order_type._new_order
-
-    def counted(**fields: Any) -> Any:
-        orders_made.append(fields)
-        return new_order(**fields)
-
-    monkeypatch.setattr(order_type, "_new_order", counted)
+    orders_made = _made(monkeypatch, order_type, "_new_order")
     query = f"{{ orders(first: 5) {{ edges {{ node {{ {selection} }} }} }} }}"
     viewer = Viewer(admin.id, admin.is_admin, 0)
 
