@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.queries import ALL, Fixtures
@@ -19,6 +20,7 @@ from schema.executor.fast_path import FastPath
 from schema.ids import encode_id
 from schema.types import order as order_type
 from schema.types import post as post_type
+from schema.types.user import User
 from tests.schema.test_fast import SCHEMA, dataset, same_as_strawberry
 
 CORPUS = [
@@ -231,3 +233,20 @@ async def test_orders_read_straight_off_their_rows_make_no_orders(
     assert answer.payload["data"]["orders"]["edges"], "the dataset has orders"
     assert bool(orders_made) is made
     await same_as_strawberry(services, query, {}, data["viewers"])
+
+
+@pytest.mark.parametrize(
+    ("cls", "table"), [(post_type.Post, "posts"), (User, "users"), (order_type.Order, "orders")]
+)
+async def test_row_columns_name_what_from_row_reads(
+    session: AsyncSession, cls: Any, table: str
+) -> None:
+    """A plan of rows reads `ROW_COLUMNS`; the objects it stands in for are `from_row`'s:
+    each attribute named must hold its column's value."""
+    await _dataset(session)
+    rows = (await session.execute(text(f"SELECT * FROM {table}"))).all()
+    assert rows
+    for row in rows:
+        made = cls.from_row(row)
+        for attribute, column in cls.ROW_COLUMNS.items():
+            assert getattr(made, attribute) == row._mapping[column], (attribute, column)
