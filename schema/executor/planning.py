@@ -8,7 +8,7 @@ that takes no arguments and no `info`, or a relation riding in the object's row
 Rows. A connection's edges are made from its page's rows (schema/pagination.py), each
 edge's node from the row and each node's plain fields from the row's columns. Where
 every field the document reads below the edges is a column the node type names
-(`ROW_COLUMNS`) or a riding relation, the plan reads the rows themselves and no edge
+(`ROW_COLUMNS`), its ID, or a riding relation, the plan reads the rows themselves and no edge
 or node is made: a post's title is `row["title"]`, its author's username
 `row["author__username"]`. The joins it reads are checked once per page, against those
 the page was fetched with.
@@ -47,8 +47,10 @@ from schema.executor.inline import (
 )
 from schema.executor.resolvers import Resolver
 from schema.executor.shapes import SCALAR_PASS_THROUGH, is_text
+from schema.ids import encode_id
 from schema.pagination import ROW, ROWS, page_rows
 from schema.relationships import Related, Ride, relationship_of
+from schema.types.node import ID_OF_PK
 
 if TYPE_CHECKING:
     from schema.executor.run import Run
@@ -149,6 +151,10 @@ def plan_for_rows(
             read_column = itemgetter(prefix + column)
             leaves.append(_leaf(run, key, definition, read_column, Column(prefix + column)))
             continue
+        if resolver.field.metadata.get(ID_OF_PK) and "pk" in columns:
+            read_id = _id_reader(object_type.name, prefix + columns["pk"])
+            leaves.append(_leaf(run, key, definition, read_id, None))
+            continue
         ride = _ride(resolver, definition)
         # A riding relation's columns come with the type's own rows, not a joined row's.
         if ride is None or prefix:
@@ -215,6 +221,15 @@ def rows_with(needs: Relations) -> Callable[[Any], Sequence[DbRow]]:
         raise NotInline
 
     return rows
+
+
+def _id_reader(type_name: str, column: str) -> Callable[[Any], str]:
+    """A node's global ID, read off its row (Node.id)."""
+
+    def read_id(row: Any) -> str:
+        return encode_id(type_name, row[column])
+
+    return read_id
 
 
 def _ride_list(

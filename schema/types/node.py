@@ -14,6 +14,10 @@ from db.relations import NO_RELATIONS, Relations
 from db.rows import DbRow
 from schema.ids import encode_id
 
+# Field metadata: the field is `encode_id(<its type's name>, pk)`, which an answer read
+# straight off rows reads from the column of `pk` (schema/executor/planning.py).
+ID_OF_PK = "storefront.id_of_pk"
+
 
 @strawberry.interface(description="An object with a globally unique, opaque ID.")
 class Node:
@@ -28,7 +32,7 @@ class Node:
         row = None
         joins = NO_RELATIONS
 
-    @strawberry.field
+    @strawberry.field(metadata={ID_OF_PK: True})
     def id(self) -> strawberry.ID:
         # Each implementing class is named as its GraphQL type.
         return strawberry.ID(encode_id(type(self).__name__, self.pk))
