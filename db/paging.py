@@ -7,9 +7,11 @@ cursor with an index scan.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -32,7 +34,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import bindparam
 
 from db.relations import NO_RELATIONS, Extend, Relations, extend, join_all, masks, unread_in
-from db.rows import DbRow, Row, all_per_key, row_id
+from db.rows import DbRow, Row, all_per_key
 from db.statements import Statement, fetch, shaped
 
 KeyValue = datetime | str | int
@@ -259,6 +261,7 @@ async def fetch_parent_with_page(
 
 # The columns `page_with_pages` adds: which kind a row is, its parent's place in the page.
 ROW_KIND, PARENT_PLACE = "page_row_kind", "page_parent_place"
+_KIND, _ID = itemgetter(ROW_KIND), itemgetter("id")
 # The prefix of the columns a page's rows are ordered by there (not sent).
 PAGE_KEY = "page_row_key_"
 
@@ -344,9 +347,10 @@ async def fetch_page_with_pages(
     """Run a `page_with_pages` statement: the parents' page, and each kept parent's page
     (`below`), in the parents' order."""
     rows = await fetch(conn, statement, **request.values(), **values)
-    split = next((i for i, row in enumerate(rows) if row[ROW_KIND]), len(rows))
+    # The parents' rows (kind 0) come first: the first row of kind 1 found by bisection.
+    split = bisect.bisect_left(rows, 1, key=_KIND)
     parents = to_page(rows[:split], request)
-    keys = [row_id(row) for row in parents.rows]
+    keys = list(map(_ID, parents.rows))
     grouped = all_per_key(keys, rows[split:], "parent_id")
     return parents, [to_page(group, below) for group in grouped]
 
