@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
 
@@ -25,9 +25,13 @@ if TYPE_CHECKING:
 MAX_RECENT_ORDERS = 20
 
 
+# Each attribute's column in a products row, in `from_row`'s order.
+_PRODUCT_ROW = {"pk": "id", "sku": "sku", "name": "name", "price": "price", "stock": "stock"}
+
+
 @functools.cache
 def _product_columns(prefix: str) -> Callable[[DbRow], tuple[Any, ...]]:
-    return columns("id", "sku", "name", "price", "stock", prefix=prefix)
+    return columns(*_PRODUCT_ROW.values(), prefix=prefix)
 
 
 def _recent(first: int = 5) -> Mapping[str, Hashable]:
@@ -43,6 +47,8 @@ def _admins_only(products: Sequence[Product], info: Info) -> None:
 
 @strawberry.type
 class Product(Node):
+    # An answer read straight off the rows reads these (schema/executor/planning.py).
+    ROW_COLUMNS: ClassVar[Mapping[str, str]] = _PRODUCT_ROW
     sku: str
     name: str
     price: Decimal

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import strawberry
 
@@ -16,7 +17,9 @@ from schema.types.node import Node, PostOrder
 if TYPE_CHECKING:
     from schema.types.post import PostConnection
 
-_TAG_COLUMNS = columns("id", "name")
+# Each attribute's column in a tags row, in `from_row`'s order.
+_TAG_ROW = {"pk": "id", "name": "name"}
+_TAG_COLUMNS = columns(*_TAG_ROW.values())
 
 
 def _tagged_list(
@@ -30,6 +33,8 @@ def _tagged_list(
 
 @strawberry.type
 class Tag(Node):
+    # An answer read straight off the rows reads these (schema/executor/planning.py).
+    ROW_COLUMNS: ClassVar[Mapping[str, str]] = _TAG_ROW
     name: str
 
     @classmethod

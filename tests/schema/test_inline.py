@@ -20,6 +20,8 @@ from schema.executor.fast_path import FastPath
 from schema.ids import encode_id
 from schema.types import order as order_type
 from schema.types import post as post_type
+from schema.types.product import Product
+from schema.types.tag import Tag
 from schema.types.user import User
 from tests.schema.test_fast import SCHEMA, dataset, same_as_strawberry
 
@@ -56,6 +58,9 @@ CORPUS = [
     "{ orders(first: 3) { edges { node { createdAt customer { username createdAt } "
     "items { quantity unitPrice subtotal product { name price } } itemCount total } } } }",
     "{ orders(first: 3) { edges { node { status customer { username } } } } }",
+    # Tags' and products' own pages, off their rows.
+    "{ tags(first: 3) { edges { node { id name } } } "
+    "products(first: 3) { edges { node { id sku name price stock } } } }",
     # Tags read off one column (their names, asked twice), or off none at all.
     "{ posts(first: 4) { edges { node { a: tags { name n: name } b: tags { __typename } } } } }",
     # A connection whose objects come from rows without riding relations (nodes by ID).
@@ -237,7 +242,14 @@ async def test_orders_read_straight_off_their_rows_make_no_orders(
 
 
 @pytest.mark.parametrize(
-    ("cls", "table"), [(post_type.Post, "posts"), (User, "users"), (order_type.Order, "orders")]
+    ("cls", "table"),
+    [
+        (post_type.Post, "posts"),
+        (User, "users"),
+        (order_type.Order, "orders"),
+        (Tag, "tags"),
+        (Product, "products"),
+    ],
 )
 async def test_row_columns_name_what_from_row_reads(
     session: AsyncSession, cls: Any, table: str
