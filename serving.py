@@ -124,8 +124,9 @@ class BoundedHead(HttpToolsProtocol):
     head_bytes = 0
     refused = False
     head_timer: asyncio.TimerHandle | None = None
-    # The latest request's response head, if not yet written (HeadHeld).
-    held: HeadHeld | None = None
+    # The transports of the responses not yet begun or whose head is held (HeadHeld),
+    # oldest first: more than one only while requests are pipelined.
+    held: tuple[HeadHeld, ...] = ()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -165,11 +166,14 @@ class BoundedHead(HttpToolsProtocol):
                 return
         cycle = self.cycle
         HttpToolsProtocol.on_headers_complete(self)
-        if self.cycle is not cycle and self.cycle is not None:
-            # A new request's cycle, its task not yet started: it writes through this.
-            self.held = HeadHeld(self.transport, self.loop)
+        # A new request's cycle, its task not yet started: it writes through a HeadHeld.
+        # Not for HEAD: uvicorn writes no body after the head, so the head would be
+        # held past the response's end (and lost, were the connection closed then).
+        if self.cycle is not cycle and self.cycle is not None and self.scope["method"] != "HEAD":
+            head_held = HeadHeld(self.transport, self.loop)
+            self.held = (*(held for held in self.held if held.pending), head_held)
             # It forwards every other attribute to the transport (`__getattr__`).
-            self.cycle.transport = cast(asyncio.Transport, self.held)
+            self.cycle.transport = cast(asyncio.Transport, head_held)
 
     def on_body(self, body: bytes) -> None:
         if not self.refused:
@@ -196,10 +200,15 @@ class BoundedHead(HttpToolsProtocol):
         self._write_held()
         super().send_400_response(msg)
 
+    def shutdown(self) -> None:
+        self._write_held()
+        super().shutdown()
+
     def _write_held(self) -> None:
-        # Whatever this connection writes itself goes after the response before it.
-        if self.held is not None:
-            self.held.write_held()
+        # Whatever this connection writes or closes itself goes after the responses
+        # before it.
+        for held in self.held:
+            held.write_held()
 
     def _refuse(self, status: int, message: str) -> None:
         self._untime_head()
@@ -259,6 +268,11 @@ class HeadHeld:
         if head is not None:
             self._head = None
             self.transport.write(head)
+
+    @property
+    def pending(self) -> bool:
+        """Whether its response has not begun, or its head is held."""
+        return not self._started or self._head is not None
 
     def close(self) -> None:
         self.write_held()

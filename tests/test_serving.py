@@ -55,10 +55,12 @@ async def echo(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 @asynccontextmanager
-async def served() -> AsyncIterator[tuple[int, list[Counted]]]:
-    config = uvicorn.Config(echo, http=BoundedHead, log_config=None, lifespan="off")
+async def served(
+    app: Any = echo, state: ServerState | None = None
+) -> AsyncIterator[tuple[int, list[Counted]]]:
+    config = uvicorn.Config(app, http=BoundedHead, log_config=None, lifespan="off")
     config.load()
-    state = ServerState()
+    state = state or ServerState()
     transports: list[Counted] = []
 
     class Recorded(BoundedHead):
@@ -119,3 +121,58 @@ async def test_100_continue_is_sent_before_the_body_arrives() -> None:
             assert await asyncio.wait_for(reader.readexactly(4), 2) == b"more"
         finally:
             writer.close()
+
+
+async def _answered(port: int, sent: bytes) -> bytes:
+    """Everything the server sends back on one connection until it closes it."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(sent)
+        return await asyncio.wait_for(reader.read(), 2)
+    finally:
+        writer.close()
+
+
+async def test_a_response_is_not_lost_to_a_shutdown_on_its_heels() -> None:
+    """uvicorn writes no body for HEAD: its head, held for one, was lost when the
+    server's shutdown closed the connection in the same turn of the loop."""
+    state = ServerState()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        start = {"type": "http.response.start", "status": 200}
+        await send({**start, "headers": [(b"content-length", b"5")]})
+        await send({"type": "http.response.body", "body": b"hello"})
+        for protocol in list(state.connections):
+            protocol.shutdown()  # what the server's shutdown does to a finished one
+
+    async with served(app, state) as (port, _):
+        head = await _answered(port, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = await _answered(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n"), head
+    assert head.endswith(b"\r\n\r\n"), head
+    assert got.startswith(b"HTTP/1.1 200 OK\r\n"), got
+    assert got.endswith(b"hello"), got
+
+
+async def test_a_pipelined_answer_comes_before_the_400_of_what_follows_it() -> None:
+    """Bytes of a malformed request arriving in the same turn as an answer: the 400
+    follows the answer, as it does from uvicorn's own protocol."""
+    state = ServerState()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        start = {"type": "http.response.start", "status": 200}
+        await send({**start, "headers": [(b"content-length", b"5")]})
+        await send({"type": "http.response.body", "body": b"hello"})
+        if scope["path"] == "/a":
+            for protocol in list(state.connections):
+                protocol.data_received(b"\x00\x01 nonsense\r\n\r\n")
+
+    async with served(app, state) as (port, _):
+        for method in (b"HEAD", b"GET"):
+            answered = await _answered(
+                port, method + b" /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+            )
+            assert answered.startswith(b"HTTP/1.1 200 OK\r\n"), (method, answered)
+            assert b"HTTP/1.1 400 " in answered, (method, answered)
