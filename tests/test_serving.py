@@ -123,6 +123,19 @@ async def test_100_continue_is_sent_before_the_body_arrives() -> None:
             writer.close()
 
 
+def hello(then: Callable[[Scope], None]) -> Any:
+    """An app answering "hello", then calling `then` in the same turn of the loop."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        start = {"type": "http.response.start", "status": 200}
+        await send({**start, "headers": [(b"content-length", b"5")]})
+        await send({"type": "http.response.body", "body": b"hello"})
+        then(scope)
+
+    return app
+
+
 async def _answered(port: int, sent: bytes) -> bytes:
     """Everything the server sends back on one connection until it closes it."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -138,15 +151,11 @@ async def test_a_response_is_not_lost_to_a_shutdown_on_its_heels() -> None:
     server's shutdown closed the connection in the same turn of the loop."""
     state = ServerState()
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await receive()
-        start = {"type": "http.response.start", "status": 200}
-        await send({**start, "headers": [(b"content-length", b"5")]})
-        await send({"type": "http.response.body", "body": b"hello"})
+    def shut_down(scope: Scope) -> None:
         for protocol in list(state.connections):
             protocol.shutdown()  # what the server's shutdown does to a finished one
 
-    async with served(app, state) as (port, _):
+    async with served(hello(shut_down), state) as (port, _):
         head = await _answered(port, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
         got = await _answered(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 OK\r\n"), head
@@ -160,16 +169,12 @@ async def test_a_pipelined_answer_comes_before_the_400_of_what_follows_it() -> N
     follows the answer, as it does from uvicorn's own protocol."""
     state = ServerState()
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await receive()
-        start = {"type": "http.response.start", "status": 200}
-        await send({**start, "headers": [(b"content-length", b"5")]})
-        await send({"type": "http.response.body", "body": b"hello"})
+    def nonsense_follows(scope: Scope) -> None:
         if scope["path"] == "/a":
             for protocol in list(state.connections):
                 protocol.data_received(b"\x00\x01 nonsense\r\n\r\n")
 
-    async with served(app, state) as (port, _):
+    async with served(hello(nonsense_follows), state) as (port, _):
         for method in (b"HEAD", b"GET"):
             answered = await _answered(
                 port, method + b" /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
