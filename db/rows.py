@@ -39,7 +39,7 @@ def columns(*names: str, prefix: str = "") -> Callable[[Any], tuple[Any, ...]]:
     SQLAlchemy row by attribute.
     """
     if len(names) < 2:
-        raise ValueError("columns() reads two or more columns; index a row for one")
+        raise ValueError("columns() reads two or more columns; column() reads one")
     keys = tuple(prefix + name for name in names)
     by_key, by_attribute = itemgetter(*keys), attrgetter(*keys)
 

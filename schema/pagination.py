@@ -124,7 +124,7 @@ class PageInfo:
 _new_page_info = constructor(PageInfo)
 
 
-# Field metadata for answers read straight off a page's rows (schema/executor/inline.py):
+# Field metadata for answers read straight off a page's rows (schema/executor/planning.py):
 # the field's objects are the connection's rows (`Connection.edges`, a list), or its
 # object is the row itself (`Edge.node`).
 ROWS = "storefront.rows"

@@ -19,7 +19,6 @@ returns, so abandoning it loses nothing.
 
 from __future__ import annotations
 
-import enum
 import functools
 import keyword
 import operator
@@ -38,16 +37,9 @@ class NotInline(Exception):
     """A value the plan cannot answer: the walk completes the field instead."""
 
 
-class Itself(enum.Enum):
-    ITSELF = "itself"
-
-
-# A leaf whose objects are its values (one field of a `Ride`, from `Ride.columns`).
-ITSELF = Itself.ITSELF
-
-
 def itself(value: Any) -> Any:
-    """The getter of an object that is its parent's value itself (an edge's row)."""
+    """The getter of a value that is the object itself: an edge's node that is its row,
+    a leaf whose objects are its values (one field of a `Ride`, from `Ride.columns`)."""
     return value
 
 
@@ -58,12 +50,10 @@ class Column:
     name: str
 
 
-# (response key, getter, attribute: its name, index in a tuple (`Ride.values`), ITSELF,
-# a row's Column, or None; the type its values need no completing in, completer,
-# whether its values are text)
-Leaf = tuple[
-    str, Callable[[Any], Any], str | int | Itself | Column | None, type, Callable[[Any], Any], bool
-]
+# (response key, getter, attribute: its name, index in a tuple (`Ride.values`), a row's
+# Column, or None; the type its values need no completing in, completer, whether its
+# values are text)
+Leaf = tuple[str, Callable[[Any], Any], str | int | Column | None, type, Callable[[Any], Any], bool]
 # (response key, getter, riding relation or None, plan, list, non-null, items non-null)
 Nested = tuple[str, Callable[[Any], Any], Any, "Plan", bool, bool, bool]
 
@@ -174,11 +164,11 @@ class _Source:
                 self._line(pad, f"{value} = {item}")
             else:
                 self._line(pad, f"{value} = {self._name('O', get)}({item})")
-            if get is itself:
-                inner = pad  # the object is its parent's own row, never None
+            inner = pad
+            if get is itself:  # its parent's own row, never None
+                pass
             elif required:
                 self._line(pad, f"if {value} is None: raise NotInline")
-                inner = pad
             else:
                 self._line(pad, f"if {value} is not None:")
                 inner = pad + "    "
@@ -217,12 +207,12 @@ class _Source:
         self._line(pad, f"{value} = {answers}")
 
     def _read(
-        self, item: str, attribute: str | int | Itself | Column | None, get: Callable[[Any], Any]
+        self, item: str, attribute: str | int | Column | None, get: Callable[[Any], Any]
     ) -> str:
         """The expression reading a leaf off `item`: `item` itself, the tuple's item, the
         row's column, or the attribute itself when it is a plain identifier, else through
         its getter."""
-        if attribute is ITSELF:
+        if get is itself:
             return item
         if isinstance(attribute, Column):
             return f"{item}[{self._name('Q', attribute.name)}]"

@@ -35,9 +35,7 @@ from db.relations import Join, Relations
 from db.rows import DbRow
 from schema.executor.compat import strawberry_class
 from schema.executor.inline import (
-    ITSELF,
     Column,
-    Itself,
     Leaf,
     Nested,
     NotInline,
@@ -78,12 +76,11 @@ def plan_for(
         if fields is not None:
             if below or resolver.function is not None or resolver.attribute not in fields:
                 return None
-            position: int | Itself = ITSELF
-            read_leaf: Callable[[Any], Any] = itself
-            if len(fields) > 1:
+            if len(fields) == 1:  # the values themselves (`Ride.columns`)
+                leaves.append(_leaf(run, key, definition, itself, None))
+            else:
                 position = fields.index(resolver.attribute)
-                read_leaf = itemgetter(position)
-            leaves.append(_leaf(run, key, definition, read_leaf, position))
+                leaves.append(_leaf(run, key, definition, itemgetter(position), position))
             continue
         if below and resolver.field.metadata.get(ROWS) and not definition.args:
             found = objects_of(definition.type)
@@ -257,7 +254,7 @@ def _leaf(
     key: str,
     definition: GraphQLField,
     get: Callable[[Any], Any],
-    attribute: str | int | Itself | Column | None,
+    attribute: str | int | Column | None,
 ) -> Leaf:
     field_type = definition.type
     complete = run.path.leaf_completer(field_type)

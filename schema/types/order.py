@@ -31,9 +31,9 @@ from schema.types.product import Product
 from schema.types.user import User
 
 _ITEM_COLUMNS = columns("quantity", "unit_price")
-_ORDER_COLUMNS = columns("id", "user_id", "status", "created_at")
-# The attributes whose values are their columns' (status is an enum made from its text).
-_ORDER_ROW = {"pk": "id", "customer_pk": "user_id", "created_at": "created_at"}
+# Each attribute's column in an orders row, in `from_row`'s order.
+_ORDER_ROW = {"pk": "id", "customer_pk": "user_id", "status": "status", "created_at": "created_at"}
+_ORDER_COLUMNS = columns(*_ORDER_ROW.values())
 
 
 @strawberry.type
@@ -84,7 +84,10 @@ def _total(totals: OrderTotals) -> Decimal:
 @strawberry.type
 class Order(Node):
     # An answer read straight off the rows reads these (schema/executor/planning.py).
-    ROW_COLUMNS: ClassVar[Mapping[str, str]] = _ORDER_ROW
+    # Not status: an enum made from the column's text, not the text itself.
+    ROW_COLUMNS: ClassVar[Mapping[str, str]] = {
+        attribute: column for attribute, column in _ORDER_ROW.items() if attribute != "status"
+    }
     customer_pk: strawberry.Private[int]
     status: OrderStatus
     created_at: datetime = column_unless_read(CREATED_AT_UNREAD, cursor_key=True)
