@@ -94,6 +94,14 @@ def inlined(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return answered
 
 
+async def _lean_data(services: Services, query: str, viewer: Viewer | None) -> Any:
+    """The lean executor's data for `query`, which must answer it without errors."""
+    answer = await FastPath(SCHEMA).execute(query, {}, None, Context(services, viewer, "t"))
+    assert answer is not None
+    assert "errors" not in answer.payload
+    return answer.payload["data"]
+
+
 def _made(monkeypatch: pytest.MonkeyPatch, module: Any, constructor: str) -> list[Any]:
     """The fields of each object `module.<constructor>` makes from now on."""
     made: list[Any] = []
@@ -165,11 +173,8 @@ async def test_tags_read_off_their_tuples_make_no_objects(
     tags_made = _made(monkeypatch, post_type, "_new_tag")
     query = f"{{ posts(first: 5) {{ edges {{ node {{ {selection} }} }} }} }}"
 
-    answer = await FastPath(SCHEMA).execute(query, {}, None, Context(services, None, "t"))
-
-    assert answer is not None
-    assert "errors" not in answer.payload
-    edges = answer.payload["data"]["posts"]["edges"]
+    answered = await _lean_data(services, query, None)
+    edges = answered["posts"]["edges"]
     assert sum(len(edge["node"]["tags"]) for edge in edges) > 0
     assert bool(tags_made) is made
 
@@ -201,11 +206,8 @@ async def test_pages_read_straight_off_their_rows_make_no_objects(
     edges_made = _made(monkeypatch, pagination, "_new_edge")
     query = f"{{ posts(first: 5) {{ {selection} }} }}"
 
-    answer = await FastPath(SCHEMA).execute(query, {}, None, Context(services, None, "t"))
-
-    assert answer is not None
-    assert "errors" not in answer.payload
-    assert len(answer.payload["data"]["posts"]["edges"]) == 5
+    answered = await _lean_data(services, query, None)
+    assert len(answered["posts"]["edges"]) == 5
     assert bool(posts_made) is made
     assert bool(edges_made) is made
     await same_as_strawberry(services, query, {}, data["viewers"])
@@ -232,11 +234,8 @@ async def test_orders_read_straight_off_their_rows_make_no_orders(
     query = f"{{ orders(first: 5) {{ edges {{ node {{ {selection} }} }} }} }}"
     viewer = Viewer(admin.id, admin.is_admin, 0)
 
-    answer = await FastPath(SCHEMA).execute(query, {}, None, Context(services, viewer, "t"))
-
-    assert answer is not None
-    assert "errors" not in answer.payload
-    assert answer.payload["data"]["orders"]["edges"], "the dataset has orders"
+    answered = await _lean_data(services, query, viewer)
+    assert answered["orders"]["edges"], "the dataset has orders"
     assert bool(orders_made) is made
     await same_as_strawberry(services, query, {}, data["viewers"])
 
