@@ -11,6 +11,7 @@ the report shows how many). It ranks CPU cost, not latency: `bench/run.py` times
 
     uv run python bench/instructions.py --baseline 1688d47            # queries a-f
     uv run python bench/instructions.py --baseline e9e9ae2 --queries bd -n 100
+    uv run python bench/instructions.py --baseline 64830f6 --queries f --signed-in
     uv run python bench/instructions.py --observed                    # tracing+metrics on ÷ off
     uv run python bench/instructions.py --observed --sampler-arg 0    # what every request pays
     uv run python bench/instructions.py --observed --sampler always_on --observe tracing
@@ -51,7 +52,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and the app impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import baseline, database, harness, servers
-from bench.queries import BY_KEY, Fixtures, Query
+from bench.queries import Fixtures, Query, select
 
 START_TIMEOUT_S = 900.0  # Python's imports under Valgrind, on a busy machine
 # Callgrind runs the server about 50 times slower than it runs natively. The batch span
@@ -85,6 +86,11 @@ def main() -> None:
     )
     parser.add_argument("--sampler-arg", help="with --observed: OTEL_TRACES_SAMPLER_ARG")
     parser.add_argument("--queries", default="abcdef")
+    parser.add_argument(
+        "--signed-in",
+        action="store_true",
+        help="also count each query but (d) signed in as the bench's reader (a-Feed+token)",
+    )
     parser.add_argument("-n", type=int, default=50, help="counted requests per query")
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--scale", type=int, default=1)
@@ -124,8 +130,10 @@ def main() -> None:
             with ThreadPoolExecutor(len(names)) as pool:
                 list(pool.map(lambda s: s.start(None, START_TIMEOUT_S), bench.servers.values()))
             bench.token = harness.admin_token(bench)
+            if args.signed_in:
+                bench.reader_token = harness.reader_token(bench)
             bench.fixtures = harness.pick_fixtures(bench)
-            _report(bench, [BY_KEY[key] for key in args.queries], args, label)
+            _report(bench, select(args.queries, args.signed_in), args, label)
         finally:
             bench.stop()
 
@@ -181,7 +189,7 @@ def _report(
     print(f"| query | {header}{ratio} |")
     print("|---" * (1 + 2 * len(names) + (1 if label else 0)) + "|")
     for query in queries:
-        token = bench.token if query.admin else None
+        token = bench.token_for(query)
         with ThreadPoolExecutor(len(names)) as pool:
             jobs = [
                 pool.submit(_count, bench.servers[name], query, bench.fixtures, token, args)
