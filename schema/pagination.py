@@ -6,12 +6,13 @@ import asyncio
 import base64
 import binascii
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import orjson
 import strawberry
+from graphql import FieldNode
 
 from db.paging import KeyValue, Ordering, Page, PageRequest
 from db.relations import NO_RELATIONS, Relations
@@ -157,6 +158,17 @@ def _edges(root: Connection[Any]) -> list[Edge[Any]]:
     return [_new_edge(node=make(row), _ordering=ordering, _row=row) for row in root._rows]
 
 
+@dataclass(frozen=True, slots=True)
+class PagesAhead:
+    """The pages of one connection field below a page's nodes, read in the page's own
+    statement (a root list's `ahead`): `field` is the field's one selection, `pages` one
+    per row, and `connect(pk, page)` makes the connection of the node with key `pk`."""
+
+    field: FieldNode
+    pages: Sequence[Page]
+    connect: Callable[[int, Page], Connection[Any]]
+
+
 @strawberry.type
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(resolver=_edges, metadata={ROWS: True})
@@ -170,6 +182,9 @@ class Connection(Generic[T]):
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     total_count: int = batched_field(_total_counts)
+    # What was read ahead for a field below the nodes: an answer read straight off the
+    # rows may answer that field from it.
+    _ahead: strawberry.Private[PagesAhead | None] = None
 
 
 C = TypeVar("C", bound=Connection[Any])
@@ -183,6 +198,11 @@ def page_rows(connection: Connection[Any]) -> tuple[Sequence[DbRow], Relations]:
     return connection._rows, connection._relations
 
 
+def pages_ahead(connection: Connection[Any]) -> PagesAhead | None:
+    """The pages read ahead for a field below the connection's nodes, if any."""
+    return connection._ahead
+
+
 def connection_of(
     cls: type[C],
     page: Page,
@@ -190,9 +210,10 @@ def connection_of(
     make_node: Callable[[DbRow], Any],
     count: Callable[[], Awaitable[int]],
     relations: Relations = NO_RELATIONS,
+    ahead: PagesAhead | None = None,
 ) -> C:
     """`page` as a connection of `cls`, its nodes made by `make_node` from rows fetched
-    with `relations`."""
+    with `relations`, with the pages read `ahead` for a field below them, if any."""
     rows = page.rows
     return cls(
         _rows=rows,
@@ -207,20 +228,5 @@ def connection_of(
             _last=rows[-1] if rows else None,
         ),
         _count=count,
+        _ahead=ahead,
     )
-
-
-def per_parent(
-    cls: type[C],
-    parents: Sequence[Any],
-    pages: Sequence[Page],
-    ordering: Ordering,
-    make_node: Callable[[DbRow], Any],
-    count: Callable[[int], Awaitable[int]],
-    relations: Relations = NO_RELATIONS,
-) -> list[C]:
-    """One connection per parent (`parent.pk`), each counting through `count` when asked."""
-    return [
-        connection_of(cls, page, ordering, make_node, partial(count, parent.pk), relations)
-        for parent, page in zip(parents, pages, strict=True)
-    ]

@@ -29,7 +29,7 @@ from operator import attrgetter
 from typing import Any, get_args
 
 import strawberry
-from graphql import BooleanValueNode, IntValueNode, StringValueNode, VariableNode
+from graphql import BooleanValueNode, FieldNode, IntValueNode, StringValueNode, VariableNode
 from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.field import StrawberryField
@@ -44,7 +44,7 @@ from schema.context import Info
 from schema.executor.compat import graphql_info
 from schema.loaders import Loaders, takes
 from schema.lookahead import only_child, selected
-from schema.pagination import EDGE_NODE, connection_of, per_parent
+from schema.pagination import EDGE_NODE, Connection, PagesAhead, connection_of
 
 RELATIONSHIP = "storefront.relationship"
 # The field metadata key of a column the statement may leave out (`column_unless_read`).
@@ -187,13 +187,27 @@ class Connected(Relationship):
             self.allow(parents, info)
         listing: Listing = self._read_arguments(arguments)
         relations = joins_below(info, self.node, *EDGE_NODE)
-        loaders, ordering = info.context.loaders, listing.ordering
-        pages = await self.loader(loaders, listing, relations).load_many(
-            [parent.pk for parent in parents]
-        )
+        loaders = info.context.loaders
+        keys = [parent.pk for parent in parents]
+        pages = await self.loader(loaders, listing, relations).load_many(keys)
+        connect = self.connector(loaders, listing, relations)
+        return [connect(key, page) for key, page in zip(keys, pages, strict=True)]
+
+    def connector(
+        self, loaders: Loaders, listing: Listing, relations: Relations
+    ) -> Callable[[int, Page], Connection[Any]]:
+        """How a parent's page, by the parent's key, becomes its connection (counting
+        through the request's loader when asked)."""
         count = loaders.of(self.count, **listing.filters).load
         make = node_maker(self.node, relations)
-        return per_parent(self.element, parents, pages, ordering, make, count, relations)
+        element, ordering = self.element, listing.ordering
+
+        def connect(parent_pk: int, page: Page) -> Connection[Any]:
+            return connection_of(
+                element, page, ordering, make, partial(count, parent_pk), relations
+            )
+
+        return connect
 
     def loader(self, loaders: Loaders, listing: Listing, relations: Relations) -> Any:
         """The request's loader of pages for `listing`, by parent key; a parent's page
@@ -214,6 +228,7 @@ class PageAhead:
     connection: Connected
     listing: Listing
     relations: Relations
+    node: FieldNode  # the field's one selection, which these are the arguments of
 
     def prime(self, loaders: Loaders, pages: Iterable[tuple[int, Page]]) -> None:
         """Hand each (parent's key, page), read with its parent, to the loader the
@@ -235,10 +250,10 @@ def page_ahead(info: Info, cls: type, name: str, *path: str) -> PageAhead | None
     found = _ahead(info, cls, name, Connected, *path)
     if found is None:
         return None
-    connection, listing = found
+    connection, listing, node = found
     assert isinstance(connection, Connected)
     relations = joins_below(info, connection.node, *path, name, *EDGE_NODE)
-    return PageAhead(connection, listing, relations)
+    return PageAhead(connection, listing, relations, node)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +273,7 @@ def value_ahead(info: Info, cls: type, name: str) -> ValueAhead | None:
     found = _ahead(info, cls, name, Related)
     if found is None:
         return None
-    related, arguments = found
+    related, arguments, _ = found
     assert isinstance(related, Related)
     if related.ride is not None or related.make is None:
         return None  # it rides already, or makes objects (and joins below them)
@@ -267,10 +282,10 @@ def value_ahead(info: Info, cls: type, name: str) -> ValueAhead | None:
 
 def _ahead(
     info: Info, cls: type, name: str, kind: type[Relationship], *path: str
-) -> tuple[Relationship, Any] | None:
+) -> tuple[Relationship, Any, FieldNode] | None:
     """The `kind` relationship behind `cls`'s field `name`, selected once below this
-    field (at `path`), and what its arguments read as, if they can be read ahead
-    (`page_ahead`)."""
+    field (at `path`), what its arguments read as, if they can be read ahead
+    (`page_ahead`), and that selection."""
     node = only_child(info, name, *path)
     if node is None:
         return None
@@ -295,7 +310,7 @@ def _ahead(
         else:
             return None
     try:
-        return relationship, relationship._read_arguments(given)
+        return relationship, relationship._read_arguments(given), node
     except Exception:  # bad arguments: the field reports them where they are
         return None
 
@@ -355,14 +370,16 @@ class Listed(Connected):
             relations = joins_below(info, self.node, *EDGE_NODE)
             page_filters = {**filters, "relations": relations}
         # The read ahead joins nothing to the list's own rows, but sends the same NULLs.
-        ahead = None if masks(relations)[0] else await self._read_ahead(listing, info, relations)
-        found: Page = (
-            ahead
-            if ahead is not None
-            else await loaders.read(
+        read_ahead = None
+        if not masks(relations)[0]:
+            read_ahead = await self._read_ahead(listing, info, relations)
+        ahead: PagesAhead | None = None
+        if read_ahead is not None:
+            found, ahead = read_ahead
+        else:
+            found = await loaders.read(
                 self.pages, listing.request, ordering=listing.ordering, **page_filters
             )
-        )
         count = partial(loaders.read, self.count, **filters)
         made: Any = connection_of(
             self.element,
@@ -371,13 +388,16 @@ class Listed(Connected):
             node_maker(self.node, relations),
             count,
             relations,
+            ahead,
         )
         return [made for _ in parents]
 
-    async def _read_ahead(self, listing: Listing, info: Info, relations: Relations) -> Page | None:
-        """The list's page read with its nodes' pages of `ahead.field`, those primed
-        into the field's loader; None when they cannot be known ahead, or start at a
-        cursor (every node's page would)."""
+    async def _read_ahead(
+        self, listing: Listing, info: Info, relations: Relations
+    ) -> tuple[Page, PagesAhead] | None:
+        """The list's page read with its nodes' pages of `ahead.field` (primed into the
+        field's loader, and kept for an answer read off the rows); None when they cannot
+        be known ahead, or start at a cursor (every node's page would)."""
         if self.ahead is None:
             return None
         below = page_ahead(info, self.node, self.ahead.field, *EDGE_NODE)
@@ -397,7 +417,8 @@ class Listed(Connected):
             **below.listing.filters,
         )
         below.prime(loaders, zip(map(row_id, found.rows), pages, strict=True))
-        return found
+        connect = below.connection.connector(loaders, below.listing, below.relations)
+        return found, PagesAhead(below.node, pages, connect)
 
 
 def root_list(

@@ -26,7 +26,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType
+from graphql import (
+    FieldNode,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+)
 
 from db.relations import Join
 
@@ -45,9 +51,11 @@ def itself(value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """A leaf read off a row, by its column's name."""
+    """A leaf read off a row, by its column's name; `paired`: off the first of a (row,
+    connection) pair (`plan_for_rows`)."""
 
     name: str
+    paired: bool = False
 
 
 # (response key, getter, attribute: its name, index in a tuple (`Ride.values`), a row's
@@ -75,7 +83,7 @@ class Plan:
     everything else are passed in as constants.
     """
 
-    __slots__ = ("build", "fixed", "keys", "leaves", "needs", "nested")
+    __slots__ = ("ahead", "build", "fixed", "keys", "leaves", "needs", "nested")
 
     def __init__(
         self,
@@ -84,10 +92,14 @@ class Plan:
         nested: list[Nested],
         fixed: int,
         needs: frozenset[Join] = frozenset(),
+        ahead: FieldNode | None = None,
     ) -> None:
         self.keys, self.leaves, self.nested, self.fixed = keys, leaves, nested, fixed
         # The joins a plan of rows reads: the rows must have come with them.
         self.needs = needs
+        # The connection field a plan of (row, connection) pairs answers off the pairs:
+        # the rows' page must have been read with that field's pages (`PagesAhead`).
+        self.ahead = ahead
         self.build: Build = _Source(self).compile()
 
     def build_list(
@@ -215,7 +227,8 @@ class _Source:
         if get is itself:
             return item
         if isinstance(attribute, Column):
-            return f"{item}[{self._name('Q', attribute.name)}]"
+            row = f"{item}[0]" if attribute.paired else item
+            return f"{row}[{self._name('Q', attribute.name)}]"
         if isinstance(attribute, int):
             return f"{item}[{attribute}]"
         if attribute is not None and attribute.isidentifier() and not keyword.iskeyword(attribute):

@@ -23,6 +23,7 @@ from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
+    FieldNode,
     GraphQLField,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -32,7 +33,7 @@ from graphql import (
 )
 
 from db.relations import Join, Relations
-from db.rows import DbRow
+from db.rows import DbRow, row_id
 from schema.executor.compat import strawberry_class
 from schema.executor.inline import (
     Column,
@@ -46,8 +47,8 @@ from schema.executor.inline import (
 from schema.executor.resolvers import Resolver
 from schema.executor.shapes import SCALAR_PASS_THROUGH, is_text
 from schema.ids import encode_id
-from schema.pagination import ROW, ROWS, page_rows
-from schema.relationships import Related, Ride, relationship_of
+from schema.pagination import ROW, ROWS, page_rows, pages_ahead
+from schema.relationships import Connected, Related, Ride, relationship_of
 from schema.types.node import ID_OF_PK
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def plan_for(
     keys: list[tuple[str, Any]] = []
     leaves: list[Leaf] = []
     nested: list[Nested] = []
-    for key, definition, resolver, below in _selected(run, object_type, selections, keys):
+    for key, definition, resolver, below, _ in _selected(run, object_type, selections, keys):
         if fields is not None:
             if below or resolver.function is not None or resolver.attribute not in fields:
                 return None
@@ -84,11 +85,11 @@ def plan_for(
             continue
         if below and resolver.field.metadata.get(ROWS) and not definition.args:
             found = objects_of(definition.type)
-            on_rows = None if found is None else run.inline_plan(found[0], below, rows="")
+            on_rows = _on_rows(run, found[0], below) if found is not None else None
             if found is not None and on_rows is not None:
                 _, many, required, items_required = found
-                get_rows = rows_with(on_rows.needs)
-                nested.append((key, get_rows, None, on_rows, many, required, items_required))
+                rows_plan, get_rows = on_rows
+                nested.append((key, get_rows, None, rows_plan, many, required, items_required))
                 continue
         read = _reader(resolver, definition)
         if read is None:
@@ -119,38 +120,59 @@ def plan_for(
 
 
 def plan_for_rows(
-    run: Run, object_type: GraphQLObjectType, selections: tuple[SelectionSetNode, ...], prefix: str
+    run: Run,
+    object_type: GraphQLObjectType,
+    selections: tuple[SelectionSetNode, ...],
+    prefix: str,
+    paired: bool = False,
 ) -> Plan | None:
     """The plan for rows that `object_type`'s objects are made from, their columns named
     `<prefix><column>` (see the module's docstring), or None where some field read
-    needs the objects themselves."""
+    needs the objects themselves. `paired`: for (row, connection) pairs, where one
+    connection field is answered off the connection read ahead with the row."""
     columns: Mapping[str, str] = getattr(strawberry_class(object_type), "ROW_COLUMNS", {})
     keys: list[tuple[str, Any]] = []
     leaves: list[Leaf] = []
     nested: list[Nested] = []
     needs: set[Join] = set()
-    for key, definition, resolver, below in _selected(run, object_type, selections, keys):
+    ahead: FieldNode | None = None
+    row_of: Callable[[Any], Any] = first if paired else itself
+    for key, definition, resolver, below, nodes in _selected(run, object_type, selections, keys):
         found = objects_of(definition.type)
         if resolver.function is None and resolver.field.metadata.get(ROW):
             # The object is made from the same row (an edge's node).
             if not below or found is None or found[1]:
                 return None
-            plan = run.inline_plan(found[0], below, rows=prefix)
-            if plan is None:
+            plan = run.inline_plan(found[0], below, rows=prefix, paired=paired)
+            if plan is None or (ahead is not None and plan.ahead is not ahead):
                 return None
             needs |= plan.needs
+            ahead = plan.ahead
             nested.append((key, itself, None, plan, False, found[2], False))
             continue
         if resolver.function is None:
             column = columns.get(resolver.attribute)
             if column is None or below:
                 return None
-            read_column = itemgetter(prefix + column)
-            leaves.append(_leaf(run, key, definition, read_column, Column(prefix + column)))
+            name = prefix + column
+            read_column = _compose(itemgetter(name), row_of)
+            leaves.append(_leaf(run, key, definition, read_column, Column(name, paired)))
             continue
         if resolver.field.metadata.get(ID_OF_PK) and "pk" in columns:
             read_id = _id_reader(object_type.name, prefix + columns["pk"])
-            leaves.append(_leaf(run, key, definition, read_id, None))
+            leaves.append(_leaf(run, key, definition, _compose(read_id, row_of), None))
+            continue
+        if paired:
+            # The one connection read ahead: any other field needs the walk.
+            if ahead is not None or not below or found is None or found[1] or len(nodes) > 1:
+                return None
+            if not _read_ahead(resolver, prefix):
+                return None
+            plan = run.inline_plan(found[0], below)
+            if plan is None:
+                return None
+            ahead = nodes[0]
+            nested.append((key, second, None, plan, False, found[2], False))
             continue
         ride = _ride(resolver, definition)
         # A riding relation's columns come with the type's own rows, not a joined row's.
@@ -179,7 +201,41 @@ def plan_for_rows(
             return None
         needs |= plan.needs
         nested.append((key, get, None, plan, many, required, items_required))
-    return Plan(keys, leaves, nested, _fixed(keys), frozenset(needs))
+    if paired and ahead is None:
+        return None  # no connection read ahead: the plan of the rows alone answers
+    return Plan(keys, leaves, nested, _fixed(keys), frozenset(needs), ahead)
+
+
+def _on_rows(
+    run: Run, element: GraphQLObjectType, below: tuple[SelectionSetNode, ...]
+) -> tuple[Plan, Callable[[Any], Any]] | None:
+    """A connection's edges answered off its page's rows, or off (row, connection) pairs
+    where one connection field below the nodes was read ahead with the page: (plan,
+    getter of the connection's rows or pairs); None where objects must be made."""
+    plan = run.inline_plan(element, below, rows="")
+    if plan is not None:
+        return plan, rows_with(plan.needs)
+    plan = run.inline_plan(element, below, rows="", paired=True)
+    if plan is None or plan.ahead is None:
+        return None
+    return plan, _pairs_with(plan.needs, plan.ahead)
+
+
+def _read_ahead(resolver: Resolver, prefix: str) -> bool:
+    """Whether the field is a connection whose pages a root list may read ahead with its
+    own rows (`Listed`'s `ahead`): only below its own rows, and never one `allow` checks."""
+    relationship = relationship_of(resolver.field)
+    return not prefix and isinstance(relationship, Connected) and relationship.allow is None
+
+
+def _compose(read: Callable[[Any], Any], row_of: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    if row_of is itself:
+        return read
+    return lambda value: read(row_of(value))
+
+
+first = itemgetter(0)
+second = itemgetter(1)
 
 
 def _selected(
@@ -187,9 +243,10 @@ def _selected(
     object_type: GraphQLObjectType,
     selections: tuple[SelectionSetNode, ...],
     keys: list[tuple[str, Any]],
-) -> Iterator[tuple[str, GraphQLField, Resolver, tuple[SelectionSetNode, ...]]]:
-    """(response key, field, resolver, selections below) of each field selected, in the
-    answer's order; `keys` gets each key, with its value where it is fixed (__typename)."""
+) -> Iterator[tuple[str, GraphQLField, Resolver, tuple[SelectionSetNode, ...], list[FieldNode]]]:
+    """(response key, field, resolver, selections below, its nodes) of each field
+    selected, in the answer's order; `keys` gets each key, with its value where it is
+    fixed (__typename)."""
     for key, nodes in run.collect(object_type, selections).items():
         name = nodes[0].name.value
         if name == "__typename":
@@ -198,7 +255,7 @@ def _selected(
         keys.append((key, None))
         definition = object_type.fields[name]
         below = tuple(n.selection_set for n in nodes if n.selection_set is not None)
-        yield key, definition, run.resolver(object_type, definition), below
+        yield key, definition, run.resolver(object_type, definition), below, nodes
 
 
 def _fixed(keys: list[tuple[str, Any]]) -> int:
@@ -218,6 +275,23 @@ def rows_with(needs: Relations) -> Callable[[Any], Sequence[DbRow]]:
         raise NotInline
 
     return rows
+
+
+def _pairs_with(needs: Relations, field: FieldNode) -> Callable[[Any], list[tuple[DbRow, Any]]]:
+    """A connection's rows, each with its connection of `field` read ahead with the page
+    (`PagesAhead`); NotInline where the page was read without them, or without `needs`."""
+
+    def pairs(connection: Any) -> list[tuple[DbRow, Any]]:
+        found, relations = page_rows(connection)
+        ahead = pages_ahead(connection)
+        if ahead is None or ahead.field is not field or not needs <= relations:
+            raise NotInline
+        connect = ahead.connect
+        return [
+            (row, connect(row_id(row), page)) for row, page in zip(found, ahead.pages, strict=True)
+        ]
+
+    return pairs
 
 
 def _id_reader(type_name: str, column: str) -> Callable[[Any], str]:

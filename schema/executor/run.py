@@ -200,13 +200,14 @@ class Run:
         selections: tuple[SelectionSetNode, ...],
         fields: tuple[str, ...] | None = None,
         rows: str | None = None,
+        paired: bool = False,
     ) -> Plan | None:
         """How `object_type`'s objects (or tuples of their `fields`, or with `rows` the
-        rows they are made from, columns under that prefix) under `selections` are
-        answered without a level of their own, if they can be
-        (schema/executor/planning.py); made once per document, or once per set of
-        fields that @skip/@include leave."""
-        key: tuple[Any, ...] = (object_type.name, fields, rows, *map(id, selections))
+        rows they are made from, columns under that prefix, `paired` each with the
+        connection read ahead for it) under `selections` are answered without a level
+        of their own, if they can be (schema/executor/planning.py); made once per
+        document, or once per set of fields that @skip/@include leave."""
+        key: tuple[Any, ...] = (object_type.name, fields, rows, paired, *map(id, selections))
         plans = self.prepared.inline
         if self.prepared.conditional:
             # The plan covers every object below, so everything the conditions choose.
@@ -220,7 +221,7 @@ class Run:
         plan = plans[key] = (
             plan_for(self, object_type, selections, fields)
             if rows is None
-            else plan_for_rows(self, object_type, selections, rows)
+            else plan_for_rows(self, object_type, selections, rows, paired)
         )
         return plan
 

@@ -22,6 +22,7 @@ from schema.types import order as order_type
 from schema.types import post as post_type
 from schema.types.product import Product
 from schema.types.tag import Tag
+from schema.types import user as user_type
 from schema.types.user import User
 from tests.schema.test_fast import SCHEMA, dataset, same_as_strawberry
 
@@ -63,6 +64,17 @@ CORPUS = [
     "products(first: 3) { edges { node { id sku name price stock } } } }",
     # Tags read off one column (their names, asked twice), or off none at all.
     "{ posts(first: 4) { edges { node { a: tags { name n: name } b: tags { __typename } } } } }",
+    # Users answered off their rows, each with the page of posts read ahead with them;
+    # beside it, the same with what the pages read ahead cannot answer: a second page of
+    # another size, a count, a user's field that is no column.
+    "{ users(first: 4) { __typename edges { node { __typename id username ...U } } "
+    "pageInfo { hasNextPage endCursor } } } fragment U on User { posts(first: 2) { "
+    "pageInfo { hasNextPage startCursor } edges { node { id title tags { name } } } } }",
+    "{ users(first: 4) { edges { node { username a: posts(first: 2) { edges { node { title } } } "
+    "b: posts(first: 1) { edges { node { title } } } } } } }",
+    "{ users(first: 4) { edges { node { username posts(first: 2) { totalCount "
+    "edges { node { title } } } } } } }",
+    "{ users(first: 4) { edges { node { email posts(first: 2) { edges { node { title } } } } } } }",
     # A connection whose objects come from rows without riding relations (nodes by ID).
     "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Post { title tags { name } "
     "author { username } } } }",
@@ -210,6 +222,41 @@ async def test_pages_read_straight_off_their_rows_make_no_objects(
     assert len(answered["posts"]["edges"]) == 5
     assert bool(posts_made) is made
     assert bool(edges_made) is made
+    await same_as_strawberry(services, query, {}, data["viewers"])
+
+
+@pytest.mark.parametrize(
+    ("selection", "made"),
+    [
+        ("username posts(first: 3) { edges { node { title tags { name } } } }", False),
+        ("id username posts(first: 3) { pageInfo { hasNextPage } edges { node { id } } }", False),
+        # What the pages read ahead do not answer: the users are made, the walk answers.
+        ("username posts(first: 3) { totalCount edges { node { title } } }", True),
+        ("username postCount posts(first: 3) { edges { node { title } } }", True),
+        ("a: posts(first: 3) { edges { node { title } } } b: posts(first: 3) { __typename }", True),
+    ],
+)
+async def test_users_read_off_their_rows_with_their_pages_read_ahead(
+    session: AsyncSession,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+    selection: str,
+    made: bool,
+) -> None:
+    """A list of users whose pages of posts came in its own statement is answered off
+    the users' rows and those pages, as the bench's c is, with no user, post or edge
+    made; where the document reads more, they are made, and the answer is the same."""
+    data = await _dataset(session)
+    users_made = _made(monkeypatch, user_type, "_new_user")
+    posts_made = _made(monkeypatch, post_type, "_new_post")
+    edges_made = _made(monkeypatch, pagination, "_new_edge")
+    query = f"{{ users(first: 5) {{ edges {{ node {{ {selection} }} }} }} }}"
+
+    answered = await _lean_data(services, query, None)
+    assert len(answered["users"]["edges"]) == 3  # every user of the dataset
+    assert bool(users_made) is made
+    assert bool(edges_made) is made
+    assert not posts_made or made
     await same_as_strawberry(services, query, {}, data["viewers"])
 
 
