@@ -154,6 +154,8 @@ async def _total_counts(connections: Sequence[Connection[Any]], info: Info) -> l
 
 def _edges(root: Connection[Any]) -> list[Edge[Any]]:
     # Made when asked: an answer built inline from the rows needs no edge or node.
+    if root._ahead is not None:
+        root._ahead.prime()  # the nodes' own fields will ask their loader for the pages
     ordering, make = root._ordering, root._make_node
     return [_new_edge(node=make(row), _ordering=ordering, _row=row) for row in root._rows]
 
@@ -162,11 +164,14 @@ def _edges(root: Connection[Any]) -> list[Edge[Any]]:
 class PagesAhead:
     """The pages of one connection field below a page's nodes, read in the page's own
     statement (a root list's `ahead`): `field` is the field's one selection, `pages` one
-    per row, and `connect(pk, page)` makes the connection of the node with key `pk`."""
+    per row, and `connect(pk, page)` makes the connection of the node with key `pk`.
+    `prime()` hands the pages to the field's loader, once the nodes are made: an answer
+    read off the rows never asks it."""
 
     field: FieldNode
     pages: Sequence[Page]
     connect: Callable[[int, Page], Connection[Any]]
+    prime: Callable[[], None]
 
 
 @strawberry.type
@@ -184,7 +189,7 @@ class Connection(Generic[T]):
     total_count: int = batched_field(_total_counts)
     # What was read ahead for a field below the nodes: an answer read straight off the
     # rows may answer that field from it.
-    _ahead: strawberry.Private[PagesAhead | None] = None
+    _ahead: strawberry.Private[PagesAhead | None]
 
 
 C = TypeVar("C", bound=Connection[Any])
@@ -196,6 +201,16 @@ EDGE_NODE = ("edges", "node")
 def page_rows(connection: Connection[Any]) -> tuple[Sequence[DbRow], Relations]:
     """The rows a connection's nodes are made from, and the joins they came with."""
     return connection._rows, connection._relations
+
+
+_CONSTRUCTORS: dict[type, Callable[..., Any]] = {}
+
+
+def _new_connection(cls: type[C]) -> Callable[..., C]:
+    made = _CONSTRUCTORS.get(cls)
+    if made is None:
+        made = _CONSTRUCTORS[cls] = constructor(cls)
+    return made
 
 
 def pages_ahead(connection: Connection[Any]) -> PagesAhead | None:
@@ -215,7 +230,7 @@ def connection_of(
     """`page` as a connection of `cls`, its nodes made by `make_node` from rows fetched
     with `relations`, with the pages read `ahead` for a field below them, if any."""
     rows = page.rows
-    return cls(
+    return _new_connection(cls)(
         _rows=rows,
         _make_node=make_node,
         _ordering=ordering,

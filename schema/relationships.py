@@ -198,9 +198,16 @@ class Connected(Relationship):
     ) -> Callable[[int, Page], Connection[Any]]:
         """How a parent's page, by the parent's key, becomes its connection (counting
         through the request's loader when asked)."""
-        count = loaders.of(self.count, **listing.filters).load
         make = node_maker(self.node, relations)
-        element, ordering = self.element, listing.ordering
+        element, ordering, read_count, filters = (
+            self.element,
+            listing.ordering,
+            self.count,
+            listing.filters,
+        )
+
+        def count(parent_pk: int) -> Awaitable[int]:  # its loader made when asked
+            return loaders.of(read_count, **filters).load(parent_pk)
 
         def connect(parent_pk: int, page: Page) -> Connection[Any]:
             return connection_of(
@@ -416,9 +423,10 @@ class Listed(Connected):
             **listing.filters,
             **below.listing.filters,
         )
-        below.prime(loaders, zip(map(row_id, found.rows), pages, strict=True))
+        # Primed once the walk makes the nodes (a zip, so at most once).
+        prime = partial(below.prime, loaders, zip(map(row_id, found.rows), pages, strict=True))
         connect = below.connection.connector(loaders, below.listing, below.relations)
-        return found, PagesAhead(below.node, pages, connect)
+        return found, PagesAhead(below.node, pages, connect, prime)
 
 
 def root_list(
