@@ -55,7 +55,18 @@ def only_child(info: Any, name: str, *path: str) -> FieldNode | None:
     at `path` below them, as for `selected`), unless it is selected more than once
     (aliases may give each its own arguments) or under a directive, its own, a
     fragment's or one on the way down (whose verdict depends on the run): then None,
-    as when it is absent."""
+    as when it is absent. Kept for the document's next runs, as `selected` is."""
+    memo: dict[Any, Any] | None = getattr(info, "memo", None)
+    if memo is None:
+        return _only_child(info, name, path)
+    key = ("only", *map(id, info.field_nodes), name, *path)
+    if key not in memo:
+        memo[key] = _only_child(info, name, path)
+    found: FieldNode | None = memo[key]
+    return found
+
+
+def _only_child(info: Any, name: str, path: tuple[str, ...]) -> FieldNode | None:
     raw = graphql_info(info)
     fields: list[FieldNode] = list(raw.field_nodes)
     for step in (*path, name):

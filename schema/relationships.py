@@ -532,7 +532,19 @@ def column_unless_read(join: Join, *, cursor_key: bool = False) -> Any:
 
 def joins_below(info: Info, cls: type, *path: str) -> Relations:
     """The joins for the relations of `cls` that the document reads at `path` below
-    the current field (schema/lookahead.py), and for the columns it does not read."""
+    the current field (schema/lookahead.py), and for the columns it does not read;
+    kept for the document's next runs, as `selected` keeps what it reads."""
+    memo: dict[Any, Any] | None = getattr(info, "memo", None)
+    if memo is None:
+        return _joins_below(info, cls, path)
+    key = ("joins", cls, *map(id, graphql_info(info).field_nodes), *path)
+    found: Relations | None = memo.get(key)
+    if found is None:
+        found = memo[key] = _joins_below(info, cls, path)
+    return found
+
+
+def _joins_below(info: Info, cls: type, path: tuple[str, ...]) -> Relations:
     rides, unread = _rides(cls), _unread(cls)
     if not rides and not unread:
         return NO_RELATIONS
