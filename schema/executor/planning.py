@@ -12,6 +12,11 @@ every field the document reads below the edges is a column the node type names
 or node is made: a post's title is `row["title"]`, its author's username
 `row["author__username"]`. The joins it reads are checked once per page, against those
 the page was fetched with.
+
+Pairs. Where a root list read a connection field of its nodes ahead (`PagesAhead`), and
+that field is the one thing read of the nodes besides columns and IDs, the plan reads
+(row, connection) pairs: columns off the row, the field off the connection made from the
+page read with it. The pages must have been read for that very selection of the field.
 """
 
 from __future__ import annotations
