@@ -62,8 +62,10 @@ class Ride:
 
     A list of plain objects may also say how to read it as tuples: `values(row)` gives
     one tuple per object, holding its attributes `fields` in that order (what `read`
-    makes its objects from). An answer that reads nothing else of them is then built
-    from the tuples, without making the objects (schema/executor/inline.py).
+    makes its objects from), those of an object made from the same tuple named
+    `<attribute>.<field>` (an order item's `product.name`). An answer that reads nothing
+    else of them is then built from the tuples, without making the objects
+    (schema/executor/inline.py).
     """
 
     join: Join

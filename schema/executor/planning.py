@@ -80,6 +80,17 @@ def plan_for(
     nested: list[Nested] = []
     for key, definition, resolver, below, _ in _selected(run, object_type, selections, keys):
         if fields is not None:
+            if below and resolver.function is None:
+                # An object made from the same tuple: its fields are `<attribute>.<field>`.
+                found = objects_of(definition.type)
+                inner = _inner(fields, resolver.attribute)
+                if found is None or found[1] or inner is None:
+                    return None
+                on_tuple = run.inline_plan(found[0], below, inner)
+                if on_tuple is None:
+                    return None
+                nested.append((key, itself, None, on_tuple, False, found[2], False))
+                continue
             if below or resolver.function is not None or resolver.attribute not in fields:
                 return None
             if len(fields) == 1:  # the values themselves (`Ride.columns`)
@@ -261,6 +272,14 @@ def _selected(
         definition = object_type.fields[name]
         below = tuple(n.selection_set for n in nodes if n.selection_set is not None)
         yield key, definition, run.resolver(object_type, definition), below, nodes
+
+
+def _inner(fields: tuple[str, ...], attribute: str) -> tuple[str, ...] | None:
+    """The fields of the object at `attribute` of a tuple's object, in the tuple's places
+    (a place that is not one of them named ""); None when the tuple holds none."""
+    prefix = attribute + "."
+    inner = tuple(name.removeprefix(prefix) if name.startswith(prefix) else "" for name in fields)
+    return inner if any(inner) else None
 
 
 def _fixed(keys: list[tuple[str, Any]]) -> int:

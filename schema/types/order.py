@@ -62,6 +62,18 @@ _new_item = constructor(OrderItem)
 _new_product = constructor(Product)
 
 
+# The attributes each of items_of's tuples holds, in order; the product's under `product.`.
+ITEM_FIELDS = (
+    "product.pk",
+    "product.sku",
+    "product.name",
+    "product.price",
+    "product.stock",
+    "quantity",
+    "unit_price",
+)
+
+
 def _joined_items(row: DbRow) -> list[OrderItem]:
     return [
         _new_item(
@@ -110,7 +122,7 @@ class Order(Node):
     )
     items: list[OrderItem] = related(
         db_orders.items_by_order_ids,
-        ride=Ride(ITEMS, _joined_items),
+        ride=Ride(ITEMS, _joined_items, values=items_of, fields=ITEM_FIELDS),
         longest=db_orders.MAX_LINES,
         description="Ordered by product name.",
     )

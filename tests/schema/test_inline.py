@@ -20,9 +20,9 @@ from schema.executor.fast_path import FastPath
 from schema.ids import encode_id
 from schema.types import order as order_type
 from schema.types import post as post_type
+from schema.types import user as user_type
 from schema.types.product import Product
 from schema.types.tag import Tag
-from schema.types import user as user_type
 from schema.types.user import User
 from tests.schema.test_fast import SCHEMA, dataset, same_as_strawberry
 
@@ -257,6 +257,38 @@ async def test_users_read_off_their_rows_with_their_pages_read_ahead(
     assert bool(users_made) is made
     assert bool(edges_made) is made
     assert not posts_made or made
+    await same_as_strawberry(services, query, {}, data["viewers"])
+
+
+@pytest.mark.parametrize(
+    ("items", "made"),
+    [
+        ("quantity unitPrice product { name price }", False),
+        ("product { __typename sku stock } p: product { name }", False),
+        # A product's id and an item's subtotal are resolvers: the objects are made.
+        ("quantity product { id }", True),
+        ("subtotal product { name }", True),
+    ],
+)
+async def test_order_items_read_off_their_tuples_make_no_objects(
+    session: AsyncSession,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+    items: str,
+    made: bool,
+) -> None:
+    """An order's items, and each item's product, are answered off the tuples that rode
+    in the order's row where nothing else of them is read."""
+    data = await _dataset(session)
+    admin = data["viewers"][-1]
+    items_made = _made(monkeypatch, order_type, "_new_item")
+    products_made = _made(monkeypatch, order_type, "_new_product")
+    query = f"{{ orders(first: 5) {{ edges {{ node {{ items {{ {items} }} }} }} }} }}"
+
+    answered = await _lean_data(services, query, Viewer(admin.id, admin.is_admin, 0))
+    assert sum(len(edge["node"]["items"]) for edge in answered["orders"]["edges"]) > 0
+    assert bool(items_made) is made
+    assert bool(products_made) is made
     await same_as_strawberry(services, query, {}, data["viewers"])
 
 
