@@ -145,9 +145,14 @@ async def _user(root: object, info: Info, username: str) -> User | None:
     if row is None:
         return None
     user = User.from_row(row, db_posts.AUTHOR_PAGE_PREFIX)
+    # Primed for the walk, and kept on the user for an answer built off it.
     ahead.prime(loaders, [(user.pk, page)])
+    connect = ahead.connection.connector(loaders, listing, ahead.relations)
+    user._ahead = {id(ahead.node): connect(user.pk, page)}
     if count is not None and count_of is not None:
-        count.prime(loaders, user.pk, int(row[db_posts.AUTHOR_PAGE_PREFIX + db_posts.POST_COUNT]))
+        post_count = int(row[db_posts.AUTHOR_PAGE_PREFIX + db_posts.POST_COUNT])
+        count.prime(loaders, user.pk, post_count)
+        user._ahead[id(count.node)] = post_count
     return user
 
 

@@ -47,6 +47,13 @@ from schema.lookahead import only_child, selected
 from schema.pagination import EDGE_NODE, Connection, PagesAhead, connection_of
 
 RELATIONSHIP = "storefront.relationship"
+# The attribute of an object that holds what its lookup read ahead for its fields, by
+# the id of each field's one selection (a user's first page of posts and its count,
+# read with the user), or None: an answer built off the object reads them there
+# (schema/executor/planning.py). A type that may carry them declares it as a private
+# field; anything else reads such a field as usual, from its primed loader.
+READ_AHEAD = "_ahead"
+ReadAhead = dict[int, Any]
 # The field metadata key of a column the statement may leave out (`column_unless_read`).
 UNREAD = "storefront.unread"
 _MISSING: Any = object()
@@ -271,6 +278,7 @@ class ValueAhead:
 
     related: Related
     arguments: Mapping[str, Hashable]
+    node: FieldNode  # the field's one selection
 
     def prime(self, loaders: Loaders, parent_key: Any, value: Any) -> None:
         """Hand `value`, read with its parent, to the loader the field will ask."""
@@ -282,11 +290,11 @@ def value_ahead(info: Info, cls: type, name: str) -> ValueAhead | None:
     found = _ahead(info, cls, name, Related)
     if found is None:
         return None
-    related, arguments, _ = found
+    related, arguments, node = found
     assert isinstance(related, Related)
     if related.ride is not None or related.make is None:
         return None  # it rides already, or makes objects (and joins below them)
-    return ValueAhead(related, arguments)
+    return ValueAhead(related, arguments, node)
 
 
 def _ahead(

@@ -53,7 +53,7 @@ from schema.executor.resolvers import Resolver
 from schema.executor.shapes import SCALAR_PASS_THROUGH, is_text
 from schema.ids import encode_id
 from schema.pagination import ROW, ROWS, page_rows, pages_ahead
-from schema.relationships import Connected, Related, Ride, relationship_of
+from schema.relationships import READ_AHEAD, Connected, Related, Ride, relationship_of
 from schema.types.node import ID_OF_PK
 
 if TYPE_CHECKING:
@@ -69,16 +69,34 @@ def plan_for(
     object_type: GraphQLObjectType,
     selections: tuple[SelectionSetNode, ...],
     fields: tuple[str, ...] | None = None,
+    ahead: bool = False,
 ) -> Plan | None:
     """The plan for `object_type`'s objects under `selections`, or None when some field
     below them must be resolved level by level. With `fields`, the plan answers tuples
     of those attributes (`Ride.values`), or with one field its values themselves
     (`Ride.columns`), instead of objects, and there is none unless every field
-    selected is one of them."""
+    selected is one of them. With `ahead`, the objects' fields read ahead with them
+    (`READ_AHEAD`) are answered off what was read."""
     keys: list[tuple[str, Any]] = []
+    ahead = ahead and READ_AHEAD in getattr(
+        strawberry_class(object_type), "__dataclass_fields__", {}
+    )
     leaves: list[Leaf] = []
     nested: list[Nested] = []
-    for key, definition, resolver, below, _ in _selected(run, object_type, selections, keys):
+    for key, definition, resolver, below, nodes in _selected(run, object_type, selections, keys):
+        if ahead and len(nodes) == 1 and _may_read_ahead(resolver):
+            read_ahead = _read_ahead_of(nodes[0])
+            found = objects_of(definition.type)
+            if not below:  # a value (a count)
+                leaves.append(_leaf(run, key, definition, read_ahead, None))
+                continue
+            if found is None or found[1]:
+                return None
+            of_ahead = run.inline_plan(found[0], below)
+            if of_ahead is None:
+                return None
+            nested.append((key, read_ahead, None, of_ahead, False, found[2], False))
+            continue
         if fields is not None:
             if below and resolver.function is None:
                 # An object made from the same tuple: its fields are `<attribute>.<field>`.
@@ -235,6 +253,35 @@ def _on_rows(
     if plan is None or plan.ahead is None:
         return None
     return plan, _pairs_with(plan.needs, plan.ahead)
+
+
+def _may_read_ahead(resolver: Resolver) -> bool:
+    """Whether a lookup may have read the field ahead with its object (`READ_AHEAD`): a
+    connection, or a value made from a read of its own (a count), never one `allow`
+    checks."""
+    relationship = relationship_of(resolver.field)
+    if isinstance(relationship, Connected):
+        return relationship.allow is None
+    return (
+        isinstance(relationship, Related)
+        and relationship.allow is None
+        and relationship.ride is None
+        and relationship.make is not None
+    )
+
+
+def _read_ahead_of(field: FieldNode) -> Callable[[Any], Any]:
+    """An object's value of `field` (its one selection) read ahead with it; NotInline
+    where it was not."""
+    key = id(field)
+
+    def read(made: Any) -> Any:
+        found: Mapping[int, Any] | None = getattr(made, READ_AHEAD)
+        if found is None or key not in found:
+            raise NotInline
+        return found[key]
+
+    return read
 
 
 def _read_ahead(resolver: Resolver, prefix: str) -> bool:

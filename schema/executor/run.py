@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 MAX_CONDITIONAL_PLANS = 64
 
 
+# The sources of the root level: the one root value, None.
+_ROOT = [None]
+
+
 class ResponseTooLarge(Exception):
     """The answer would outgrow the response-size bound."""
 
@@ -201,13 +205,22 @@ class Run:
         fields: tuple[str, ...] | None = None,
         rows: str | None = None,
         paired: bool = False,
+        ahead: bool = False,
     ) -> Plan | None:
         """How `object_type`'s objects (or tuples of their `fields`, or with `rows` the
         rows they are made from, columns under that prefix, `paired` each with the
         connection read ahead for it) under `selections` are answered without a level
         of their own, if they can be (schema/executor/planning.py); made once per
-        document, or once per set of fields that @skip/@include leave."""
-        key: tuple[Any, ...] = (object_type.name, fields, rows, paired, *map(id, selections))
+        document, or once per set of fields that @skip/@include leave. `ahead`: a root
+        field's objects, which may carry fields read ahead with them."""
+        key: tuple[Any, ...] = (
+            object_type.name,
+            fields,
+            rows,
+            paired,
+            ahead,
+            *map(id, selections),
+        )
         plans = self.prepared.inline
         if self.prepared.conditional:
             # The plan covers every object below, so everything the conditions choose.
@@ -219,7 +232,7 @@ class Run:
             plan: Plan | None = plans[key]
             return plan
         plan = plans[key] = (
-            plan_for(self, object_type, selections, fields)
+            plan_for(self, object_type, selections, fields, ahead)
             if rows is None
             else plan_for_rows(self, object_type, selections, rows, paired)
         )
@@ -294,7 +307,8 @@ class Run:
         found = objects_of(return_type)
         if found is None:
             return False
-        plan = self.inline_plan(found[0], selections)
+        # A root field's objects may carry what their lookup read ahead for them.
+        plan = self.inline_plan(found[0], selections, ahead=group.sources == _ROOT)
         if plan is None:
             return False
         try:

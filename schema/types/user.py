@@ -17,7 +17,7 @@ from schema.construct import constructor
 from schema.context import Info
 from schema.errors import Forbidden
 from schema.pagination import Connection
-from schema.relationships import as_read, column_unless_read, connection, related
+from schema.relationships import ReadAhead, as_read, column_unless_read, connection, related
 from schema.types.lists import order_list, post_list
 from schema.types.node import Node
 
@@ -63,13 +63,20 @@ class User(Node):
     full_name: str | None
     created_at: datetime = column_unless_read(db_users.CREATED_AT_UNREAD)
     _email: strawberry.Private[str]
+    # What a lookup of this user read ahead for its fields (READ_AHEAD), if anything.
+    _ahead: strawberry.Private[ReadAhead | None]
 
     @classmethod
     def from_row(cls, row: DbRow, prefix: str = "") -> User:
         """From a users row, or from the columns of one joined under `prefix`."""
         pk, username, full_name, created_at, email = _user_columns(prefix)(row)
         return _new_user(
-            pk=pk, username=username, full_name=full_name, created_at=created_at, _email=email
+            pk=pk,
+            username=username,
+            full_name=full_name,
+            created_at=created_at,
+            _email=email,
+            _ahead=None,
         )
 
     email: str | None = strawberry.field(

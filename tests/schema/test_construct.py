@@ -44,7 +44,17 @@ CASES: list[tuple[type, dict[str, object]]] = [
             "updated_at": None,
         },
     ),
-    (User, {"pk": 3, "username": "ann", "full_name": None, "created_at": WHEN, "_email": "a@x"}),
+    (
+        User,
+        {
+            "pk": 3,
+            "username": "ann",
+            "full_name": None,
+            "created_at": WHEN,
+            "_email": "a@x",
+            "_ahead": None,
+        },
+    ),
     (Product, PRODUCT),
     (OrderItem, {"product": Product(**PRODUCT), "quantity": 2, "unit_price": Decimal("9.50")}),
     (Order, {"pk": 5, "customer_pk": 3, "status": OrderStatus.PENDING, "created_at": WHEN}),

@@ -261,6 +261,44 @@ async def test_users_read_off_their_rows_with_their_pages_read_ahead(
 
 
 @pytest.mark.parametrize(
+    ("selection", "walked"),
+    [
+        ("username posts(first: 3) { edges { node { title tags { name } } } }", False),
+        ("id postCount posts(first: 3) { pageInfo { hasNextPage } edges { node { id } } }", False),
+        # What was not read ahead with the user: the level below the user is walked.
+        ("posts(first: 3) { totalCount edges { node { title } } }", True),
+        ("a: posts(first: 3) { edges { node { title } } } b: posts(first: 1) { __typename }", True),
+        ("email posts(first: 3) { edges { node { title } } }", True),
+    ],
+)
+async def test_a_user_page_read_ahead_is_answered_off_the_user(
+    session: AsyncSession,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+    selection: str,
+    walked: bool,
+) -> None:
+    """`user(username:)` reads the user's page of posts (and postCount) in its own
+    statement; where nothing else below the user needs a level, the answer is built off
+    the user and what was read with it, at the root level alone."""
+    data = await _dataset(session)
+    levels: list[int] = []
+    original = run.Run._resolve_level
+
+    async def counted(self: run.Run, level: Any) -> Any:
+        levels.append(len(level))
+        return await original(self, level)
+
+    monkeypatch.setattr(run.Run, "_resolve_level", counted)
+    query = f'{{ user(username: "ann") {{ {selection} }} }}'
+
+    answered = await _lean_data(services, query, None)
+    assert answered["user"] is not None
+    assert len(levels) > 1 if walked else len(levels) == 1
+    await same_as_strawberry(services, query, {}, data["viewers"])
+
+
+@pytest.mark.parametrize(
     ("items", "made"),
     [
         ("quantity unitPrice product { name price }", False),
