@@ -154,8 +154,6 @@ async def _total_counts(connections: Sequence[Connection[Any]], info: Info) -> l
 
 def _edges(root: Connection[Any]) -> list[Edge[Any]]:
     # Made when asked: an answer built inline from the rows needs no edge or node.
-    if root._ahead is not None:
-        root._ahead.prime()  # the nodes' own fields will ask their loader for the pages
     ordering, make = root._ordering, root._make_node
     return [_new_edge(node=make(row), _ordering=ordering, _row=row) for row in root._rows]
 
@@ -164,14 +162,11 @@ def _edges(root: Connection[Any]) -> list[Edge[Any]]:
 class PagesAhead:
     """The pages of one connection field below a page's nodes, read in the page's own
     statement (a root list's `ahead`): `field` is the field's one selection, `pages` one
-    per row, and `connect(pk, page)` makes the connection of the node with key `pk`.
-    `prime()` hands the pages to the field's loader, once the nodes are made: an answer
-    read off the rows never asks it."""
+    per row, and `connect(pk, page)` makes the connection of the node with key `pk`."""
 
     field: FieldNode
     pages: Sequence[Page]
     connect: Callable[[int, Page], Connection[Any]]
-    prime: Callable[[], None]
 
 
 @strawberry.type
@@ -189,7 +184,7 @@ class Connection(Generic[T]):
     total_count: int = batched_field(_total_counts)
     # What was read ahead for a field below the nodes: an answer read straight off the
     # rows may answer that field from it.
-    _ahead: strawberry.Private[PagesAhead | None]
+    _pages_ahead: strawberry.Private[PagesAhead | None]
 
 
 C = TypeVar("C", bound=Connection[Any])
@@ -215,7 +210,7 @@ def _new_connection(cls: type[C]) -> Callable[..., C]:
 
 def pages_ahead(connection: Connection[Any]) -> PagesAhead | None:
     """The pages read ahead for a field below the connection's nodes, if any."""
-    return connection._ahead
+    return connection._pages_ahead
 
 
 def connection_of(
@@ -243,5 +238,5 @@ def connection_of(
             _last=rows[-1] if rows else None,
         ),
         _count=count,
-        _ahead=ahead,
+        _pages_ahead=ahead,
     )

@@ -20,6 +20,7 @@ from schema.ids import decode_id, decode_id_of
 from schema.loaders import takes
 from schema.pagination import page_request
 from schema.relationships import (
+    READS_AHEAD,
     ListAhead,
     Listing,
     joins_below,
@@ -180,7 +181,7 @@ class Query:
     viewer: User | None = strawberry.field(
         resolver=_viewer, description="The signed-in user, or null."
     )
-    user: User | None = strawberry.field(resolver=_user)
+    user: User | None = strawberry.field(resolver=_user, metadata={READS_AHEAD: True})
     users: UserConnection = root_list(
         db_users.users_page,
         db_users.users_count,

@@ -54,6 +54,8 @@ RELATIONSHIP = "storefront.relationship"
 # field; anything else reads such a field as usual, from its primed loader.
 READ_AHEAD = "_ahead"
 ReadAhead = dict[int, Any]
+# The metadata of a root field whose lookup reads ahead for its objects' fields.
+READS_AHEAD = "storefront.reads_ahead"
 # The field metadata key of a column the statement may leave out (`column_unless_read`).
 UNREAD = "storefront.unread"
 _MISSING: Any = object()
@@ -433,10 +435,21 @@ class Listed(Connected):
             **listing.filters,
             **below.listing.filters,
         )
-        # Primed once the walk makes the nodes (a zip, so at most once).
-        prime = partial(below.prime, loaders, zip(map(row_id, found.rows), pages, strict=True))
+        # Primed at once: any field with the same arguments may ask for them, whichever
+        # executor answers it and in whatever order (viewer { posts } beside the list).
+        below.prime(loaders, zip(map(row_id, found.rows), pages, strict=True))
         connect = below.connection.connector(loaders, below.listing, below.relations)
-        return found, PagesAhead(below.node, pages, connect, prime)
+        return found, PagesAhead(below.node, pages, connect)
+
+
+def reads_ahead(field: StrawberryField) -> bool:
+    """Whether the field's resolver reads ahead what its objects' fields will ask: a
+    lookup keeping it on the object (`READ_AHEAD`), or a root list keeping its nodes'
+    pages on its connection (`PagesAhead`)."""
+    if field.metadata.get(READS_AHEAD):
+        return True
+    relationship = relationship_of(field)
+    return isinstance(relationship, Listed) and relationship.ahead is not None
 
 
 def root_list(

@@ -78,13 +78,13 @@ def plan_for(
     selected is one of them. With `ahead`, the objects' fields read ahead with them
     (`READ_AHEAD`) are answered off what was read."""
     keys: list[tuple[str, Any]] = []
-    ahead = ahead and READ_AHEAD in getattr(
+    carries = ahead and READ_AHEAD in getattr(
         strawberry_class(object_type), "__dataclass_fields__", {}
     )
     leaves: list[Leaf] = []
     nested: list[Nested] = []
     for key, definition, resolver, below, nodes in _selected(run, object_type, selections, keys):
-        if ahead and len(nodes) == 1 and _may_read_ahead(resolver):
+        if carries and len(nodes) == 1 and _may_read_ahead(resolver):
             read_ahead = _read_ahead_of(nodes[0])
             found = objects_of(definition.type)
             if not below:  # a value (a count)
@@ -119,7 +119,7 @@ def plan_for(
             continue
         if below and resolver.field.metadata.get(ROWS) and not definition.args:
             found = objects_of(definition.type)
-            on_rows = _on_rows(run, found[0], below) if found is not None else None
+            on_rows = _on_rows(run, found[0], below, ahead) if found is not None else None
             if found is not None and on_rows is not None:
                 _, many, required, items_required = found
                 rows_plan, get_rows = on_rows
@@ -241,14 +241,17 @@ def plan_for_rows(
 
 
 def _on_rows(
-    run: Run, element: GraphQLObjectType, below: tuple[SelectionSetNode, ...]
+    run: Run, element: GraphQLObjectType, below: tuple[SelectionSetNode, ...], ahead: bool
 ) -> tuple[Plan, Callable[[Any], Any]] | None:
-    """A connection's edges answered off its page's rows, or off (row, connection) pairs
-    where one connection field below the nodes was read ahead with the page: (plan,
-    getter of the connection's rows or pairs); None where objects must be made."""
+    """A connection's edges answered off its page's rows, or, for a root list that
+    reads ahead (`ahead`), off (row, connection) pairs where one connection field below
+    the nodes was read with the page: (plan, getter of the connection's rows or pairs);
+    None where objects must be made."""
     plan = run.inline_plan(element, below, rows="")
     if plan is not None:
         return plan, rows_with(plan.needs)
+    if not ahead:
+        return None
     plan = run.inline_plan(element, below, rows="", paired=True)
     if plan is None or plan.ahead is None:
         return None

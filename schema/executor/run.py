@@ -26,6 +26,7 @@ from schema.executor.plan import Prepared, uses_variables
 from schema.executor.planning import plan_for, plan_for_rows
 from schema.executor.resolvers import FastInfo, Resolver
 from schema.executor.shapes import Completer, Group, NextLevel, Unanswerable
+from schema.relationships import reads_ahead
 
 if TYPE_CHECKING:
     from schema.executor.fast_path import FastPath
@@ -212,7 +213,8 @@ class Run:
         connection read ahead for it) under `selections` are answered without a level
         of their own, if they can be (schema/executor/planning.py); made once per
         document, or once per set of fields that @skip/@include leave. `ahead`: a root
-        field's objects, which may carry fields read ahead with them."""
+        field that read ahead for its objects' fields (`reads_ahead`): the plan answers
+        them off what was read."""
         key: tuple[Any, ...] = (
             object_type.name,
             fields,
@@ -283,7 +285,11 @@ class Run:
                 raise ResponseTooLarge
             return
         selections = tuple(n.selection_set for n in nodes if n.selection_set is not None)
-        if self._completed_inline(group, key, return_type, selections, values):
+        # A root field that read ahead for its objects' fields lets their plan read it.
+        ahead = group.sources == _ROOT and reads_ahead(
+            self.resolver(group.type, group.type.fields[nodes[0].name.value]).field
+        )
+        if self._completed_inline(group, key, return_type, selections, values, ahead):
             return
         completer = Completer(selections, next_level)
         shape = self.path.shape(return_type)
@@ -302,13 +308,13 @@ class Run:
         return_type: GraphQLOutputType,
         selections: tuple[SelectionSetNode, ...],
         values: Sequence[Any],
+        ahead: bool,
     ) -> bool:
         """Whether the field's objects were answered on the spot, with no level below."""
         found = objects_of(return_type)
         if found is None:
             return False
-        # A root field's objects may carry what their lookup read ahead for them.
-        plan = self.inline_plan(found[0], selections, ahead=group.sources == _ROOT)
+        plan = self.inline_plan(found[0], selections, ahead=ahead)
         if plan is None:
             return False
         try:

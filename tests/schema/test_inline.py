@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.queries import ALL, Fixtures
 from db.accounts import Viewer
+from db.statement_counter import counting
 from schema import pagination
 from schema.context import Context, Services
 from schema.executor import inline, run
@@ -258,6 +259,34 @@ async def test_users_read_off_their_rows_with_their_pages_read_ahead(
     assert bool(edges_made) is made
     assert not posts_made or made
     await same_as_strawberry(services, query, {}, data["viewers"])
+
+
+@pytest.mark.parametrize(
+    "users",
+    [
+        "username posts(first: 2) { edges { node { title published } } }",
+        "username posts(first: 2) { totalCount edges { node { title } } }",
+    ],
+)
+async def test_pages_read_ahead_serve_another_field_asking_the_same(
+    session: AsyncSession, services: Services, users: str
+) -> None:
+    """The users' pages read ahead are primed for any field with the same arguments
+    (the viewer's own posts beside the list), whether the list is answered off its rows
+    or walked: that field costs no statement of its own."""
+    data = await _dataset(session)
+    ann = data["viewers"][1]
+    viewer = Viewer(ann.id, ann.is_admin, 0)
+    posts = "posts(first: 2) { edges { node { title published } } }"
+    users_list = f"users(first: 10) {{ edges {{ node {{ {users} }} }} }}"
+
+    with counting() as alone:
+        await _lean_data(services, f"{{ viewer {{ username }} {users_list} }}", viewer)
+    with counting() as beside:
+        answered = await _lean_data(services, f"{{ viewer {{ {posts} }} {users_list} }}", viewer)
+
+    assert answered["viewer"]["posts"]["edges"], "ann has posts"
+    assert beside.count == alone.count
 
 
 @pytest.mark.parametrize(
