@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -57,6 +58,12 @@ class Server:
         """Start pinned to `cpus` (taskset exec's the server, so the pid is the server's).
         Up once /graphql answers `{ __typename }`; /readyz is never asked, since a baseline
         from an older commit may expect an older migration head than the database's."""
+        if _answers(self.port):
+            # Its probe would be answered by whatever holds the port (another bench run),
+            # and every figure after it measured on that server.
+            raise SystemExit(
+                f"{self.name}: port {self.port} is in use (another bench run?); stop it first"
+            )
         LOGS.mkdir(parents=True, exist_ok=True)
         command = ["taskset", "-c", cpus, *self.command] if cpus else self.command
         log = (LOGS / f"{self.name}.log").open("wb")
@@ -91,6 +98,13 @@ class Server:
     def tail_log(self, lines: int = 30) -> str:
         path = LOGS / f"{self.name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _answers(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:`port`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def make_server(
