@@ -86,28 +86,26 @@ def plan_for(
     for key, definition, resolver, below, nodes in _selected(run, object_type, selections, keys):
         if carries and len(nodes) == 1 and _may_read_ahead(resolver):
             read_ahead = _read_ahead_of(nodes[0])
-            found = objects_of(definition.type)
             if not below:  # a value (a count)
                 leaves.append(_leaf(run, key, definition, read_ahead, None))
                 continue
-            if found is None or found[1]:
+            one = _one_object(run, key, definition, below, read_ahead)
+            if one is None:
                 return None
-            of_ahead = run.inline_plan(found[0], below)
-            if of_ahead is None:
-                return None
-            nested.append((key, read_ahead, None, of_ahead, False, found[2], False))
+            nested.append(one)
             continue
         if fields is not None:
             if below and resolver.function is None:
                 # An object made from the same tuple: its fields are `<attribute>.<field>`.
-                found = objects_of(definition.type)
                 inner = _inner(fields, resolver.attribute)
-                if found is None or found[1] or inner is None:
+                one = (
+                    None
+                    if inner is None
+                    else _one_object(run, key, definition, below, itself, inner)
+                )
+                if one is None:
                     return None
-                on_tuple = run.inline_plan(found[0], below, inner)
-                if on_tuple is None:
-                    return None
-                nested.append((key, itself, None, on_tuple, False, found[2], False))
+                nested.append(one)
                 continue
             if below or resolver.function is not None or resolver.attribute not in fields:
                 return None
@@ -170,7 +168,7 @@ def plan_for_rows(
     nested: list[Nested] = []
     needs: set[Join] = set()
     ahead: FieldNode | None = None
-    row_of: Callable[[Any], Any] = first if paired else itself
+    row_of: Callable[[Any], Any] = _first if paired else itself
     for key, definition, resolver, below, nodes in _selected(run, object_type, selections, keys):
         found = objects_of(definition.type)
         if resolver.function is None and resolver.field.metadata.get(ROW):
@@ -198,15 +196,14 @@ def plan_for_rows(
             continue
         if paired:
             # The one connection read ahead: any other field needs the walk.
-            if ahead is not None or not below or found is None or found[1] or len(nodes) > 1:
+            connection = isinstance(relationship_of(resolver.field), Connected)
+            if ahead is not None or not below or len(nodes) > 1 or prefix or not connection:
                 return None
-            if not _read_ahead(resolver, prefix):
-                return None
-            plan = run.inline_plan(found[0], below)
-            if plan is None:
+            one = _one_object(run, key, definition, below, _second)
+            if not _may_read_ahead(resolver) or one is None:
                 return None
             ahead = nodes[0]
-            nested.append((key, second, None, plan, False, found[2], False))
+            nested.append(one)
             continue
         ride = _ride(resolver, definition)
         # A riding relation's columns come with the type's own rows, not a joined row's.
@@ -287,11 +284,21 @@ def _read_ahead_of(field: FieldNode) -> Callable[[Any], Any]:
     return read
 
 
-def _read_ahead(resolver: Resolver, prefix: str) -> bool:
-    """Whether the field is a connection whose pages a root list may read ahead with its
-    own rows (`Listed`'s `ahead`): only below its own rows, and never one `allow` checks."""
-    relationship = relationship_of(resolver.field)
-    return not prefix and isinstance(relationship, Connected) and relationship.allow is None
+def _one_object(
+    run: Run,
+    key: str,
+    definition: GraphQLField,
+    below: tuple[SelectionSetNode, ...],
+    get: Callable[[Any], Any],
+    fields: tuple[str, ...] | None = None,
+) -> Nested | None:
+    """The field's one object (not a list), read with `get` and answered with its own
+    plan (of tuples of `fields`, if given); None where it has none."""
+    found = objects_of(definition.type)
+    if found is None or found[1]:
+        return None
+    plan = run.inline_plan(found[0], below, fields)
+    return None if plan is None else (key, get, None, plan, False, found[2], False)
 
 
 def _compose(read: Callable[[Any], Any], row_of: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -300,8 +307,8 @@ def _compose(read: Callable[[Any], Any], row_of: Callable[[Any], Any]) -> Callab
     return lambda value: read(row_of(value))
 
 
-first = itemgetter(0)
-second = itemgetter(1)
+_first = itemgetter(0)
+_second = itemgetter(1)
 
 
 def _selected(
