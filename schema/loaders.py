@@ -152,6 +152,8 @@ class Loaders:
             Access(viewer_id=viewer.user_id, is_admin=viewer.is_admin) if viewer else Access()
         )
         self._keyed: dict[Hashable, LevelLoader] = {}
+        # What load_alone read, by loader key: the loader made later starts with it.
+        self._read_alone: dict[Hashable, dict[Hashable, Any]] = {}
 
     async def read(self, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
         """Run one db/ read on a connection borrowed for just that statement."""
@@ -187,7 +189,28 @@ class Loaders:
             if takes(read, "access"):
                 kwargs["access"] = self.access
             loader = self._keyed[key] = self._loader(read.__name__, partial(_bound, read, kwargs))
+            for loaded, value in self._read_alone.pop(key, {}).items():
+                loader.prime(loaded, value)
         return loader
+
+    async def load_alone(
+        self, read: Callable[..., Awaitable[Sequence[Any]]], key: Hashable, **kwargs: Any
+    ) -> Any:
+        """`of(read, **kwargs).load(key)` for a field whose read no other field's could
+        join (schema/lookahead.py, `alone`): its one key read at once, without a
+        loader's futures and dispatch (a sixteenth of a post by ID's instructions). A
+        loader made later for the same read starts with the value, as if it had loaded it."""
+        loader_key = (read, *kwargs.items())
+        loader = self._keyed.get(loader_key)
+        if loader is not None:
+            return await loader.load(key)
+        if takes(read, "access"):
+            kwargs["access"] = self.access
+        [value] = await read_batch(self.pool, read.__name__, partial(read, **kwargs), [key])
+        self._read_alone.setdefault(loader_key, {})[key] = value
+        if issubclass(type(value), Exception):  # as a loader fails a key (type(): Row)
+            raise value
+        return value
 
 
 async def _bound(

@@ -22,6 +22,14 @@ from graphql import (
 from schema.executor.compat import graphql_info
 
 
+def alone(info: Any) -> bool:
+    """Whether the resolver's field is the only one of its level, on its one object
+    (a root field asked for by itself, as in `{ post(id: ...) { ... } }`): a read it
+    makes can then join no other field's statement, and needs no loader to batch it.
+    Only the lean executor knows (its `FastInfo.alone`); under Strawberry's, False."""
+    return getattr(info, "alone", False) is True
+
+
 def selected(info: Any, *path: str) -> frozenset[str]:
     """Names of the fields selected on the objects at `path` below the resolver's field.
 

@@ -18,6 +18,7 @@ from schema.context import Info
 from schema.errors import BadUserInput, Unauthenticated
 from schema.ids import decode_id, decode_id_of
 from schema.loaders import takes
+from schema.lookahead import alone
 from schema.pagination import page_request
 from schema.relationships import (
     READS_AHEAD,
@@ -41,34 +42,43 @@ MAX_NODES = 100
 N = TypeVar("N")
 
 
-async def load_node(info: Info, global_id: str) -> Node | None:
-    """Any Node by its global ID; None for a malformed ID, an unknown type or a hidden row."""
+async def load_node(info: Info, global_id: str, *, one_read: bool = False) -> Node | None:
+    """Any Node by its global ID; None for a malformed ID, an unknown type or a hidden row.
+    `one_read`: the field reads this node alone (`_by_id`)."""
     decoded = decode_id(global_id)
     if decoded is None:
         return None
     type_name, pk = decoded
     if type_name == "User":
-        return await _by_id(info, User, db_users.users_by_ids, pk)
+        return await _by_id(info, User, db_users.users_by_ids, pk, one_read=one_read)
     if type_name == "Post":
-        return await _by_id(info, Post, db_posts.posts_by_ids, pk)
+        return await _by_id(info, Post, db_posts.posts_by_ids, pk, one_read=one_read)
     if type_name == "Tag":
-        return await _by_id(info, Tag, db_tags.tags_by_ids, pk)
+        return await _by_id(info, Tag, db_tags.tags_by_ids, pk, one_read=one_read)
     if type_name == "Product":
-        return await _by_id(info, Product, db_products.products_by_ids, pk)
-    return await _by_id(info, Order, db_orders.orders_by_ids, pk)
+        return await _by_id(info, Product, db_products.products_by_ids, pk, one_read=one_read)
+    return await _by_id(info, Order, db_orders.orders_by_ids, pk, one_read=one_read)
 
 
 async def _by_id(
-    info: Info, cls: type[N], by_ids: Callable[..., Awaitable[Sequence[Any]]], pk: int
+    info: Info,
+    cls: type[N],
+    by_ids: Callable[..., Awaitable[Sequence[Any]]],
+    pk: int,
+    *,
+    one_read: bool = False,
 ) -> N | None:
     """One object by primary key, through its batch read (with the relations the
-    document reads joined, where `by_ids` can join them)."""
-    if takes(by_ids, "relations"):
-        relations = joins_below(info, cls)
-        row = await info.context.loaders.of(by_ids, relations=relations).load(pk)
+    document reads joined, where `by_ids` can join them). `one_read`: the field reads
+    no other object than this one, so that when it is `alone` on its level, no other
+    read could join its statement, and it is read without a loader."""
+    loaders = info.context.loaders
+    relations = joins_below(info, cls) if takes(by_ids, "relations") else NO_RELATIONS
+    kwargs = {} if relations is NO_RELATIONS else {"relations": relations}
+    if one_read and alone(info):
+        row = await loaders.load_alone(by_ids, pk, **kwargs)
     else:
-        relations = NO_RELATIONS
-        row = await info.context.loaders.of(by_ids).load(pk)
+        row = await loaders.of(by_ids, **kwargs).load(pk)
     made: N | None = None if row is None else node_maker(cls, relations)(row)
     return made
 
@@ -105,7 +115,7 @@ def _signed_in(roots: Sequence[Any], info: Info) -> None:
 
 
 async def _node(root: object, info: Info, id: strawberry.ID) -> Node | None:
-    return await load_node(info, id)
+    return await load_node(info, id, one_read=True)
 
 
 async def _nodes(root: object, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
@@ -119,7 +129,7 @@ async def _viewer(root: object, info: Info) -> User | None:
     viewer = info.context.viewer
     if viewer is None:
         return None
-    return await _by_id(info, User, db_users.users_by_ids, viewer.user_id)
+    return await _by_id(info, User, db_users.users_by_ids, viewer.user_id, one_read=True)
 
 
 async def _user(root: object, info: Info, username: str) -> User | None:
@@ -161,7 +171,7 @@ async def _post(root: object, info: Info, id: strawberry.ID) -> Post | None:
     pk = decode_id_of(id, "Post")
     if pk is None:
         return None
-    return await _by_id(info, Post, db_posts.posts_by_ids, pk)
+    return await _by_id(info, Post, db_posts.posts_by_ids, pk, one_read=True)
 
 
 async def _tag(root: object, info: Info, name: str) -> Tag | None:

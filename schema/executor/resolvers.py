@@ -19,9 +19,10 @@ from schema.executor.compat import resolver_function, strawberry_field
 class FastInfo:
     """What our resolvers read from `info`: the request's context, and the field's
     nodes, the document's fragments and the run's variables (for schema/lookahead.py),
-    with the document's `memo` of what lookahead read from them."""
+    with the document's `memo` of what lookahead read from them, and whether the
+    field is `alone` on its level."""
 
-    __slots__ = ("context", "field_nodes", "fragments", "memo", "variable_values")
+    __slots__ = ("alone", "context", "field_nodes", "fragments", "memo", "variable_values")
 
     def __init__(
         self,
@@ -30,12 +31,15 @@ class FastInfo:
         fragments: dict[str, FragmentDefinitionNode] | None = None,
         variable_values: dict[str, Any] | None = None,
         memo: dict[Any, Any] | None = None,
+        alone: bool = False,
     ) -> None:
         self.context = context
         self.field_nodes = field_nodes
         self.fragments = fragments or {}
         self.variable_values = variable_values or {}
         self.memo = memo
+        # The only field of its level, on one object (schema/lookahead.py, `alone`).
+        self.alone = alone
 
 
 @dataclass(frozen=True, slots=True)

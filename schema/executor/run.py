@@ -76,6 +76,8 @@ class Run:
         pending: list[Awaitable[None]] = []
         for group in level:
             fields = self.collect(group.type, group.selections)
+            # The level's one field, on one object: its read shares no statement.
+            alone = len(level) == 1 and len(fields) == 1 and len(group.sources) == 1
             for out in group.outputs:
                 for key in fields:
                     out[key] = None
@@ -87,7 +89,7 @@ class Run:
                     continue
                 definition = group.type.fields[name]
                 try:
-                    values = self._values(group.sources, group.type, definition, nodes)
+                    values = self._values(group.sources, group.type, definition, nodes, alone)
                 except Exception as exc:
                     pending.append(self._one_by_one(group, key, definition, nodes, exc, next_level))
                     continue
@@ -162,8 +164,10 @@ class Run:
         parent: GraphQLObjectType,
         definition: GraphQLField,
         nodes: list[FieldNode],
+        alone: bool = False,
     ) -> list[Any] | Awaitable[list[Any]]:
-        """Every source's value of one field: at once, or as one awaitable for them all."""
+        """Every source's value of one field: at once, or as one awaitable for them all.
+        `alone`: the field is its level's only one, on one object (FastInfo.alone)."""
         resolver = self.resolver(parent, definition)
         function = resolver.function
         if function is None:
@@ -177,6 +181,7 @@ class Run:
                 self.prepared.fragments,
                 self.variables,
                 self.prepared.lookahead,
+                alone,
             )
             kwargs = {**kwargs, "info": info}
         batched = resolver.batched

@@ -148,6 +148,32 @@ async def test_node_batches_every_id_of_a_type(session: AsyncSession, counted: C
     assert log.count == 2
 
 
+async def test_root_lookups_side_by_side_share_one_statement(
+    session: AsyncSession, counted: Counted
+) -> None:
+    # A lookup alone on its level is read without a loader (Loaders.load_alone); two
+    # side by side still batch into one statement, and `node` joins `post`'s read.
+    from schema.ids import encode_id
+
+    author = await make_user(session)
+    first, second = [await make_post(session, author.id) for _ in range(2)]
+    ids = {"a": encode_id("Post", first.id), "b": encode_id("Post", second.id)}
+
+    body, log = await counted("query($a: ID!) { post(id: $a) { title author { username } } }", ids)
+    assert body["data"]["post"]["author"]["username"] == author.username
+    assert log.count == 1
+
+    body, log = await counted(
+        "query($a: ID!, $b: ID!) { a: post(id: $a) { title } b: post(id: $b) { title } "
+        "c: node(id: $b) { id } }",
+        ids,
+    )
+    assert body["data"]["a"]["title"] == first.title
+    assert body["data"]["b"]["title"] == second.title
+    assert body["data"]["c"]["id"] == ids["b"]
+    assert log.count == 1
+
+
 async def test_batches_bind_one_array_never_an_expanding_in(
     session: AsyncSession, counted: Counted
 ) -> None:

@@ -206,3 +206,29 @@ async def test_a_value_that_is_an_exception_fails_its_key_alone(read_pool: ReadP
     assert results[0] == 1
     assert results[2] == 3
     assert isinstance(results[1], LookupError)
+
+
+async def test_a_field_alone_reads_its_key_without_a_loader_and_primes_the_next(
+    read_pool: ReadPool,
+) -> None:
+    loaders = Loaders(read_pool, None)
+    read = doubling()
+
+    assert await loaders.load_alone(read, 7) == 14
+    assert read.batches == [[7]]
+    # A loader made later for the same read starts with the key: no second batch.
+    loader = loaders.of(read)
+    assert await gather_eagerly([loader.load(7), loader.load(8)], loaders.claim) == [14, 16]
+    assert read.batches == [[7], [8]]
+
+
+async def test_a_field_alone_joins_the_loader_already_made_for_its_read(
+    read_pool: ReadPool,
+) -> None:
+    loaders = Loaders(read_pool, None)
+    read = doubling()
+    primed = loaders.of(read).prime(3, 6)
+
+    assert await loaders.load_alone(read, 3) == 6
+    assert read.batches == []
+    assert primed is loaders.of(read)
