@@ -82,7 +82,7 @@ class LevelLoader(DataLoader[Any, Any]):
         """`value` for `key` without a read, unless the key is loaded or primed already."""
         if key not in self._futures:
             future = self._futures[key] = self.loop.create_future()
-            if isinstance(value, Exception):
+            if issubclass(type(value), Exception):  # type(): as `_run` asks of a Row
                 future.set_exception(value)
             else:
                 future.set_result(value)
@@ -206,7 +206,10 @@ class Loaders:
             return await loader.load(key)
         if takes(read, "access"):
             kwargs["access"] = self.access
-        [value] = await read_batch(self.pool, read.__name__, partial(read, **kwargs), [key])
+        values = await read_batch(self.pool, read.__name__, partial(read, **kwargs), [key])
+        if len(values) != 1:
+            raise TypeError(f"a batch of 1 keys answered {len(values)} values")
+        value = values[0]
         self._read_alone.setdefault(loader_key, {})[key] = value
         if issubclass(type(value), Exception):  # as a loader fails a key (type(): Row)
             raise value

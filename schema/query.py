@@ -73,12 +73,13 @@ async def _by_id(
     no other object than this one, so that when it is `alone` on its level, no other
     read could join its statement, and it is read without a loader."""
     loaders = info.context.loaders
-    relations = joins_below(info, cls) if takes(by_ids, "relations") else NO_RELATIONS
-    kwargs = {} if relations is NO_RELATIONS else {"relations": relations}
+    # The loader's key is the read and these: the same as any other field's that reads them.
+    kwargs = {"relations": joins_below(info, cls)} if takes(by_ids, "relations") else {}
     if one_read and alone(info):
         row = await loaders.load_alone(by_ids, pk, **kwargs)
     else:
         row = await loaders.of(by_ids, **kwargs).load(pk)
+    relations = kwargs.get("relations", NO_RELATIONS)
     made: N | None = None if row is None else node_maker(cls, relations)(row)
     return made
 
