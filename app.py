@@ -17,6 +17,7 @@ from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -270,7 +271,7 @@ def create_app(
     if settings.graphiql_enabled:
         # The GraphiQL page's scripts and styles (the view serves the page at /graphql).
         routes.append(Mount(graphiql.ASSETS_PATH, app=graphiql.Assets()))
-    app = Starlette(
+    app = Storefront(
         routes=routes,
         middleware=http_middleware(settings, graphql=view),
         lifespan=lifespan,
@@ -280,6 +281,21 @@ def create_app(
     # for everyone): a path with a trailing slash is a 404 like any unknown one.
     app.router.redirect_slashes = False
     return app
+
+
+class Storefront(Starlette):
+    """Starlette without its outermost ServerErrorMiddleware. Observe, our own outermost
+    layer (`http_middleware`), already answers an HTTP request that fails before its
+    response has begun, with a 500 that names the request (Starlette's would answer
+    without its id), and passes every other scope and failure through, as Starlette's
+    does: what it would add to every request is a wrapper around `send` (1.5 % of a
+    post by ID's instructions). A failure in Observe itself still gets uvicorn's 500."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        if isinstance(stack, ServerErrorMiddleware) and isinstance(stack.app, Observe):
+            return stack.app
+        return stack
 
 
 def _tracer() -> Tracer | None:

@@ -6,7 +6,8 @@ request, each route matched by regular expression, two more wrappers around `sen
 about 3 % of a post-by-id read. The view needs none of it: it answers every error
 itself, as a GraphQL body. So an HTTP request for `path` goes straight to it, and
 everything else (the WebSocket, health checks, GraphiQL's files) through the router.
-Starlette's ServerErrorMiddleware stays outermost for both.
+Observe stays outermost for both (app.py's `Storefront` leaves out Starlette's
+ServerErrorMiddleware, which would only wrap `send` once more).
 """
 
 from __future__ import annotations

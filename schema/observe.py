@@ -256,8 +256,8 @@ class Observe:
                 if exchange.status is not None:
                     raise  # the answer has begun: the server can only cut it off
                 # Nothing was sent: the 500 is answered here, naming the request, and
-                # logged with its id. Starlette's ServerErrorMiddleware, outside this
-                # one, would answer with no x-request-id.
+                # logged with its id. Starlette's ServerErrorMiddleware (which app.py
+                # leaves out) would answer with no x-request-id.
                 log_unexpected(exc, f"{exchange.method} {exchange.path}", request_id)
                 await _last_word(
                     INTERNAL_MESSAGE,

@@ -7,12 +7,11 @@ import asyncio
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import create_app, http_middleware
+from app import Storefront, create_app, http_middleware
 from schema.query import Query
 from settings import Settings
 from tests.conftest import Counted, replace_read
@@ -180,12 +179,13 @@ async def test_a_signed_in_request_looks_its_token_up_once(
 async def test_a_failure_outside_the_view_is_a_500_that_names_the_request(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Starlette's own 500 would carry no x-request-id: Observe answers it instead."""
+    """Starlette's own 500 would carry no x-request-id: Observe answers it instead, as
+    the outermost layer of the app as served (app.Storefront leaves Starlette's out)."""
 
     async def broken(request: Request) -> Response:
         raise RuntimeError("a detail the client must not see")
 
-    app = Starlette(routes=[Route("/broken", broken)], middleware=http_middleware(Settings()))
+    app = Storefront(routes=[Route("/broken", broken)], middleware=http_middleware(Settings()))
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         response = await client.get("/broken", headers={"x-request-id": "trace-me"})
