@@ -21,6 +21,11 @@ from graphql import (
 
 from schema.executor.compat import graphql_info
 
+# The field metadata key of a lookup that, `alone`, reads without a loader: it queues no
+# batch for its level to claim, so the lean executor awaits it as it is, with no
+# gathering around it (a fortieth of a post by ID's instructions).
+READS_ALONE = "storefront.reads_alone"
+
 
 def alone(info: Any) -> bool:
     """Whether the resolver's field is the only one of its level, on its one object

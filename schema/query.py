@@ -18,7 +18,7 @@ from schema.context import Info
 from schema.errors import BadUserInput, Unauthenticated
 from schema.ids import decode_id, decode_id_of
 from schema.loaders import takes
-from schema.lookahead import alone
+from schema.lookahead import READS_ALONE, alone
 from schema.pagination import page_request
 from schema.relationships import (
     READS_AHEAD,
@@ -187,12 +187,16 @@ async def _product(root: object, info: Info, sku: str) -> Product | None:
 
 @strawberry.type
 class Query:
-    node: Node | None = strawberry.field(resolver=_node)
+    node: Node | None = strawberry.field(resolver=_node, metadata={READS_ALONE: True})
     nodes: list[Node | None] = strawberry.field(resolver=_nodes)
     viewer: User | None = strawberry.field(
-        resolver=_viewer, description="The signed-in user, or null."
+        resolver=_viewer,
+        description="The signed-in user, or null.",
+        metadata={READS_ALONE: True},
     )
-    user: User | None = strawberry.field(resolver=_user, metadata={READS_AHEAD: True})
+    user: User | None = strawberry.field(
+        resolver=_user, metadata={READS_AHEAD: True, READS_ALONE: True}
+    )
     users: UserConnection = root_list(
         db_users.users_page,
         db_users.users_count,
@@ -201,15 +205,15 @@ class Query:
         ahead=ListAhead("posts", db_posts.users_with_post_pages),
         description="Ordered by username.",
     )
-    post: Post | None = strawberry.field(resolver=_post)
+    post: Post | None = strawberry.field(resolver=_post, metadata={READS_ALONE: True})
     posts: PostConnection = root_list(
         db_posts.posts_page, db_posts.posts_count, arguments=post_list
     )
-    tag: Tag | None = strawberry.field(resolver=_tag)
+    tag: Tag | None = strawberry.field(resolver=_tag, metadata={READS_ALONE: True})
     tags: TagConnection = root_list(
         db_tags.tags_page, db_tags.tags_count, arguments=_tags, description="Ordered by name."
     )
-    product: Product | None = strawberry.field(resolver=_product)
+    product: Product | None = strawberry.field(resolver=_product, metadata={READS_ALONE: True})
     products: ProductConnection = root_list(
         db_products.products_page,
         db_products.products_count,

@@ -14,6 +14,7 @@ from strawberry.types.field import StrawberryField
 from schema.batching import batch_of
 from schema.context import Context
 from schema.executor.compat import resolver_function, strawberry_field
+from schema.lookahead import READS_ALONE
 
 
 class FastInfo:
@@ -49,7 +50,8 @@ class Resolver:
     `function` is None for a field read off its object (`attribute`). Otherwise
     `batched`, when set, answers a whole level's objects in one call; else
     `function` is called once per object. `wants_info` says whether the one called
-    takes `info`.
+    takes `info`; `reads_alone`, whether it reads without a loader when it is its
+    level's only field (schema/lookahead.py, `READS_ALONE`).
     """
 
     field: StrawberryField
@@ -57,6 +59,7 @@ class Resolver:
     function: Callable[..., Any] | None
     batched: Callable[..., Any] | None
     wants_info: bool
+    reads_alone: bool
 
 
 def resolver_for(definition: GraphQLField) -> Resolver:
@@ -70,4 +73,5 @@ def resolver_for(definition: GraphQLField) -> Resolver:
         function=function,
         batched=batched,
         wants_info=called is not None and "info" in inspect.signature(called).parameters,
+        reads_alone=bool(field.metadata.get(READS_ALONE)),
     )

@@ -95,6 +95,10 @@ class Run:
                     continue
                 if isinstance(values, list):
                     self._complete_all(group, key, definition.type, nodes, values, next_level)
+                elif alone and self.resolver(group.type, definition).reads_alone:
+                    # No batch of its own to claim: awaited as it is, since gathering
+                    # would drive each of its statement's waits through Python.
+                    await self._later(group, key, definition, nodes, values, next_level)
                 else:
                     pending.append(self._later(group, key, definition, nodes, values, next_level))
         # Together, so that every batch of the level joins its loader's queue

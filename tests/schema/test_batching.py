@@ -149,12 +149,22 @@ async def test_node_batches_every_id_of_a_type(session: AsyncSession, counted: C
 
 
 async def test_root_lookups_side_by_side_share_one_statement(
-    session: AsyncSession, counted: Counted
+    session: AsyncSession, counted: Counted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A lookup alone on its level is read without a loader (Loaders.load_alone); two
-    # side by side still batch into one statement, and `node` joins `post`'s read.
+    # A lookup alone on its level is read without a loader (Loaders.load_alone) and
+    # awaited without gathering its level (READS_ALONE); two side by side still batch
+    # into one statement, and `node` joins `post`'s read.
+    from schema.executor import run
+    from schema.executor.eager import gather_eagerly
     from schema.ids import encode_id
 
+    gathered: list[int] = []
+
+    def recording(awaitables: Any, claim: Any = None) -> Any:
+        gathered.append(len(awaitables))
+        return gather_eagerly(awaitables, claim)
+
+    monkeypatch.setattr(run, "gather_eagerly", recording)
     author = await make_user(session)
     first, second = [await make_post(session, author.id) for _ in range(2)]
     ids = {"a": encode_id("Post", first.id), "b": encode_id("Post", second.id)}
@@ -162,6 +172,8 @@ async def test_root_lookups_side_by_side_share_one_statement(
     body, log = await counted("query($a: ID!) { post(id: $a) { title author { username } } }", ids)
     assert body["data"]["post"]["author"]["username"] == author.username
     assert log.count == 1
+    assert gathered == [0]  # the root level's other fields: none
+    del gathered[:]
 
     body, log = await counted(
         "query($a: ID!, $b: ID!) { a: post(id: $a) { title } b: post(id: $b) { title } "
@@ -172,6 +184,7 @@ async def test_root_lookups_side_by_side_share_one_statement(
     assert body["data"]["b"]["title"] == second.title
     assert body["data"]["c"]["id"] == ids["b"]
     assert log.count == 1
+    assert gathered[0] == 3  # the root level: the three lookups gathered
 
 
 async def test_batches_bind_one_array_never_an_expanding_in(
