@@ -21,17 +21,17 @@ from graphql import (
 
 from schema.executor.compat import graphql_info
 
-# The field metadata key of a lookup that, `alone`, reads without a loader: it queues no
-# batch for its level to claim, so the lean executor awaits it as it is, with no
-# gathering around it (a fortieth of a post by ID's instructions).
+# The field metadata key of a lookup of one object that, `alone`, reads without a
+# loader: it queues no batch for its level to claim, so the lean executor awaits it as
+# it is, with no gathering around it (a fortieth of a post by ID's instructions).
 READS_ALONE = "storefront.reads_alone"
 
 
 def alone(info: Any) -> bool:
-    """Whether the resolver's field is the only one of its level, on its one object
-    (a root field asked for by itself, as in `{ post(id: ...) { ... } }`): a read it
-    makes can then join no other field's statement, and needs no loader to batch it.
-    Only the lean executor knows (its `FastInfo.alone`); under Strawberry's, False."""
+    """Whether the resolver's field is a lookup declared `READS_ALONE` and the only field
+    of its level, on its one object (`{ post(id: ...) { ... } }`): its read can then
+    join no other field's statement, and needs no loader to batch it. Only the lean
+    executor knows (its `FastInfo.alone`); under Strawberry's, False."""
     return getattr(info, "alone", False) is True
 
 

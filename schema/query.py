@@ -42,22 +42,21 @@ MAX_NODES = 100
 N = TypeVar("N")
 
 
-async def load_node(info: Info, global_id: str, *, one_read: bool = False) -> Node | None:
-    """Any Node by its global ID; None for a malformed ID, an unknown type or a hidden row.
-    `one_read`: the field reads this node alone (`_by_id`)."""
+async def load_node(info: Info, global_id: str) -> Node | None:
+    """Any Node by its global ID; None for a malformed ID, an unknown type or a hidden row."""
     decoded = decode_id(global_id)
     if decoded is None:
         return None
     type_name, pk = decoded
     if type_name == "User":
-        return await _by_id(info, User, db_users.users_by_ids, pk, one_read=one_read)
+        return await _by_id(info, User, db_users.users_by_ids, pk)
     if type_name == "Post":
-        return await _by_id(info, Post, db_posts.posts_by_ids, pk, one_read=one_read)
+        return await _by_id(info, Post, db_posts.posts_by_ids, pk)
     if type_name == "Tag":
-        return await _by_id(info, Tag, db_tags.tags_by_ids, pk, one_read=one_read)
+        return await _by_id(info, Tag, db_tags.tags_by_ids, pk)
     if type_name == "Product":
-        return await _by_id(info, Product, db_products.products_by_ids, pk, one_read=one_read)
-    return await _by_id(info, Order, db_orders.orders_by_ids, pk, one_read=one_read)
+        return await _by_id(info, Product, db_products.products_by_ids, pk)
+    return await _by_id(info, Order, db_orders.orders_by_ids, pk)
 
 
 async def _by_id(
@@ -65,17 +64,14 @@ async def _by_id(
     cls: type[N],
     by_ids: Callable[..., Awaitable[Sequence[Any]]],
     pk: int,
-    *,
-    one_read: bool = False,
 ) -> N | None:
     """One object by primary key, through its batch read (with the relations the
-    document reads joined, where `by_ids` can join them). `one_read`: the field reads
-    no other object than this one, so that when it is `alone` on its level, no other
-    read could join its statement, and it is read without a loader."""
+    document reads joined, where `by_ids` can join them); read without a loader when
+    its field is `alone` (a lookup declared READS_ALONE, its level's only field)."""
     loaders = info.context.loaders
     # The loader's key is the read and these: the same as any other field's that reads them.
     kwargs = {"relations": joins_below(info, cls)} if takes(by_ids, "relations") else {}
-    if one_read and alone(info):
+    if alone(info):
         row = await loaders.load_alone(by_ids, pk, **kwargs)
     else:
         row = await loaders.of(by_ids, **kwargs).load(pk)
@@ -116,7 +112,7 @@ def _signed_in(roots: Sequence[Any], info: Info) -> None:
 
 
 async def _node(root: object, info: Info, id: strawberry.ID) -> Node | None:
-    return await load_node(info, id, one_read=True)
+    return await load_node(info, id)
 
 
 async def _nodes(root: object, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
@@ -130,7 +126,7 @@ async def _viewer(root: object, info: Info) -> User | None:
     viewer = info.context.viewer
     if viewer is None:
         return None
-    return await _by_id(info, User, db_users.users_by_ids, viewer.user_id, one_read=True)
+    return await _by_id(info, User, db_users.users_by_ids, viewer.user_id)
 
 
 async def _user(root: object, info: Info, username: str) -> User | None:
@@ -172,7 +168,7 @@ async def _post(root: object, info: Info, id: strawberry.ID) -> Post | None:
     pk = decode_id_of(id, "Post")
     if pk is None:
         return None
-    return await _by_id(info, Post, db_posts.posts_by_ids, pk, one_read=True)
+    return await _by_id(info, Post, db_posts.posts_by_ids, pk)
 
 
 async def _tag(root: object, info: Info, name: str) -> Tag | None:

@@ -39,7 +39,7 @@ class FastInfo:
         self.fragments = fragments or {}
         self.variable_values = variable_values or {}
         self.memo = memo
-        # The only field of its level, on one object (schema/lookahead.py, `alone`).
+        # A READS_ALONE lookup, the only field of its level (schema/lookahead.py, `alone`).
         self.alone = alone
 
 

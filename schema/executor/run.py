@@ -76,7 +76,7 @@ class Run:
         pending: list[Awaitable[None]] = []
         for group in level:
             fields = self.collect(group.type, group.selections)
-            # The level's one field, on one object: its read shares no statement.
+            # The level's one field, on one object: a lookup's read shares no statement.
             alone = len(level) == 1 and len(fields) == 1 and len(group.sources) == 1
             for out in group.outputs:
                 for key in fields:
@@ -171,7 +171,8 @@ class Run:
         alone: bool = False,
     ) -> list[Any] | Awaitable[list[Any]]:
         """Every source's value of one field: at once, or as one awaitable for them all.
-        `alone`: the field is its level's only one, on one object (FastInfo.alone)."""
+        `alone`: the field is its level's only one, on one object (FastInfo.alone, for a
+        lookup declared READS_ALONE)."""
         resolver = self.resolver(parent, definition)
         function = resolver.function
         if function is None:
@@ -185,7 +186,7 @@ class Run:
                 self.prepared.fragments,
                 self.variables,
                 self.prepared.lookahead,
-                alone,
+                alone and resolver.reads_alone,
             )
             kwargs = {**kwargs, "info": info}
         batched = resolver.batched
