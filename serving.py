@@ -87,6 +87,9 @@ def serve(
         # X-Forwarded-For is read by the app alone, as STOREFRONT_FORWARDED_ALLOW_IPS says
         # (uvicorn's own reading would trust 127.0.0.1, or its FORWARDED_ALLOW_IPS).
         proxy_headers=False,
+        # No `server: uvicorn` on every response: it tells an attacker what runs here,
+        # and uvicorn checks each header it writes against two regular expressions.
+        server_header=False,
         timeout_graceful_shutdown=grace_s,
         ws_max_size=max_message_bytes + 64 * 1024,
     )

@@ -48,6 +48,9 @@ class Prepared:
         default_factory=dict
     )
     arguments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # How each field node that uses variables takes its arguments from them
+    # (schema/executor/arguments.py), by id of the node; None: graphql-core's way.
+    argument_plans: dict[int, Any] = field(default_factory=dict)
     # Inline plans (schema/executor/inline.py) by type and selections (and, when
     # @skip/@include choose, the fields chosen); None where there is none.
     inline: dict[tuple[Any, ...], Any] = field(default_factory=dict)
@@ -57,6 +60,10 @@ class Prepared:
     # What schema/lookahead.py read from the document's fields, which is the same
     # for every run (it evaluates no @skip/@include), by field nodes and path.
     lookahead: dict[Any, Any] = field(default_factory=dict)
+    # The operation's one root field, when it selects exactly one, plainly (no fragment,
+    # no directive, not `__typename`): a lookup there may skip the level's machinery
+    # (Run.root).
+    lone: FieldNode | None = None
 
 
 def prepare(checked: Checked, operation_name: str | None) -> Prepared | object | None:
@@ -93,7 +100,22 @@ def _build(checked: Checked, operation_name: str | None) -> Prepared | object | 
         conditional=bool(directives),
         condition_variables=_condition_variables(document),
         plain_variables=plain_coercion(operation.variable_definitions or ()),
+        lone=_lone(operation),
     )
+
+
+def _lone(operation: OperationDefinitionNode) -> FieldNode | None:
+    selections = operation.selection_set.selections
+    if len(selections) != 1:
+        return None
+    [selection] = selections
+    if (
+        not isinstance(selection, FieldNode)
+        or selection.directives
+        or selection.name.value.startswith("__")
+    ):
+        return None
+    return selection
 
 
 def _directives(document: DocumentNode) -> set[str]:

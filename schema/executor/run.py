@@ -18,6 +18,7 @@ from graphql import (
 from graphql.execution import VariableValues, get_argument_values
 
 from schema.errors import ApiError
+from schema.executor.arguments import argument_plan
 from schema.executor.collect import Collector
 from schema.executor.eager import gather_eagerly
 from schema.executor.errors import Failed, Failure
@@ -39,6 +40,8 @@ MAX_CONDITIONAL_PLANS = 64
 
 # The sources of the root level: the one root value, None.
 _ROOT = [None]
+# A field node whose arguments have no plan yet (Prepared.argument_plans).
+_UNPLANNED: Any = object()
 
 
 class ResponseTooLarge(Exception):
@@ -53,8 +56,10 @@ class Run:
         self.prepared = prepared
         self.variables = variables
         self.info = info
-        self.variable_values = VariableValues(sources={}, coerced=variables)
-        self.collect = Collector(prepared, self.variable_values).collect
+        # graphql-core's view of the variables, and the run's field collection: made
+        # when first needed (a lone lookup needs neither).
+        self._variable_values: VariableValues | None = None
+        self._collector: Collector | None = None
         self._resolvers = path.resolvers
         self._arguments: dict[int, dict[str, Any]] = {}
         self._plans: dict[tuple[Any, ...], Plan | None] = {}
@@ -65,11 +70,53 @@ class Run:
 
     async def root(self, query_type: GraphQLObjectType) -> dict[str, Any]:
         data: dict[str, Any] = {}
-        level = [Group(query_type, (self.prepared.operation.selection_set,), [None], [data])]
+        level = [Group(query_type, (self.prepared.operation.selection_set,), _ROOT, [data])]
+        node = self.prepared.lone
+        if node is not None:
+            definition = query_type.fields[node.name.value]
+            resolver = self.resolver(query_type, definition)
+            if resolver.reads_alone and resolver.batched is None:
+                self.levels.append(level)
+                level = await self._lookup(level[0], node, definition, resolver)
         while level:
             self.levels.append(level)
             level = await self._resolve_level(level)
         return data
+
+    @property
+    def variable_values(self) -> VariableValues:
+        if self._variable_values is None:
+            self._variable_values = VariableValues(sources={}, coerced=self.variables)
+        return self._variable_values
+
+    def collect(
+        self, object_type: GraphQLObjectType, selections: tuple[SelectionSetNode, ...]
+    ) -> dict[str, list[FieldNode]]:
+        if self._collector is None:
+            self._collector = Collector(self.prepared, self.variable_values)
+        return self._collector.collect(object_type, selections)
+
+    async def _lookup(
+        self, group: Group, node: FieldNode, definition: GraphQLField, resolver: Resolver
+    ) -> list[Group]:
+        """The root level when it is one lookup (Prepared.lone, READS_ALONE), resolved as
+        `_resolve_level` would, less what a level of one known field does not need: no
+        collection, no gathering, and its resolver awaited with no wrapper around it.
+        A post by ID is mostly this executor's overhead: this is a ninth of it."""
+        key = (node.alias or node.name).value
+        nodes = [node]
+        next_level: NextLevel = {}
+        assert resolver.function is not None  # a lookup has a resolver
+        try:
+            value = resolver.function(None, **self._called_with(definition, resolver, nodes, True))
+            if inspect.isawaitable(value):
+                value = await value
+        except Exception as exc:
+            group.outputs[0][key] = None
+            self._complete_each(group, key, definition.type, nodes, [Failed(exc)], next_level)
+        else:
+            self._complete_all(group, key, definition.type, nodes, [value], next_level)
+        return list(next_level.values())
 
     async def _resolve_level(self, level: list[Group]) -> list[Group]:
         next_level: NextLevel = {}
@@ -178,17 +225,7 @@ class Run:
         if function is None:
             name = resolver.attribute
             return [getattr(source, name) for source in sources]
-        kwargs = self._kwargs(definition, resolver, nodes[0])
-        if resolver.wants_info:
-            info = FastInfo(
-                self.info.context,
-                nodes,
-                self.prepared.fragments,
-                self.variables,
-                self.prepared.lookahead,
-                alone and resolver.reads_alone,
-            )
-            kwargs = {**kwargs, "info": info}
+        kwargs = self._called_with(definition, resolver, nodes, alone and resolver.reads_alone)
         batched = resolver.batched
         if batched is not None:
             return batched(sources, **kwargs)  # type: ignore[no-any-return]
@@ -202,6 +239,20 @@ class Run:
         if any(inspect.isawaitable(result) for result in results):
             return _gather_all(results)
         return results
+
+    def _called_with(
+        self, definition: GraphQLField, resolver: Resolver, nodes: list[FieldNode], alone: bool
+    ) -> dict[str, Any]:
+        """The keyword arguments the field's resolver is called with: its arguments, and
+        its `info` if it takes one (`alone`: FastInfo.alone)."""
+        kwargs = self._kwargs(definition, resolver, nodes[0])
+        if not resolver.wants_info:
+            return kwargs
+        prepared = self.prepared
+        info = FastInfo(
+            self.info.context, nodes, prepared.fragments, self.variables, prepared.lookahead, alone
+        )
+        return {**kwargs, "info": info}
 
     def resolver(self, parent: GraphQLObjectType, definition: GraphQLField) -> Resolver:
         resolver = self._resolvers.get(id(definition))
@@ -257,9 +308,18 @@ class Run:
         if cached is None:
             cached = self._arguments.get(id(node))
         if cached is None:
-            raw = get_argument_values(definition, node, self.variable_values)
+            plans = self.prepared.argument_plans
+            plan = plans.get(id(node), _UNPLANNED)
+            if plan is _UNPLANNED:
+                plan = plans[id(node)] = argument_plan(definition, node)
+            raw = None if plan is None else plan(self.variables)
+            if raw is None:
+                raw = get_argument_values(definition, node, self.variable_values)
             cached = self.path.argument_converter(raw, resolver.field, self.info)
-            shared = not any(uses_variables(argument.value) for argument in node.arguments or ())
+            # A node with a plan takes variables: its arguments are this run's alone.
+            shared = plan is None and not any(
+                uses_variables(argument.value) for argument in node.arguments or ()
+            )
             (self.prepared.arguments if shared else self._arguments)[id(node)] = cached
         return cached
 

@@ -167,3 +167,61 @@ async def test_mutations_and_introspection_go_to_strawberry(services: Services, 
     answer = await fast.execute(query, None, None, Context(services, None, "t"))
     assert answer is None
     assert fast.handed_over == (1 if query.startswith("{") else 0)
+
+
+# A document that is one root lookup skips the level's machinery (Run._lookup): it
+# answers as Strawberry does all the same, with its argument's variable there, given a
+# default, null where it may not be, and with levels below it to walk.
+LONE_LOOKUPS = [
+    ("query($id: ID!) { post(id: $id) { title author { username } tags { name } } }", "post"),
+    ("query($id: ID!) { p: post(id: $id) { __typename id } }", "post"),
+    ('query($id: ID = "UG9zdDox") { post(id: $id) { title } }', None),
+    ('query($id: ID = "UG9zdDox") { node(id: $id) { id } }', "null"),
+    ("query($id: ID!) { node(id: $id) { ... on Post { title published } } }", "post"),
+    ("{ viewer { username orders { totalCount } } }", None),
+    (
+        "query($name: String!) { user(username: $name) { username postCount "
+        "posts(first: 2) { totalCount edges { node { title author { username } } } } } }",
+        "name",
+    ),
+    ('{ tag(name: "t1") { name postCount posts(first: 2) { edges { node { title } } } } }', None),
+    ('{ product(sku: "nope") { name } }', None),
+]
+
+
+@pytest.mark.parametrize(("query", "variable"), LONE_LOOKUPS)
+async def test_a_lone_lookup_answers_as_strawberry_does(
+    session: AsyncSession, services: Services, query: str, variable: str | None
+) -> None:
+    data = await dataset(session)
+    given: dict[str | None, dict[str, Any]] = {
+        "post": {"id": encode_id("Post", data["post"].id)},
+        "name": {"name": "ann"},
+        "null": {"id": None},
+        None: {},
+    }
+    variables = given[variable]
+    await same_as_strawberry(services, query, variables, data["viewers"])
+
+
+async def test_a_lone_lookup_that_fails_is_masked_in_place(
+    session: AsyncSession, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from db import posts as db_posts
+
+    data = await dataset(session)
+
+    async def broken(conn: Any, ids: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the read failed")
+
+    monkeypatch.setattr(db_posts, "posts_by_ids", broken)
+    query = "query($id: ID!) { post(id: $id) { title } }"
+    variables = {"id": encode_id("Post", data["post"].id)}
+    answer = await FastPath(SCHEMA).execute(query, variables, None, Context(services, None, "t"))
+
+    assert answer is not None
+    assert answer.payload["data"] == {"post": None}
+    [error] = answer.payload["errors"]
+    assert error["path"] == ["post"]
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert "the read failed" not in str(answer.payload)

@@ -313,12 +313,18 @@ async def test_a_user_page_read_ahead_is_answered_off_the_user(
     data = await _dataset(session)
     levels: list[int] = []
     original = run.Run._resolve_level
+    lookup = run.Run._lookup
 
     async def counted(self: run.Run, level: Any) -> Any:
         levels.append(len(level))
         return await original(self, level)
 
+    async def looked_up(self: run.Run, group: Any, *args: Any) -> Any:
+        levels.append(1)  # the root level, as a lone lookup resolves it
+        return await lookup(self, group, *args)
+
     monkeypatch.setattr(run.Run, "_resolve_level", counted)
+    monkeypatch.setattr(run.Run, "_lookup", looked_up)
     query = f'{{ user(username: "ann") {{ {selection} }} }}'
 
     answered = await _lean_data(services, query, None)
