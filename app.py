@@ -30,7 +30,7 @@ from db.read_pool import ReadPool
 from db.replicas import Replicas, replica_name
 from db.sign_ins import SignIns
 from db.statement_counter import install_counter
-from schema import build_schema, graphiql
+from schema import build_schema, compression, graphiql
 from schema import metrics as api_metrics
 from schema.compression import Gzip
 from schema.context import Services
@@ -334,19 +334,12 @@ def build_tracer_provider(exporter: str, ratio: float | None = None) -> TracerPr
     return provider
 
 
-# API.md: answers over 1 KiB are compressed when the request accepts gzip; smaller ones
-# pass as they are. Level 1 (nginx's default too): on bench/compression.py's 27 KB answer
-# a third of level 6's CPU for 10 % more bytes.
-GZIP_MINIMUM_BYTES = 1024
-GZIP_LEVEL = 1
-
-
 def http_middleware(settings: Settings, graphql: ASGIApp | None = None) -> list[Middleware]:
     """Around every route, outermost first. `Observe` outermost: it names the request,
     so that every response carries `x-request-id`, a CORS preflight answered by `Cors`
     included, and tells what the request did once it is answered (schema/observe.py).
-    Innermost, `graphql` (the view) takes its HTTP requests before Starlette's router
-    does (schema/direct.py)."""
+    Then `graphql` (the view) takes its HTTP requests before Gzip and Starlette's
+    router do (schema/direct.py): it encodes its own answers (schema/compression.py)."""
     hooks = (api_metrics.observe,) if settings.metrics else ()
     observe = Middleware(
         Observe,
@@ -358,9 +351,12 @@ def http_middleware(settings: Settings, graphql: ASGIApp | None = None) -> list[
     middleware = [observe]
     if settings.cors_origins:
         middleware.append(Middleware(Cors, origins=settings.cors_origins))
-    middleware.append(Middleware(Gzip, minimum_size=GZIP_MINIMUM_BYTES, level=GZIP_LEVEL))
     if graphql is not None:
+        # Above Gzip: the view encodes its own answers (schema/compression.py).
         middleware.append(Middleware(DirectRoute, path="/graphql", endpoint=graphql))
+    middleware.append(
+        Middleware(Gzip, minimum_size=compression.MINIMUM_BYTES, level=compression.LEVEL)
+    )
     return middleware
 
 

@@ -43,6 +43,7 @@ from starlette.routing import Route
 
 import app as storefront
 from db import demo_data
+from schema import compression
 from schema.compression import Gzip
 from schema.observe import Observe
 from schema.transport import json_response
@@ -98,15 +99,15 @@ def variants() -> list[Variant]:
     shipped = storefront.http_middleware(Settings())
     without = [m for m in shipped if m.cls is not Gzip]
     assert [m.cls for m in without] == [Observe], "http_middleware changed: update the bench"
-    minimum = storefront.GZIP_MINIMUM_BYTES
+    minimum = compression.MINIMUM_BYTES
     starlette = Middleware(GZipMiddleware, minimum_size=minimum, compresslevel=1)
     found = [
         Variant("none", without),
         Variant("Starlette's GZipMiddleware, level 1", [*without, starlette]),
     ]
-    for level in sorted({1, 6, 9, storefront.GZIP_LEVEL}):
+    for level in sorted({1, 6, 9, compression.LEVEL}):
         gzip = Middleware(Gzip, minimum_size=minimum, level=level)
-        mark = " (shipped)" if level == storefront.GZIP_LEVEL else ""
+        mark = " (shipped)" if level == compression.LEVEL else ""
         found.append(Variant(f"schema/compression.py, level {level}{mark}", [*without, gzip]))
     return found
 

@@ -11,7 +11,7 @@ token is given (every read is on the primary).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from graphql import OperationType, get_operation_ast
@@ -41,13 +41,14 @@ def requested_position(headers: Mapping[str, str]) -> int | None:
     return position
 
 
-async def reads_for(services: Services, headers: Mapping[str, str]) -> Lender | None:
-    """Where the request's queries read: a replica or the primary; None for the
-    primary's pool when no replica is configured."""
+def reads_for(services: Services, headers: Mapping[str, str]) -> Awaitable[Lender] | None:
+    """Where the request's queries read, a replica or the primary, once awaited; None,
+    with nothing to await, for the primary's pool when no replica is configured. A
+    malformed consistency token is refused either way."""
     position = requested_position(headers)
     if services.replicas is None:
         return None
-    return await services.replicas.reads_for(position)
+    return services.replicas.reads_for(position)
 
 
 def is_mutation(documents: Documents, query: str, operation_name: str | None) -> bool:

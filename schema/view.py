@@ -17,7 +17,6 @@ import orjson
 from graphql import GraphQLError
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -32,6 +31,7 @@ from db.failures import connection_failure
 from db.statement_counter import counting
 from schema import Schema
 from schema.client_address import client_address
+from schema.compression import LEVEL, MINIMUM_BYTES, Gzip, encode_large
 from schema.consistency import after_mutation, is_mutation, reads_for, response_headers
 from schema.context import Context, Services
 from schema.deadline import Deadline
@@ -136,10 +136,17 @@ class GraphQLView(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         if self._wants_graphiql(scope):
-            response: Response | Reply = graphiql_page()
-        else:
-            response = await self._respond(scope, receive)
-        await response(scope, receive, send)
+            # The one answer here that is not a Reply: through the middleware, since
+            # DirectRoute hands /graphql over above the app's.
+            page = Gzip(graphiql_page(), minimum_size=MINIMUM_BYTES, level=LEVEL)
+            await page(scope, receive, send)
+            return
+        reply = await self._respond(scope, receive)
+        if len(reply.body) >= MINIMUM_BYTES:
+            reply.body, reply.headers = await encode_large(
+                reply.body, reply.headers, scope["headers"]
+            )
+        await reply(scope, receive, send)
 
     def _wants_graphiql(self, scope: Scope) -> bool:
         """A browser opening /graphql itself (a GET that carries a request is run here)."""
@@ -304,8 +311,13 @@ class GraphQLView(GraphQL[Context, None]):
         `replica_reads`: its queries may read from a replica (never on the WebSocket: an
         event is resolved as soon as it is committed on the primary)."""
         assert self.services is not None, "the app's lifespan has not run"
-        reads_from = await reads_for(self.services, headers) if replica_reads else None
-        viewer, token, auth_error = await self._authenticate(headers.get("authorization"))
+        # Neither awaited when there is nothing to wait for (no replicas, no token).
+        choosing = reads_for(self.services, headers) if replica_reads else None
+        reads_from = None if choosing is None else await choosing
+        header = headers.get("authorization")
+        viewer, token, auth_error = (
+            _ANONYMOUS if header is None else await self._authenticate(header)
+        )
         return Context(
             services=self.services,
             viewer=viewer,
@@ -359,6 +371,10 @@ class GraphQLView(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+# (viewer, token, problem) of a request with no Authorization header.
+_ANONYMOUS: tuple[None, None, None] = (None, None, None)
 
 
 def _refuses(error: Mapping[str, Any]) -> bool:

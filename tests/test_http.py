@@ -57,10 +57,14 @@ async def test_a_refused_document_is_400_for_graphql_response_json(
 
 async def test_a_browser_gets_graphiql_when_it_is_on(client: httpx.AsyncClient) -> None:
     # The page, its policy and its files: tests/test_graphiql.py.
-    response = await client.get("/graphql", headers={"Accept": "text/html"})
+    response = await client.get(
+        "/graphql", headers={"Accept": "text/html", "Accept-Encoding": "gzip"}
+    )
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
     assert "content-security-policy" in response.headers
+    # The view serves it above the app's Gzip, and sends it through its own.
+    assert response.headers["content-encoding"] == "gzip"
 
 
 async def test_graphiql_is_off_unless_switched_on(database_url: str) -> None:

@@ -4,8 +4,7 @@ Strawberry to run it)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import GraphQLField, GraphQLObjectType, GraphQLOutputType, get_variable_values
 from strawberry import Schema
@@ -15,6 +14,7 @@ from schema.documents import Documents
 from schema.errors import coded
 from schema.executor.compat import argument_converter, graphql_schema
 from schema.executor.errors import place_errors
+from schema.executor.inline import Objects, objects_of
 from schema.executor.plan import HANDED_OVER, Prepared, prepare
 from schema.executor.resolvers import FastInfo, Resolver, resolver_for
 from schema.executor.run import ResponseTooLarge, Run
@@ -25,10 +25,10 @@ from schema.limits import too_complex
 Leaves = tuple[Callable[[Sequence[Any]], list[Any]], bool]
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(NamedTuple):
     """What the lean executor answers: a response body, and whether the document was
-    refused before it ran (a GraphQL-over-HTTP request error: no `data`)."""
+    refused before it ran (a GraphQL-over-HTTP request error: no `data`). A tuple: one
+    is made per request, and a frozen dataclass's __init__ costs several times more."""
 
     payload: dict[str, Any]
     refused: bool = False
@@ -52,6 +52,7 @@ class FastPath:
         self._leaves: dict[GraphQLOutputType, Callable[[Any], Any]] = {}
         self._many_leaves: dict[GraphQLOutputType, Leaves] = {}
         self._shapes: dict[GraphQLOutputType, Shape] = {}
+        self._objects: dict[GraphQLOutputType, Objects | None] = {}
 
     async def execute(
         self,
@@ -127,3 +128,11 @@ class FastPath:
         if found is None:
             found = self._shapes[return_type] = shape(return_type, self.gql)
         return found
+
+    def objects(self, return_type: GraphQLOutputType) -> Objects | None:
+        """`objects_of(return_type)` (schema/executor/inline.py); read once per type."""
+        try:
+            return self._objects[return_type]
+        except KeyError:
+            found = self._objects[return_type] = objects_of(return_type)
+            return found

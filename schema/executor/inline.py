@@ -236,9 +236,11 @@ class _Source:
         return f"{self._name('G', get)}({item})"
 
 
-def complete_inline(
-    plan: Plan, found: tuple[GraphQLObjectType, bool, bool, bool], values: Sequence[Any]
-) -> tuple[list[Any], int]:
+# (object type, list, non-null, items non-null): `objects_of`'s reading of a field's type.
+Objects = tuple[GraphQLObjectType, bool, bool, bool]
+
+
+def complete_inline(plan: Plan, found: Objects, values: Sequence[Any]) -> tuple[list[Any], int]:
     """Each parent's value of a field of an object type or a list of one (`found`, as
     `objects_of` reads its type) answered with `plan`; raises to hand it back."""
     _, many, required, items_required = found
@@ -261,7 +263,7 @@ def complete_inline(
     return completed, size
 
 
-def objects_of(field_type: GraphQLOutputType) -> tuple[GraphQLObjectType, bool, bool, bool] | None:
+def objects_of(field_type: GraphQLOutputType) -> Objects | None:
     """(object type, list, non-null, items non-null) of an object or list-of-objects type."""
     required = isinstance(field_type, GraphQLNonNull)
     inner = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type

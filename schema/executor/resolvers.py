@@ -15,6 +15,7 @@ from schema.batching import batch_of
 from schema.context import Context
 from schema.executor.compat import resolver_function, strawberry_field
 from schema.lookahead import READS_ALONE
+from schema.relationships import reads_ahead
 
 
 class FastInfo:
@@ -51,7 +52,8 @@ class Resolver:
     `batched`, when set, answers a whole level's objects in one call; else
     `function` is called once per object. `wants_info` says whether the one called
     takes `info`; `reads_alone`, whether it reads without a loader when it is its
-    level's only field (schema/lookahead.py, `READS_ALONE`).
+    level's only field (schema/lookahead.py, `READS_ALONE`); `reads_ahead`, whether
+    it reads ahead for its objects' fields (schema/relationships.py, `reads_ahead`).
     """
 
     field: StrawberryField
@@ -60,6 +62,7 @@ class Resolver:
     batched: Callable[..., Any] | None
     wants_info: bool
     reads_alone: bool
+    reads_ahead: bool
 
 
 def resolver_for(definition: GraphQLField) -> Resolver:
@@ -74,4 +77,5 @@ def resolver_for(definition: GraphQLField) -> Resolver:
         batched=batched,
         wants_info=called is not None and "info" in inspect.signature(called).parameters,
         reads_alone=bool(field.metadata.get(READS_ALONE)),
+        reads_ahead=reads_ahead(field),
     )

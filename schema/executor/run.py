@@ -22,12 +22,11 @@ from schema.executor.arguments import argument_plan
 from schema.executor.collect import Collector
 from schema.executor.eager import gather_eagerly
 from schema.executor.errors import Failed, Failure
-from schema.executor.inline import Plan, complete_inline, objects_of
+from schema.executor.inline import Plan, complete_inline
 from schema.executor.plan import Prepared, uses_variables
 from schema.executor.planning import plan_for, plan_for_rows
 from schema.executor.resolvers import FastInfo, Resolver
 from schema.executor.shapes import Completer, Group, NextLevel, Unanswerable
-from schema.relationships import reads_ahead
 
 if TYPE_CHECKING:
     from schema.executor.fast_path import FastPath
@@ -304,14 +303,16 @@ class Run:
     def _kwargs(
         self, definition: GraphQLField, resolver: Resolver, node: FieldNode
     ) -> dict[str, Any]:
-        cached = self.prepared.arguments.get(id(node))
+        key = id(node)
+        prepared = self.prepared
+        cached = prepared.arguments.get(key)
         if cached is None:
-            cached = self._arguments.get(id(node))
+            cached = self._arguments.get(key)
         if cached is None:
-            plans = self.prepared.argument_plans
-            plan = plans.get(id(node), _UNPLANNED)
+            plans = prepared.argument_plans
+            plan = plans.get(key, _UNPLANNED)
             if plan is _UNPLANNED:
-                plan = plans[id(node)] = argument_plan(definition, node)
+                plan = plans[key] = argument_plan(definition, node)
             raw = None if plan is None else plan(self.variables)
             if raw is None:
                 raw = get_argument_values(definition, node, self.variable_values)
@@ -320,7 +321,7 @@ class Run:
             shared = plan is None and not any(
                 uses_variables(argument.value) for argument in node.arguments or ()
             )
-            (self.prepared.arguments if shared else self._arguments)[id(node)] = cached
+            (prepared.arguments if shared else self._arguments)[key] = cached
         return cached
 
     def _complete_all(
@@ -354,10 +355,15 @@ class Run:
             if self.size > self.path.max_response_bytes:
                 raise ResponseTooLarge
             return
-        selections = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+        selections = (
+            (nodes[0].selection_set,)
+            if len(nodes) == 1
+            else tuple(n.selection_set for n in nodes if n.selection_set is not None)
+        )
         # A root field that read ahead for its objects' fields lets their plan read it.
-        ahead = group.sources == _ROOT and reads_ahead(
-            self.resolver(group.type, group.type.fields[nodes[0].name.value]).field
+        ahead = (
+            group.sources is _ROOT
+            and self.resolver(group.type, group.type.fields[nodes[0].name.value]).reads_ahead
         )
         if self._completed_inline(group, key, return_type, selections, values, ahead):
             return
@@ -381,7 +387,7 @@ class Run:
         ahead: bool,
     ) -> bool:
         """Whether the field's objects were answered on the spot, with no level below."""
-        found = objects_of(return_type)
+        found = self.path.objects(return_type)
         if found is None:
             return False
         plan = self.inline_plan(found[0], selections, ahead=ahead)
