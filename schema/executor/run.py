@@ -3,6 +3,7 @@ every object of its group, its values completed into the answer."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Awaitable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
@@ -120,6 +121,24 @@ class Run:
     async def _resolve_level(self, level: list[Group]) -> list[Group]:
         next_level: NextLevel = {}
         pending: list[Awaitable[None]] = []
+        try:
+            await self._start_level(level, next_level, pending)
+        except ResponseTooLarge:
+            # Refused midway: the fields of the level already started are seen to
+            # their end all the same (refused in turn), so that none is left never
+            # awaited; then the refusal goes on.
+            with contextlib.suppress(Exception):
+                await gather_eagerly(pending, self._claim)
+            raise
+        # Together, so that every batch of the level joins its loader's queue
+        # before any is dispatched; then the batches run in this task.
+        await gather_eagerly(pending, self._claim)
+        return list(next_level.values())
+
+    async def _start_level(
+        self, level: list[Group], next_level: NextLevel, pending: list[Awaitable[None]]
+    ) -> None:
+        """Each field of the level resolved, completed at once, or added to `pending`."""
         for group in level:
             fields = self.collect(group.type, group.selections)
             # The level's one field, on one object: a lookup's read shares no statement.
@@ -147,10 +166,6 @@ class Run:
                     await self._later(group, key, definition, nodes, values, next_level)
                 else:
                     pending.append(self._later(group, key, definition, nodes, values, next_level))
-        # Together, so that every batch of the level joins its loader's queue
-        # before any is dispatched; then the batches run in this task.
-        await gather_eagerly(pending, self._claim)
-        return list(next_level.values())
 
     def _claim(self) -> tuple[list[Coroutine[Any, Any, None]], set[int]]:
         # The context's loaders of the moment: a mutation's resolver starts new ones.

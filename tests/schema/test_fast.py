@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
 from typing import Any
 
 import pytest
@@ -225,3 +227,32 @@ async def test_a_lone_lookup_that_fails_is_masked_in_place(
     assert error["path"] == ["post"]
     assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     assert "the read failed" not in str(answer.payload)
+
+
+@pytest.mark.parametrize("limit", [100, 200, 400])
+async def test_an_answer_too_large_leaves_no_read_unawaited(
+    session: AsyncSession, services: Services, limit: int
+) -> None:
+    # Refused midway through a level (QUERY_TOO_COMPLEX, `responseBytes`), the fields
+    # of that level already started are still seen to their end: none is left never
+    # awaited (Python warns of such a coroutine when it is collected).
+    data = await dataset(session)
+    query = (
+        "query($name: String!) { user(username: $name) { username email "
+        "orders { totalCount edges { node { total } } } "
+        "posts(first: 10) { totalCount edges { node { title tags { name } } } } } }"
+    )
+    admin = data["viewers"][2]
+    viewer = Viewer(admin.id, admin.is_admin, 0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        answer = await FastPath(SCHEMA, max_response_bytes=limit).execute(
+            query, {"name": "ann"}, None, Context(services, viewer, "t")
+        )
+        gc.collect()
+    assert answer is not None
+    assert answer.payload["data"] is None
+    [error] = answer.payload["errors"]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert error["extensions"]["limit"] == "responseBytes"
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
