@@ -122,7 +122,9 @@ class Run:
         next_level: NextLevel = {}
         pending: list[Awaitable[None]] = []
         try:
-            await self._start_level(level, next_level, pending)
+            alone = self._start_level(level, next_level, pending)
+            if alone is not None:
+                await alone
         except ResponseTooLarge:
             # Refused midway: the fields of the level already started are seen to
             # their end all the same (refused in turn), so that none is left never
@@ -135,10 +137,13 @@ class Run:
         await gather_eagerly(pending, self._claim)
         return list(next_level.values())
 
-    async def _start_level(
+    def _start_level(
         self, level: list[Group], next_level: NextLevel, pending: list[Awaitable[None]]
-    ) -> None:
-        """Each field of the level resolved, completed at once, or added to `pending`."""
+    ) -> Awaitable[None] | None:
+        """Each field of the level completed at once or added to `pending`; or, for a
+        READS_ALONE lookup alone on its level, returned to be awaited as it is (it has
+        no batch of its own to claim, and gathering would drive each of its
+        statement's waits through Python)."""
         for group in level:
             fields = self.collect(group.type, group.selections)
             # The level's one field, on one object: a lookup's read shares no statement.
@@ -161,11 +166,10 @@ class Run:
                 if isinstance(values, list):
                     self._complete_all(group, key, definition.type, nodes, values, next_level)
                 elif alone and self.resolver(group.type, definition).reads_alone:
-                    # No batch of its own to claim: awaited as it is, since gathering
-                    # would drive each of its statement's waits through Python.
-                    await self._later(group, key, definition, nodes, values, next_level)
+                    return self._later(group, key, definition, nodes, values, next_level)
                 else:
                     pending.append(self._later(group, key, definition, nodes, values, next_level))
+        return None
 
     def _claim(self) -> tuple[list[Coroutine[Any, Any, None]], set[int]]:
         # The context's loaders of the moment: a mutation's resolver starts new ones.
