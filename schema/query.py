@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import strawberry
 
@@ -13,19 +13,16 @@ from db import posts as db_posts
 from db import products as db_products
 from db import tags as db_tags
 from db import users as db_users
-from db.relations import NO_RELATIONS
 from schema.context import Info
 from schema.errors import BadUserInput, Unauthenticated
-from schema.ids import decode_id, decode_id_of
-from schema.loaders import takes
-from schema.lookahead import READS_ALONE, alone
+from schema.ids import decode_id
+from schema.lookahead import READS_ALONE
+from schema.lookups import LOOKUP, ById, by_pk
 from schema.pagination import page_request
 from schema.relationships import (
     READS_AHEAD,
     ListAhead,
     Listing,
-    joins_below,
-    node_maker,
     page_ahead,
     root_list,
     value_ahead,
@@ -39,7 +36,6 @@ from schema.types.tag import Tag, TagConnection
 from schema.types.user import User, UserConnection
 
 MAX_NODES = 100
-N = TypeVar("N")
 
 
 async def load_node(info: Info, global_id: str) -> Node | None:
@@ -49,35 +45,14 @@ async def load_node(info: Info, global_id: str) -> Node | None:
         return None
     type_name, pk = decoded
     if type_name == "User":
-        return await _by_id(info, User, db_users.users_by_ids, pk)
+        return await by_pk(info, User, db_users.users_by_ids, pk)
     if type_name == "Post":
-        return await _by_id(info, Post, db_posts.posts_by_ids, pk)
+        return await by_pk(info, Post, db_posts.posts_by_ids, pk)
     if type_name == "Tag":
-        return await _by_id(info, Tag, db_tags.tags_by_ids, pk)
+        return await by_pk(info, Tag, db_tags.tags_by_ids, pk)
     if type_name == "Product":
-        return await _by_id(info, Product, db_products.products_by_ids, pk)
-    return await _by_id(info, Order, db_orders.orders_by_ids, pk)
-
-
-async def _by_id(
-    info: Info,
-    cls: type[N],
-    by_ids: Callable[..., Awaitable[Sequence[Any]]],
-    pk: int,
-) -> N | None:
-    """One object by primary key, through its batch read (with the relations the
-    document reads joined, where `by_ids` can join them); read without a loader when
-    its field is `alone` (a lookup declared READS_ALONE, its level's only field)."""
-    loaders = info.context.loaders
-    # The loader's key is the read and these: the same as any other field's that reads them.
-    kwargs = {"relations": joins_below(info, cls)} if takes(by_ids, "relations") else {}
-    if alone(info):
-        row = await loaders.load_alone(by_ids, pk, **kwargs)
-    else:
-        row = await loaders.of(by_ids, **kwargs).load(pk)
-    relations = kwargs.get("relations", NO_RELATIONS)
-    made: N | None = None if row is None else node_maker(cls, relations)(row)
-    return made
+        return await by_pk(info, Product, db_products.products_by_ids, pk)
+    return await by_pk(info, Order, db_orders.orders_by_ids, pk)
 
 
 def _users(
@@ -126,7 +101,7 @@ async def _viewer(root: object, info: Info) -> User | None:
     viewer = info.context.viewer
     if viewer is None:
         return None
-    return await _by_id(info, User, db_users.users_by_ids, viewer.user_id)
+    return await by_pk(info, User, db_users.users_by_ids, viewer.user_id)
 
 
 async def _user(root: object, info: Info, username: str) -> User | None:
@@ -164,11 +139,12 @@ async def _user(root: object, info: Info, username: str) -> User | None:
     return user
 
 
+POST_BY_ID = ById(Post, db_posts.posts_by_ids)
+
+
 async def _post(root: object, info: Info, id: strawberry.ID) -> Post | None:
-    pk = decode_id_of(id, "Post")
-    if pk is None:
-        return None
-    return await _by_id(info, Post, db_posts.posts_by_ids, pk)
+    post: Post | None = await POST_BY_ID.resolve(info, id)
+    return post
 
 
 async def _tag(root: object, info: Info, name: str) -> Tag | None:
@@ -201,7 +177,9 @@ class Query:
         ahead=ListAhead("posts", db_posts.users_with_post_pages),
         description="Ordered by username.",
     )
-    post: Post | None = strawberry.field(resolver=_post, metadata={READS_ALONE: True})
+    post: Post | None = strawberry.field(
+        resolver=_post, metadata={READS_ALONE: True, LOOKUP: POST_BY_ID}
+    )
     posts: PostConnection = root_list(
         db_posts.posts_page, db_posts.posts_count, arguments=post_list
     )

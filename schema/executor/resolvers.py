@@ -15,6 +15,7 @@ from schema.batching import batch_of
 from schema.context import Context
 from schema.executor.compat import resolver_function, strawberry_field
 from schema.lookahead import READS_ALONE
+from schema.lookups import LOOKUP, ById
 from schema.relationships import reads_ahead
 
 
@@ -63,6 +64,9 @@ class Resolver:
     wants_info: bool
     reads_alone: bool
     reads_ahead: bool
+    # A root lookup's declaration (schema/lookups.py), by which it may be answered off
+    # its row.
+    lookup: ById | None = None
 
 
 def resolver_for(definition: GraphQLField) -> Resolver:
@@ -78,4 +82,5 @@ def resolver_for(definition: GraphQLField) -> Resolver:
         wants_info=called is not None and "info" in inspect.signature(called).parameters,
         reads_alone=bool(field.metadata.get(READS_ALONE)),
         reads_ahead=reads_ahead(field),
+        lookup=field.metadata.get(LOOKUP),
     )

@@ -23,7 +23,7 @@ from schema.executor.arguments import argument_plan
 from schema.executor.collect import Collector
 from schema.executor.eager import gather_eagerly
 from schema.executor.errors import Failed, Failure
-from schema.executor.inline import Plan, complete_inline
+from schema.executor.inline import Objects, Plan, complete_inline
 from schema.executor.plan import Prepared, uses_variables
 from schema.executor.planning import plan_for, plan_for_rows
 from schema.executor.resolvers import FastInfo, Resolver
@@ -106,6 +106,15 @@ class Run:
         key = (node.alias or node.name).value
         nodes = [node]
         next_level: NextLevel = {}
+        if resolver.lookup is not None:
+            found = self.path.objects(definition.type)
+            plan = (
+                None
+                if found is None or node.selection_set is None
+                else self.inline_plan(found[0], (node.selection_set,), rows="")
+            )
+            if found is not None and plan is not None:
+                return await self._off_row(group, key, node, definition, resolver, plan, found)
         assert resolver.function is not None  # a lookup has a resolver
         try:
             value = resolver.function(None, **self._called_with(definition, resolver, nodes, True))
@@ -116,6 +125,49 @@ class Run:
             self._complete_each(group, key, definition.type, nodes, [Failed(exc)], next_level)
         else:
             self._complete_all(group, key, definition.type, nodes, [value], next_level)
+        return list(next_level.values())
+
+    async def _off_row(
+        self,
+        group: Group,
+        key: str,
+        node: FieldNode,
+        definition: GraphQLField,
+        resolver: Resolver,
+        plan: Plan,
+        found: Objects,
+    ) -> list[Group]:
+        """`_lookup` of a field declared a lookup by ID (schema/lookups.py) whose object's
+        fields all read off its row (`plan`): the row answered as it is, as a page's rows
+        are, with no object made. What the plan cannot answer gets the object after all."""
+        lookup = resolver.lookup
+        assert lookup is not None
+        prepared = self.prepared
+        info = FastInfo(
+            self.info.context, [node], prepared.fragments, self.variables, prepared.lookahead, True
+        )
+        nodes = [node]
+        next_level: NextLevel = {}
+        try:
+            relations = lookup.relations(info)
+            pk = lookup.key(**self._kwargs(definition, resolver, node))
+            row = None if pk is None else await lookup.row(info, pk, relations)
+        except Exception as exc:
+            group.outputs[0][key] = None
+            self._complete_each(group, key, definition.type, nodes, [Failed(exc)], next_level)
+            return []
+        if plan.needs <= relations:
+            try:
+                completed, size = complete_inline(plan, found, [row])
+            except Exception:
+                pass  # the walk finds what the plan does not answer, and reports it
+            else:
+                group.outputs[0][key] = completed[0]
+                self.size += size
+                self._grow(len(key), completed, False)
+                return []
+        made = None if row is None else lookup.make(row, relations)
+        self._complete_all(group, key, definition.type, nodes, [made], next_level)
         return list(next_level.values())
 
     async def _resolve_level(self, level: list[Group]) -> list[Group]:
