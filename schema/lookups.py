@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from db.relations import NO_RELATIONS, Relations
 from db.rows import DbRow
-from schema.context import Info
+from schema.context import Context, Info
 from schema.ids import decode_id_of
 from schema.loaders import takes
 from schema.lookahead import alone
@@ -42,11 +42,11 @@ class ById:
         Strawberry's or the lean executor's, as for schema/lookahead.py)."""
         return joins_below(info, self.cls) if takes(self.by_ids, "relations") else NO_RELATIONS
 
-    async def row(self, info: Any, pk: int, relations: Relations) -> DbRow | None:
+    async def row(self, context: Context, pk: int, relations: Relations) -> DbRow | None:
         """The row of `pk`, read with `relations` (`relations(info)`) as `resolve` reads
         it, for a lookup that is its level's only field (READS_ALONE)."""
         kwargs = {"relations": relations} if takes(self.by_ids, "relations") else {}
-        row: DbRow | None = await info.context.loaders.load_alone(self.by_ids, pk, **kwargs)
+        row: DbRow | None = await context.loaders.load_alone(self.by_ids, pk, **kwargs)
         return row
 
     def make(self, row: DbRow, relations: Relations) -> Any:

@@ -64,6 +64,9 @@ class Prepared:
     # no directive, not `__typename`): a lookup there may skip the level's machinery
     # (Run.root).
     lone: FieldNode | None = None
+    # What a run decided of the document that its later runs reuse (schema/executor/
+    # lone.py).
+    decided: dict[str, Any] = field(default_factory=dict)
 
 
 def prepare(checked: Checked, operation_name: str | None) -> Prepared | object | None:

@@ -23,7 +23,8 @@ from schema.executor.arguments import argument_plan
 from schema.executor.collect import Collector
 from schema.executor.eager import gather_eagerly
 from schema.executor.errors import Failed, Failure
-from schema.executor.inline import Objects, Plan, complete_inline
+from schema.executor.inline import Plan, complete_inline
+from schema.executor.lone import OffRow, off_row
 from schema.executor.plan import Prepared, uses_variables
 from schema.executor.planning import plan_for, plan_for_rows
 from schema.executor.resolvers import FastInfo, Resolver
@@ -72,7 +73,11 @@ class Run:
         data: dict[str, Any] = {}
         level = [Group(query_type, (self.prepared.operation.selection_set,), _ROOT, [data])]
         node = self.prepared.lone
-        if node is not None:
+        off = None if node is None else off_row(self, query_type, node)
+        if off is not None:
+            self.levels.append(level)
+            level = await self._off_row(level[0], off)
+        elif node is not None:
             definition = query_type.fields[node.name.value]
             resolver = self.resolver(query_type, definition)
             if resolver.reads_alone and resolver.batched is None:
@@ -106,15 +111,6 @@ class Run:
         key = (node.alias or node.name).value
         nodes = [node]
         next_level: NextLevel = {}
-        if resolver.lookup is not None:
-            found = self.path.objects(definition.type)
-            plan = (
-                None
-                if found is None or node.selection_set is None
-                else self.inline_plan(found[0], (node.selection_set,), rows="")
-            )
-            if found is not None and plan is not None:
-                return await self._off_row(group, key, node, definition, resolver, plan, found)
         assert resolver.function is not None  # a lookup has a resolver
         try:
             value = resolver.function(None, **self._called_with(definition, resolver, nodes, True))
@@ -127,48 +123,31 @@ class Run:
             self._complete_all(group, key, definition.type, nodes, [value], next_level)
         return list(next_level.values())
 
-    async def _off_row(
-        self,
-        group: Group,
-        key: str,
-        node: FieldNode,
-        definition: GraphQLField,
-        resolver: Resolver,
-        plan: Plan,
-        found: Objects,
-    ) -> list[Group]:
-        """`_lookup` of a field declared a lookup by ID (schema/lookups.py) whose object's
-        fields all read off its row (`plan`): the row answered as it is, as a page's rows
-        are, with no object made. What the plan cannot answer gets the object after all."""
-        lookup = resolver.lookup
-        assert lookup is not None
-        prepared = self.prepared
-        info = FastInfo(
-            self.info.context, [node], prepared.fragments, self.variables, prepared.lookahead, True
-        )
-        nodes = [node]
+    async def _off_row(self, group: Group, off: OffRow) -> list[Group]:
+        """The root level when it is a lookup by ID answered off its row
+        (schema/executor/lone.py): the row read, and answered as a page's rows are, with
+        no object made. A row the plan does not answer gets its object and the walk."""
+        key, lookup, definition, nodes = off.key, off.lookup, off.definition, [off.node]
+        out = group.outputs[0]
         next_level: NextLevel = {}
         try:
-            relations = lookup.relations(info)
-            pk = lookup.key(**self._kwargs(definition, resolver, node))
-            row = None if pk is None else await lookup.row(info, pk, relations)
+            pk = lookup.key(**self._kwargs(definition, off.resolver, off.node))
+            row = None if pk is None else await lookup.row(self.info.context, pk, off.relations)
         except Exception as exc:
-            group.outputs[0][key] = None
+            out[key] = None
             self._complete_each(group, key, definition.type, nodes, [Failed(exc)], next_level)
             return []
-        if plan.needs <= relations:
-            try:
-                completed, size = complete_inline(plan, found, [row])
-            except Exception:
-                pass  # the walk finds what the plan does not answer, and reports it
-            else:
-                group.outputs[0][key] = completed[0]
-                self.size += size
-                self._grow(len(key), completed, False)
-                return []
-        made = None if row is None else lookup.make(row, relations)
-        self._complete_all(group, key, definition.type, nodes, [made], next_level)
-        return list(next_level.values())
+        try:
+            [answer], size = complete_inline(off.plan, off.found, [row])
+        except Exception:
+            made = None if row is None else lookup.make(row, off.relations)
+            self._complete_all(group, key, definition.type, nodes, [made], next_level)
+            return list(next_level.values())
+        out[key] = answer
+        self.size += size + len(key) + 8
+        if self.size > self.path.max_response_bytes:
+            raise ResponseTooLarge
+        return []
 
     async def _resolve_level(self, level: list[Group]) -> list[Group]:
         next_level: NextLevel = {}
