@@ -44,8 +44,8 @@ class Context:
     request_id: str
     token: str | None = None
     auth_error: str | None = None
-    # The client's address (schema/client_address.py); None when the server gave no peer.
-    client_ip: str | None = None
+    # Finds the client's address (schema/client_address.py, `client_ip`).
+    find_client: Callable[[], str | None] = field(default=lambda: None)
     # Set by Strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, object] | None = None
     # A WebSocket connection's context: subscriptions only (schema/documents.py).
@@ -65,6 +65,11 @@ class Context:
         pool = self.services.read_pool if self.reads_from is None else self.reads_from
         self.reads = pool.share()
         self.loaders = Loaders(self.reads, self.viewer)
+
+    @property
+    def client_ip(self) -> str | None:
+        """The client's address; None when the server gave no peer."""
+        return self.find_client()
 
     def read_from_primary(self) -> None:
         """For a mutation: whatever it and its payload read must be the primary's latest."""

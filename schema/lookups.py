@@ -25,10 +25,10 @@ N = TypeVar("N")
 
 @dataclass(frozen=True, slots=True)
 class ById:
-    """A root field `(id: ID!)` answering the `cls` whose global ID it is, read with
-    the batch read `by_ids` (with the relations the document reads joined, where it
-    can join them); null for an ID of another type, malformed, or of a row hidden
-    from the viewer (the read's own rules)."""
+    """A root field whose one argument is `id: ID!`, answering the `cls` whose global
+    ID it is, read with the batch read `by_ids` (with the relations the document reads
+    joined, where it can join them); null for an ID of another type, malformed, or of
+    a row hidden from the viewer (the read's own rules)."""
 
     cls: type
     by_ids: Callable[..., Awaitable[Sequence[Any]]]

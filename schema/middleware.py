@@ -29,10 +29,10 @@ def new_request_id() -> str:
     return f"{getrandbits(64):016x}"
 
 
-def given_request_id(value: bytes) -> str | None:
-    """A caller's `X-Request-ID`, trimmed, if it is safe to echo in a header and to
-    write in a log line (printable ASCII)."""
-    text: str = bytes(value).decode("latin-1").strip()[:MAX_ID_LENGTH]
+def given_request_id(value: str) -> str | None:
+    """A caller's `X-Request-ID` (its header's value, as latin-1 text), trimmed, if it
+    is safe to echo in a header and to write in a log line (printable ASCII)."""
+    text = value.strip()[:MAX_ID_LENGTH]
     if text and all(33 <= ord(c) < 127 for c in text):
         return text
     return None

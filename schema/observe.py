@@ -38,7 +38,7 @@ from db import telemetry
 from db.accounts import Viewer
 from schema.errors import INTERNAL_MESSAGE, log_unexpected
 from schema.middleware import given_request_id, new_request_id
-from schema.transport import error_body, json_response
+from schema.transport import error_body, header_map, json_response
 
 access_log = logging.getLogger("storefront.access")
 log = logging.getLogger("storefront.http")
@@ -148,10 +148,10 @@ def exchange_of(scope: Scope) -> Exchange | None:
     return found if isinstance(found, Exchange) else None
 
 
-def _callers_trace(value: bytes) -> tuple[str, bool] | None:
+def _callers_trace(value: str) -> tuple[str, bool] | None:
     """The trace id of a valid incoming `traceparent` (so that logs join the caller's
     trace even when this process does not trace), and whether the caller sampled it."""
-    match = TRACEPARENT.fullmatch(bytes(value).decode("latin-1").strip().lower())
+    match = TRACEPARENT.fullmatch(value.strip().lower())
     if match is None or match.group(1) == "0" * 32:
         return None
     return match.group(1), bool(int(match.group(2), 16) & 1)
@@ -215,19 +215,16 @@ class Observe:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        request_id = trace_id = None
-        sampled_by_caller: bool | None = None  # None: no valid traceparent came
-        for name, value in scope["headers"]:
-            if name == b"x-request-id" and request_id is None:
-                request_id = given_request_id(value)
-            elif name == b"traceparent" and trace_id is None:
-                found = _callers_trace(value)
-                if found is not None:
-                    trace_id, sampled_by_caller = found
-        request_id = request_id or new_request_id()
+        headers = header_map(scope)
+        given = headers.get("x-request-id")
+        request_id = (None if given is None else given_request_id(given)) or new_request_id()
+        traceparent = headers.get("traceparent")
+        found = None if traceparent is None else _callers_trace(traceparent)
+        # sampled_by_caller None: no valid traceparent came.
+        trace_id, sampled_by_caller = (None, None) if found is None else found
         exchange = Exchange(request_id, scope.get("method", "GET"), scope["path"])
         exchange.trace_id = trace_id
-        state = scope.setdefault("state", {})
+        state = scope["state"]
         state["request_id"] = request_id
         state["exchange"] = exchange
         header = (b"x-request-id", request_id.encode())

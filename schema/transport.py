@@ -53,11 +53,16 @@ class Params(NamedTuple):
 
 def header_map(scope: Scope) -> dict[str, str]:
     """The request's headers by name, the first of each as Starlette's `Headers.get` gives
-    it; one dict per request, since each lookup in `Headers` walks the whole list."""
-    return {
-        name.decode("latin-1"): value.decode("latin-1")
-        for name, value in reversed(scope["headers"])
-    }
+    it; one dict per request (kept in its scope's state for every layer that reads
+    them), since each lookup in `Headers` walks the whole list."""
+    state = scope.setdefault("state", {})
+    found: dict[str, str] | None = state.get("headers")
+    if found is None:
+        found = state["headers"] = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in reversed(scope["headers"])
+        }
+    return found
 
 
 def response_media_type(headers: Mapping[str, str]) -> str:

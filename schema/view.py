@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import orjson
@@ -324,8 +325,9 @@ class GraphQLView(GraphQL[Context, None]):
             request_id=request_id,
             token=token,
             auth_error=auth_error,
-            client_ip=client_address(
-                scope["headers"], scope.get("client"), self.services.trusted_proxies
+            # Found only when asked for (signing in and up are throttled by it).
+            find_client=partial(
+                client_address, scope["headers"], scope.get("client"), self.services.trusted_proxies
             ),
             reads_from=reads_from,
         )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from graphql import FieldNode, GraphQLField, GraphQLObjectType
 
 from db.relations import Relations
+from schema.executor.arguments import ArgumentPlan, argument_plan
 from schema.executor.inline import Objects, Plan
 from schema.executor.resolvers import FastInfo, Resolver
 from schema.lookups import ById
@@ -39,6 +40,9 @@ class OffRow:
     plan: Plan  # of rows, answering the object's whole selection
     found: Objects
     relations: Relations  # the joins the row is read with, which `plan` reads
+    # The ID argument's value taken from the run's variables (schema/executor/
+    # arguments.py), when it is one; else (None) as any field's arguments are.
+    take: ArgumentPlan | None
 
 
 def off_row(run: Run, query_type: GraphQLObjectType, node: FieldNode) -> OffRow | None:
@@ -78,4 +82,5 @@ def _decide(run: Run, query_type: GraphQLObjectType, node: FieldNode) -> OffRow 
     if not plan.needs <= relations:
         return None
     key = (node.alias or node.name).value
-    return OffRow(key, node, definition, resolver, lookup, plan, found, relations)
+    take = argument_plan(definition, node)
+    return OffRow(key, node, definition, resolver, lookup, plan, found, relations, take)

@@ -131,7 +131,11 @@ class Run:
         out = group.outputs[0]
         next_level: NextLevel = {}
         try:
-            pk = lookup.key(**self._kwargs(definition, off.resolver, off.node))
+            # The ID as the variables give it, or as any field's arguments are taken.
+            given = None if off.take is None else off.take(self.variables)
+            if given is None:
+                given = self._kwargs(definition, off.resolver, off.node)
+            pk = lookup.key(given["id"])
             row = None if pk is None else await lookup.row(self.info.context, pk, off.relations)
         except Exception as exc:
             out[key] = None
