@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
+from opentelemetry.trace import Tracer
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
@@ -254,20 +255,32 @@ async def read(
         return await _read(pool, fn, args, kwargs)
 
 
-async def read_batch(
+def read_batch(
     pool: Lender | Share,
     name: str,
     batch: Callable[[asyncpg.Connection, Sequence[Any]], Awaitable[R]],
     keys: Sequence[Any],
-) -> R:
+) -> Awaitable[R]:
     """A loader's batch, `batch(conn, keys)`: one read, observed as `name` with its
-    number of keys (the lean executor's and Strawberry's batches alike come here)."""
+    number of keys (the lean executor's and Strawberry's batches alike come here).
+    Not a coroutine of its own unless it is traced: each coroutine between a read and
+    its caller runs Python at every wait of the read."""
     found = telemetry.metrics
     if found is not None:
         found.batch_sizes.append(((name,), len(keys)))
     active = telemetry.tracer
     if active is None or not telemetry.recording():
-        return await _read(pool, batch, (keys,), {})
+        return _read(pool, batch, (keys,), {})
+    return _traced_batch(active, pool, name, batch, keys)
+
+
+async def _traced_batch(
+    active: Tracer,
+    pool: Lender | Share,
+    name: str,
+    batch: Callable[[asyncpg.Connection, Sequence[Any]], Awaitable[R]],
+    keys: Sequence[Any],
+) -> R:
     with telemetry.read_span(active, name, len(keys)):
         return await _read(pool, batch, (keys,), {})
 

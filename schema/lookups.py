@@ -42,12 +42,12 @@ class ById:
         Strawberry's or the lean executor's, as for schema/lookahead.py)."""
         return joins_below(info, self.cls) if takes(self.by_ids, "relations") else NO_RELATIONS
 
-    async def row(self, context: Context, pk: int, relations: Relations) -> DbRow | None:
+    def row(self, context: Context, pk: int, relations: Relations) -> Awaitable[DbRow | None]:
         """The row of `pk`, read with `relations` (`relations(info)`) as `resolve` reads
         it, for a lookup that is its level's only field (READS_ALONE)."""
-        kwargs = {"relations": relations} if takes(self.by_ids, "relations") else {}
-        row: DbRow | None = await context.loaders.load_alone(self.by_ids, pk, **kwargs)
-        return row
+        if takes(self.by_ids, "relations"):
+            return context.loaders.load_alone(self.by_ids, pk, relations=relations)
+        return context.loaders.load_alone(self.by_ids, pk)
 
     def make(self, row: DbRow, relations: Relations) -> Any:
         """The object of a row read with `relations`."""

@@ -107,7 +107,10 @@ class Exchange:
 
     def answered(self, payload: dict[str, Any]) -> None:
         """Note the error codes of a GraphQL response body."""
-        errors = payload.get("errors") or ()
+        errors = payload.get("errors")
+        if not errors:  # nearly every answer
+            self.error_codes = self.limits = ()
+            return
         codes: list[str] = []
         for error in errors:
             code = (error.get("extensions") or {}).get("code")
