@@ -11,6 +11,7 @@ import bisect
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 from operator import itemgetter
 from typing import Any, TypeAlias
 
@@ -261,7 +262,7 @@ async def fetch_parent_with_page(
 
 # The columns `page_with_pages` adds: which kind a row is, its parent's place in the page.
 ROW_KIND, PARENT_PLACE = "page_row_kind", "page_parent_place"
-_KIND, _ID = itemgetter(ROW_KIND), itemgetter("id")
+_KIND, _ID, _PARENT = itemgetter(ROW_KIND), itemgetter("id"), itemgetter("parent_id")
 # The prefix of the columns a page's rows are ordered by there (not sent).
 PAGE_KEY = "page_row_key_"
 
@@ -350,9 +351,9 @@ async def fetch_page_with_pages(
     # The parents' rows (kind 0) come first: the first row of kind 1 found by bisection.
     split = bisect.bisect_left(rows, 1, key=_KIND)
     parents = to_page(rows[:split], request)
-    keys = list(map(_ID, parents.rows))
-    grouped = all_per_key(keys, rows[split:], "parent_id")
-    return parents, [to_page(group, below) for group in grouped]
+    # The pages' rows come parent by parent: grouped in C, not row by row.
+    grouped = {parent: list(group) for parent, group in groupby(rows[split:], key=_PARENT)}
+    return parents, [to_page(grouped.get(key, ()), below) for key in map(_ID, parents.rows)]
 
 
 async def fetch_pages_by_parent(

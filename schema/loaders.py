@@ -152,8 +152,9 @@ class Loaders:
             Access(viewer_id=viewer.user_id, is_admin=viewer.is_admin) if viewer else Access()
         )
         self._keyed: dict[Hashable, LevelLoader] = {}
-        # What load_alone read, by loader key: the loader made later starts with it.
-        self._read_alone: dict[Hashable, dict[Hashable, Any]] = {}
+        # Values read before their loader was made (load_alone, prime), by loader key:
+        # the loader, if a field ever asks for it, starts with them.
+        self._primed: dict[Hashable, dict[Hashable, Any]] = {}
 
     async def read(self, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
         """Run one db/ read on a connection borrowed for just that statement."""
@@ -189,9 +190,29 @@ class Loaders:
             if takes(read, "access"):
                 kwargs["access"] = self.access
             loader = self._keyed[key] = self._loader(read.__name__, partial(_bound, read, kwargs))
-            for loaded, value in self._read_alone.pop(key, {}).items():
+            for loaded, value in self._primed.pop(key, {}).items():
                 loader.prime(loaded, value)
         return loader
+
+    def prime(
+        self,
+        read: Callable[..., Awaitable[Sequence[Any]]],
+        values: Iterable[tuple[Hashable, Any]],
+        **kwargs: Any,
+    ) -> None:
+        """Values of `of(read, **kwargs)`'s keys, read along with something else (a page
+        read ahead with its parent), as `prime` would give them to its loader. The
+        loader is made only when a field asks for it: an answer built off the rows
+        they came in never does."""
+        key = (read, *kwargs.items())
+        loader = self._keyed.get(key)
+        if loader is not None:
+            for loaded, value in values:
+                loader.prime(loaded, value)
+            return
+        # As a loader's prime: a key's first value stands.
+        primed = self._primed.get(key)
+        self._primed[key] = dict(values) if primed is None else {**dict(values), **primed}
 
     async def load_alone(
         self, read: Callable[..., Awaitable[Sequence[Any]]], key: Hashable, **kwargs: Any
@@ -204,13 +225,19 @@ class Loaders:
         loader = self._keyed.get(loader_key)
         if loader is not None:
             return await loader.load(key)
+        primed = self._primed.get(loader_key)
+        if primed is not None and key in primed:
+            value = primed[key]
+            if issubclass(type(value), Exception):
+                raise value
+            return value
         if takes(read, "access"):
             kwargs["access"] = self.access
         values = await read_batch(self.pool, read.__name__, partial(read, **kwargs), [key])
         if len(values) != 1:
             raise TypeError(f"a batch of 1 keys answered {len(values)} values")
         value = values[0]
-        self._read_alone.setdefault(loader_key, {})[key] = value
+        self._primed.setdefault(loader_key, {})[key] = value
         if issubclass(type(value), Exception):  # as a loader fails a key (type(): Row)
             raise value
         return value

@@ -230,13 +230,26 @@ class Connected(Relationship):
     def loader(self, loaders: Loaders, listing: Listing, relations: Relations) -> Any:
         """The request's loader of pages for `listing`, by parent key; a parent's page
         read ahead with its parent is primed into it (`page_ahead`)."""
-        return loaders.of(
-            self.pages,
-            request=listing.request,
-            ordering=listing.ordering,
-            relations=relations,
+        return loaders.of(self.pages, **self._loader_arguments(listing, relations))
+
+    def prime(
+        self,
+        loaders: Loaders,
+        listing: Listing,
+        relations: Relations,
+        pages: Iterable[tuple[int, Page]],
+    ) -> None:
+        """Pages read ahead with their parents, by parent key, for `loader`'s keys."""
+        loaders.prime(self.pages, pages, **self._loader_arguments(listing, relations))
+
+    @staticmethod
+    def _loader_arguments(listing: Listing, relations: Relations) -> dict[str, Any]:
+        return {
+            "request": listing.request,
+            "ordering": listing.ordering,
+            "relations": relations,
             **listing.filters,
-        )
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,10 +263,8 @@ class PageAhead:
 
     def prime(self, loaders: Loaders, pages: Iterable[tuple[int, Page]]) -> None:
         """Hand each (parent's key, page), read with its parent, to the loader the
-        field will ask (found once: its key hashes the listing and the relations)."""
-        loader = self.connection.loader(loaders, self.listing, self.relations)
-        for parent_pk, page in pages:
-            loader.prime(parent_pk, page)
+        field will ask, if it ever asks (Loaders.prime)."""
+        self.connection.prime(loaders, self.listing, self.relations, pages)
 
 
 def page_ahead(info: Info, cls: type, name: str, *path: str) -> PageAhead | None:
@@ -284,7 +295,7 @@ class ValueAhead:
 
     def prime(self, loaders: Loaders, parent_key: Any, value: Any) -> None:
         """Hand `value`, read with its parent, to the loader the field will ask."""
-        loaders.of(self.related.read, **self.arguments).prime(parent_key, value)
+        loaders.prime(self.related.read, [(parent_key, value)], **self.arguments)
 
 
 def value_ahead(info: Info, cls: type, name: str) -> ValueAhead | None:

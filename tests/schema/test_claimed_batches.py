@@ -232,3 +232,30 @@ async def test_a_field_alone_joins_the_loader_already_made_for_its_read(
     assert await loaders.load_alone(read, 3) == 6
     assert read.batches == []
     assert primed is loaders.of(read)
+
+
+async def test_values_primed_before_their_loader_reach_it_when_it_is_made(
+    read_pool: ReadPool,
+) -> None:
+    # A page read ahead with its parent is primed (Loaders.prime) without making its
+    # loader: an answer built off the rows never asks for it. A field that does ask
+    # gets the primed values, with no batch, whichever way it asks.
+    loaders = Loaders(read_pool, None)
+    read = doubling()
+    loaders.prime(read, [(1, "one"), (2, "two")])
+    loaders.prime(read, [(2, "second"), (3, "three")])  # a key's first value stands
+
+    assert await loaders.load_alone(read, 2) == "two"
+    loader = loaders.of(read)
+    assert await gather_eagerly(
+        [loader.load(1), loader.load(3), loader.load(4)], loaders.claim
+    ) == [
+        "one",
+        "three",
+        8,
+    ]
+    assert read.batches == [[4]]
+    # Once the loader is made, a value primed is handed to it at once.
+    loaders.prime(read, [(5, "five")])
+    assert await loader.load(5) == "five"
+    assert read.batches == [[4]]
