@@ -162,11 +162,13 @@ def _edges(root: Connection[Any]) -> list[Edge[Any]]:
 class PagesAhead:
     """The pages of one connection field below a page's nodes, read in the page's own
     statement (a root list's `ahead`): `field` is the field's one selection, `pages` one
-    per row, and `connect(pk, page)` makes the connection of the node with key `pk`."""
+    per row, read with the joins `relations`, and `connect(pk, page)` makes the
+    connection of the node with key `pk`."""
 
     field: FieldNode
     pages: Sequence[Page]
     connect: Callable[[int, Page], Connection[Any]]
+    relations: Relations
 
 
 @strawberry.type

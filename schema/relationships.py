@@ -446,11 +446,11 @@ class Listed(Connected):
             **listing.filters,
             **below.listing.filters,
         )
-        # Primed at once: any field with the same arguments may ask for them, whichever
-        # executor answers it and in whatever order (viewer { posts } beside the list).
+        # Primed: any field with the same arguments may ask for them, whichever executor
+        # answers it and in whatever order (viewer { posts } beside the list).
         below.prime(loaders, zip(map(row_id, found.rows), pages, strict=True))
         connect = below.connection.connector(loaders, below.listing, below.relations)
-        return found, PagesAhead(below.node, pages, connect)
+        return found, PagesAhead(below.node, pages, connect, below.relations)
 
 
 def reads_ahead(field: StrawberryField) -> bool:

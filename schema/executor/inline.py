@@ -83,7 +83,7 @@ class Plan:
     everything else are passed in as constants.
     """
 
-    __slots__ = ("ahead", "build", "fixed", "keys", "leaves", "needs", "nested")
+    __slots__ = ("ahead", "ahead_needs", "build", "fixed", "keys", "leaves", "needs", "nested")
 
     def __init__(
         self,
@@ -93,6 +93,7 @@ class Plan:
         fixed: int,
         needs: frozenset[Join] = frozenset(),
         ahead: FieldNode | None = None,
+        ahead_needs: frozenset[Join] | None = None,
     ) -> None:
         self.keys, self.leaves, self.nested, self.fixed = keys, leaves, nested, fixed
         # The joins a plan of rows reads: the rows must have come with them.
@@ -100,6 +101,9 @@ class Plan:
         # The connection field a plan of (row, connection) pairs answers off the pairs:
         # the rows' page must have been read with that field's pages (`PagesAhead`).
         self.ahead = ahead
+        # Set when the pairs are (row, page), the field's pages read ahead answered as
+        # they are, with no connection made: the joins their rows must have come with.
+        self.ahead_needs = ahead_needs
         self.build: Build = _Source(self).compile()
 
     def build_list(

@@ -37,6 +37,7 @@ from graphql import (
     SelectionSetNode,
 )
 
+from db.paging import Page
 from db.relations import Join, Relations
 from db.rows import DbRow, row_id
 from schema.executor.compat import strawberry_class
@@ -168,6 +169,7 @@ def plan_for_rows(
     nested: list[Nested] = []
     needs: set[Join] = set()
     ahead: FieldNode | None = None
+    ahead_needs: frozenset[Join] | None = None
     row_of: Callable[[Any], Any] = _first if paired else itself
     for key, definition, resolver, below, nodes in _selected(run, object_type, selections, keys):
         found = objects_of(definition.type)
@@ -179,7 +181,7 @@ def plan_for_rows(
             if plan is None or (ahead is not None and plan.ahead is not ahead):
                 return None
             needs |= plan.needs
-            ahead = plan.ahead
+            ahead, ahead_needs = plan.ahead, plan.ahead_needs
             nested.append((key, itself, None, plan, False, found[2], False))
             continue
         if resolver.function is None:
@@ -199,11 +201,20 @@ def plan_for_rows(
             connection = isinstance(relationship_of(resolver.field), Connected)
             if ahead is not None or not below or len(nodes) > 1 or prefix or not connection:
                 return None
-            one = _one_object(run, key, definition, below, _second)
-            if not _may_read_ahead(resolver) or one is None:
+            if not _may_read_ahead(resolver) or found is None or found[1]:
                 return None
+            # Its pages answered as they are where only its edges are read; else its
+            # connections, made from them.
+            pages = run.inline_plan(found[0], below, pages=True)
+            if pages is not None:
+                ahead_needs = pages.needs
+                nested.append((key, _second, None, pages, False, found[2], False))
+            else:
+                one = _one_object(run, key, definition, below, _second)
+                if one is None:
+                    return None
+                nested.append(one)
             ahead = nodes[0]
-            nested.append(one)
             continue
         ride = _ride(resolver, definition)
         # A riding relation's columns come with the type's own rows, not a joined row's.
@@ -234,7 +245,33 @@ def plan_for_rows(
         nested.append((key, get, None, plan, many, required, items_required))
     if paired and ahead is None:
         return None  # no connection read ahead: the plan of the rows alone answers
-    return Plan(keys, leaves, nested, _fixed(keys), frozenset(needs), ahead)
+    return Plan(keys, leaves, nested, _fixed(keys), frozenset(needs), ahead, ahead_needs)
+
+
+def plan_for_pages(
+    run: Run, object_type: GraphQLObjectType, selections: tuple[SelectionSetNode, ...]
+) -> Plan | None:
+    """The plan for a connection field's pages read ahead with their parents (the
+    `Page`s of `PagesAhead`), where all the document reads of the connection is its
+    edges, answered off their rows: no connection is made. None where one must be
+    (for its pageInfo, its totalCount, a cursor)."""
+    keys: list[tuple[str, Any]] = []
+    nested: list[Nested] = []
+    needs: set[Join] = set()
+    for key, definition, resolver, below, _ in _selected(run, object_type, selections, keys):
+        found = objects_of(definition.type)
+        if not below or not resolver.field.metadata.get(ROWS) or definition.args or not found:
+            return None
+        plan = run.inline_plan(found[0], below, rows="")
+        if plan is None:
+            return None
+        needs |= plan.needs
+        _, many, required, items_required = found
+        nested.append((key, _page_rows, None, plan, many, required, items_required))
+    return Plan(keys, [], nested, _fixed(keys), frozenset(needs))
+
+
+_page_rows = attrgetter("rows")
 
 
 def _on_rows(
@@ -252,6 +289,8 @@ def _on_rows(
     plan = run.inline_plan(element, below, rows="", paired=True)
     if plan is None or plan.ahead is None:
         return None
+    if plan.ahead_needs is not None:
+        return plan, _page_pairs_with(plan.needs, plan.ahead, plan.ahead_needs)
     return plan, _pairs_with(plan.needs, plan.ahead)
 
 
@@ -371,6 +410,27 @@ def _pairs_with(needs: Relations, field: FieldNode) -> Callable[[Any], list[tupl
         return [
             (row, connect(row_id(row), page)) for row, page in zip(found, ahead.pages, strict=True)
         ]
+
+    return pairs
+
+
+def _page_pairs_with(
+    needs: Relations, field: FieldNode, page_needs: Relations
+) -> Callable[[Any], list[tuple[DbRow, Page]]]:
+    """`_pairs_with` for a plan that reads the pages read ahead as they are: each row
+    with its page of `field`, read with (at least) the joins `page_needs`."""
+
+    def pairs(connection: Any) -> list[tuple[DbRow, Page]]:
+        found, relations = page_rows(connection)
+        ahead = pages_ahead(connection)
+        if (
+            ahead is None
+            or ahead.field is not field
+            or not needs <= relations
+            or not page_needs <= ahead.relations
+        ):
+            raise NotInline
+        return list(zip(found, ahead.pages, strict=True))
 
     return pairs
 

@@ -26,7 +26,7 @@ from schema.executor.errors import Failed, Failure
 from schema.executor.inline import Plan, complete_inline
 from schema.executor.lone import OffRow, off_row
 from schema.executor.plan import Prepared, uses_variables
-from schema.executor.planning import plan_for, plan_for_rows
+from schema.executor.planning import plan_for, plan_for_pages, plan_for_rows
 from schema.executor.resolvers import FastInfo, Resolver
 from schema.executor.shapes import Completer, Group, NextLevel, Unanswerable
 
@@ -321,6 +321,7 @@ class Run:
         rows: str | None = None,
         paired: bool = False,
         ahead: bool = False,
+        pages: bool = False,
     ) -> Plan | None:
         """How `object_type`'s objects (or tuples of their `fields`, or with `rows` the
         rows they are made from, columns under that prefix, `paired` each with the
@@ -328,13 +329,15 @@ class Run:
         of their own, if they can be (schema/executor/planning.py); made once per
         document, or once per set of fields that @skip/@include leave. `ahead`: a root
         field that read ahead for its objects' fields (`reads_ahead`): the plan answers
-        them off what was read."""
+        them off what was read. `pages`: a connection's pages read ahead, not its
+        connections (`plan_for_pages`)."""
         key: tuple[Any, ...] = (
             object_type.name,
             fields,
             rows,
             paired,
             ahead,
+            pages,
             *map(id, selections),
         )
         plans = self.prepared.inline
@@ -347,11 +350,13 @@ class Run:
         if key in plans:
             plan: Plan | None = plans[key]
             return plan
-        plan = plans[key] = (
-            plan_for(self, object_type, selections, fields, ahead)
-            if rows is None
-            else plan_for_rows(self, object_type, selections, rows, paired)
-        )
+        if pages:
+            plan = plan_for_pages(self, object_type, selections)
+        elif rows is None:
+            plan = plan_for(self, object_type, selections, fields, ahead)
+        else:
+            plan = plan_for_rows(self, object_type, selections, rows, paired)
+        plans[key] = plan
         return plan
 
     def _kwargs(

@@ -227,6 +227,50 @@ async def test_pages_read_straight_off_their_rows_make_no_objects(
 
 
 @pytest.mark.parametrize(
+    ("selection", "connections"),
+    [
+        # The users' own connection, and none for their pages: only edges are read.
+        ("username posts(first: 3) { edges { node { title tags { name } } } }", 1),
+        # Each user's page of posts as a connection too, for its pageInfo.
+        ("username posts(first: 3) { pageInfo { hasNextPage } edges { node { id } } }", 4),
+    ],
+)
+async def test_pages_read_ahead_make_a_connection_only_when_one_is_read(
+    session: AsyncSession,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+    selection: str,
+    connections: int,
+) -> None:
+    # The bench's c: each user's page is answered as it was read (planning.py,
+    # `plan_for_pages`), unless the document reads more of it than its edges.
+    from schema import relationships
+
+    data = await _dataset(session)
+    made = _called(monkeypatch, relationships, "connection_of")
+    query = f"{{ users(first: 5) {{ edges {{ node {{ {selection} }} }} }} }}"
+
+    answered = await _lean_data(services, query, None)
+
+    assert len(answered["users"]["edges"]) == 3
+    assert len(made) == connections
+    await same_as_strawberry(services, query, {}, data["viewers"])
+
+
+def _called(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[Any]:
+    """The arguments of each call of `module.<name>` from now on."""
+    calls: list[Any] = []
+    original = getattr(module, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize(
     ("selection", "made"),
     [
         ("username posts(first: 3) { edges { node { title tags { name } } } }", False),
