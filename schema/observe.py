@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from random import random
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry import propagate
 from opentelemetry.context import Context
@@ -160,6 +160,25 @@ def _callers_trace(value: str) -> tuple[str, bool] | None:
     return match.group(1), bool(int(match.group(2), 16) & 1)
 
 
+T = TypeVar("T")
+
+
+def _first_valid(
+    scope: Scope, headers: Mapping[str, str], name: bytes, read: Callable[[str], T | None]
+) -> T | None:
+    """What `read` makes of the first of the request's `name` headers that it accepts:
+    the first (`headers`, header_map's) nearly always; the others only when it is not."""
+    found = read(headers[name.decode()])
+    if found is not None:
+        return found
+    for header, value in scope["headers"]:
+        if header == name:
+            found = read(value.decode("latin-1"))
+            if found is not None:
+                return found
+    return None
+
+
 Hook = Callable[[Exchange], None]
 RawHeaders = list[tuple[bytes, bytes]]
 
@@ -219,10 +238,13 @@ class Observe:
             await self.app(scope, receive, send)
             return
         headers = header_map(scope)
-        given = headers.get("x-request-id")
-        request_id = (None if given is None else given_request_id(given)) or new_request_id()
-        traceparent = headers.get("traceparent")
-        found = None if traceparent is None else _callers_trace(traceparent)
+        request_id = None
+        if "x-request-id" in headers:
+            request_id = _first_valid(scope, headers, b"x-request-id", given_request_id)
+        request_id = request_id or new_request_id()
+        found = None
+        if "traceparent" in headers:
+            found = _first_valid(scope, headers, b"traceparent", _callers_trace)
         # sampled_by_caller None: no valid traceparent came.
         trace_id, sampled_by_caller = (None, None) if found is None else found
         exchange = Exchange(request_id, scope.get("method", "GET"), scope["path"])

@@ -44,6 +44,25 @@ def json_lines() -> Iterator[Lines]:
         root.setLevel(saved[1])
 
 
+async def test_the_first_valid_request_id_and_traceparent_count(
+    client: httpx.AsyncClient, json_lines: Lines
+) -> None:
+    # Repeated headers: one the server cannot use (not printable, not W3C) is passed
+    # over for the next, as if it had not come.
+    headers = [
+        ("x-request-id", "not\tprintable"),
+        ("x-request-id", "second-id"),
+        ("traceparent", "00-not-a-trace"),
+        ("traceparent", TRACEPARENT),
+    ]
+    response = await client.post("/graphql", json={"query": POSTS}, headers=headers)
+
+    assert response.headers["x-request-id"] == "second-id"
+    [access] = [line for line in json_lines() if line["logger"] == "storefront.access"]
+    assert access["request_id"] == "second-id"
+    assert access["trace_id"] == TRACE_ID
+
+
 async def test_lines_carry_the_request_id_the_client_was_given(
     client: httpx.AsyncClient, json_lines: Lines, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -47,12 +47,19 @@ class OffRow:
 
 def off_row(run: Run, query_type: GraphQLObjectType, node: FieldNode) -> OffRow | None:
     """The document's lone lookup `node` as answered off its row, if it can be."""
-    decided = run.prepared.decided
-    if run.prepared.conditional:
-        return _decide(run, query_type, node)
-    found: OffRow | None = decided.get(OFF_ROW, _UNDECIDED)
-    if found is _UNDECIDED:
-        found = decided[OFF_ROW] = _decide(run, query_type, node)
+    prepared = run.prepared
+    if not prepared.conditional:
+        kept: OffRow | None = prepared.decided.get(OFF_ROW, _UNDECIDED)
+        if kept is not _UNDECIDED:
+            return kept
+    try:
+        found = _decide(run, query_type, node)
+    except Exception:
+        # Whatever failed (planning, lookahead) fails again in the lookup's own path,
+        # where it is reported in place, as the field's error.
+        return None
+    if not prepared.conditional:
+        prepared.decided[OFF_ROW] = found
     return found
 
 
