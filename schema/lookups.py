@@ -1,5 +1,5 @@
-"""Root lookups of one object by its global ID (`post(id:)`), each declared once: the
-resolver Strawberry calls derives from the declaration, and so does the lean
+"""Lookups of one object by its global ID (`post(id:)`, `node(id:)`), each declared once:
+the resolver Strawberry calls derives from the declaration, and so does the lean
 executor's way of answering the object straight off its row, with no object made
 (schema/executor/run.py, `Run._off_row`)."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from db.relations import NO_RELATIONS, Relations
 from db.rows import DbRow
@@ -19,8 +19,6 @@ from schema.relationships import joins_below, node_maker
 
 # The field metadata key of a lookup's declaration (`ById`).
 LOOKUP = "storefront.lookup"
-
-N = TypeVar("N")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +41,7 @@ class ById:
         return joins_below(info, self.cls) if takes(self.by_ids, "relations") else NO_RELATIONS
 
     def row(self, context: Context, pk: int, relations: Relations) -> Awaitable[DbRow | None]:
-        """The row of `pk`, read with `relations` (`relations(info)`) as `resolve` reads
+        """The row of `pk`, read with `relations` (`relations(info)`) as `load` reads
         it, for a lookup that is its level's only field (READS_ALONE)."""
         if takes(self.by_ids, "relations"):
             return context.loaders.load_alone(self.by_ids, pk, relations=relations)
@@ -53,28 +51,21 @@ class ById:
         """The object of a row read with `relations`."""
         return node_maker(self.cls, relations)(row)
 
+    async def load(self, info: Info, pk: int) -> Any:
+        """The object of primary key `pk`, through the batch read (with the relations
+        the document reads joined); read without a loader when its field is `alone` (a
+        lookup declared READS_ALONE, its level's only field)."""
+        relations = self.relations(info)
+        if alone(info):
+            row = await self.row(info.context, pk, relations)
+        else:
+            # The loader's key is the read and its joins: the same as any other field's
+            # that reads them.
+            joined = {"relations": relations} if takes(self.by_ids, "relations") else {}
+            row = await info.context.loaders.of(self.by_ids, **joined).load(pk)
+        return None if row is None else self.make(row, relations)
+
     async def resolve(self, info: Info, id: str) -> Any:
         """The field's value, as Strawberry resolves it."""
         pk = self.key(id)
-        return None if pk is None else await by_pk(info, self.cls, self.by_ids, pk)
-
-
-async def by_pk(
-    info: Info,
-    cls: type[N],
-    by_ids: Callable[..., Awaitable[Sequence[Any]]],
-    pk: int,
-) -> N | None:
-    """One object by primary key, through its batch read (with the relations the
-    document reads joined, where `by_ids` can join them); read without a loader when
-    its field is `alone` (a lookup declared READS_ALONE, its level's only field)."""
-    loaders = info.context.loaders
-    relations = joins_below(info, cls) if takes(by_ids, "relations") else NO_RELATIONS
-    # The loader's key is the read and these: the same as any other field's that reads them.
-    kwargs = {"relations": relations} if takes(by_ids, "relations") else {}
-    if alone(info):
-        row = await loaders.load_alone(by_ids, pk, **kwargs)
-    else:
-        row = await loaders.of(by_ids, **kwargs).load(pk)
-    made: N | None = None if row is None else node_maker(cls, relations)(row)
-    return made
+        return None if pk is None else await self.load(info, pk)

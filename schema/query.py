@@ -17,7 +17,7 @@ from schema.context import Info
 from schema.errors import BadUserInput, Unauthenticated
 from schema.ids import decode_id
 from schema.lookahead import READS_ALONE
-from schema.lookups import LOOKUP, ById, by_pk
+from schema.lookups import LOOKUP, ById
 from schema.pagination import page_request
 from schema.relationships import (
     READS_AHEAD,
@@ -38,21 +38,27 @@ from schema.types.user import User, UserConnection
 MAX_NODES = 100
 
 
+# Each node type's lookup by primary key (`node`, `nodes`, `viewer`; `post` answers
+# off its row with it too).
+USER_BY_ID = ById(User, db_users.users_by_ids)
+POST_BY_ID = ById(Post, db_posts.posts_by_ids)
+_BY_TYPE = {
+    "User": USER_BY_ID,
+    "Post": POST_BY_ID,
+    "Tag": ById(Tag, db_tags.tags_by_ids),
+    "Product": ById(Product, db_products.products_by_ids),
+    "Order": ById(Order, db_orders.orders_by_ids),
+}
+
+
 async def load_node(info: Info, global_id: str) -> Node | None:
     """Any Node by its global ID; None for a malformed ID, an unknown type or a hidden row."""
     decoded = decode_id(global_id)
     if decoded is None:
         return None
     type_name, pk = decoded
-    if type_name == "User":
-        return await by_pk(info, User, db_users.users_by_ids, pk)
-    if type_name == "Post":
-        return await by_pk(info, Post, db_posts.posts_by_ids, pk)
-    if type_name == "Tag":
-        return await by_pk(info, Tag, db_tags.tags_by_ids, pk)
-    if type_name == "Product":
-        return await by_pk(info, Product, db_products.products_by_ids, pk)
-    return await by_pk(info, Order, db_orders.orders_by_ids, pk)
+    node: Node | None = await _BY_TYPE[type_name].load(info, pk)
+    return node
 
 
 def _users(
@@ -101,7 +107,8 @@ async def _viewer(root: object, info: Info) -> User | None:
     viewer = info.context.viewer
     if viewer is None:
         return None
-    return await by_pk(info, User, db_users.users_by_ids, viewer.user_id)
+    user: User | None = await USER_BY_ID.load(info, viewer.user_id)
+    return user
 
 
 async def _user(root: object, info: Info, username: str) -> User | None:
@@ -137,9 +144,6 @@ async def _user(root: object, info: Info, username: str) -> User | None:
         count.prime(loaders, user.pk, post_count)
         user._ahead[id(count.node)] = post_count
     return user
-
-
-POST_BY_ID = ById(Post, db_posts.posts_by_ids)
 
 
 async def _post(root: object, info: Info, id: strawberry.ID) -> Post | None:

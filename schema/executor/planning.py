@@ -37,7 +37,6 @@ from graphql import (
     SelectionSetNode,
 )
 
-from db.paging import Page
 from db.relations import Join, Relations
 from db.rows import DbRow, row_id
 from schema.executor.compat import strawberry_class
@@ -289,9 +288,7 @@ def _on_rows(
     plan = run.inline_plan(element, below, rows="", paired=True)
     if plan is None or plan.ahead is None:
         return None
-    if plan.ahead_needs is not None:
-        return plan, _page_pairs_with(plan.needs, plan.ahead, plan.ahead_needs)
-    return plan, _pairs_with(plan.needs, plan.ahead)
+    return plan, _pairs_with(plan.needs, plan.ahead, plan.ahead_needs)
 
 
 def _may_read_ahead(resolver: Resolver) -> bool:
@@ -397,40 +394,27 @@ def rows_with(needs: Relations) -> Callable[[Any], Sequence[DbRow]]:
     return rows
 
 
-def _pairs_with(needs: Relations, field: FieldNode) -> Callable[[Any], list[tuple[DbRow, Any]]]:
-    """A connection's rows, each with its connection of `field` read ahead with the page
-    (`PagesAhead`); NotInline where the page was read without them, or without `needs`."""
+def _pairs_with(
+    needs: Relations, field: FieldNode, page_needs: Relations | None
+) -> Callable[[Any], list[tuple[DbRow, Any]]]:
+    """A connection's rows, each with its page of `field` read ahead with them
+    (`PagesAhead`): the page as it was read, for a plan that reads its rows read with
+    (at least) the joins `page_needs`, or with None the connection made from it.
+    NotInline where the rows were read without those pages, or without `needs`."""
 
     def pairs(connection: Any) -> list[tuple[DbRow, Any]]:
         found, relations = page_rows(connection)
         ahead = pages_ahead(connection)
         if ahead is None or ahead.field is not field or not needs <= relations:
             raise NotInline
+        if page_needs is not None:
+            if not page_needs <= ahead.relations:
+                raise NotInline
+            return list(zip(found, ahead.pages, strict=True))
         connect = ahead.connect
         return [
             (row, connect(row_id(row), page)) for row, page in zip(found, ahead.pages, strict=True)
         ]
-
-    return pairs
-
-
-def _page_pairs_with(
-    needs: Relations, field: FieldNode, page_needs: Relations
-) -> Callable[[Any], list[tuple[DbRow, Page]]]:
-    """`_pairs_with` for a plan that reads the pages read ahead as they are: each row
-    with its page of `field`, read with (at least) the joins `page_needs`."""
-
-    def pairs(connection: Any) -> list[tuple[DbRow, Page]]:
-        found, relations = page_rows(connection)
-        ahead = pages_ahead(connection)
-        if (
-            ahead is None
-            or ahead.field is not field
-            or not needs <= relations
-            or not page_needs <= ahead.relations
-        ):
-            raise NotInline
-        return list(zip(found, ahead.pages, strict=True))
 
     return pairs
 
